@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import 'source-map-support/register';
+import { App } from 'aws-cdk-lib';
+import { buildGmsaApp } from '../lib/gmsa-app';
+import { Settings } from '../lib/settings';
+import { parseSettings, SettingsError, settingsNotices } from './settings';
+
+const app = new App();
+
+let settings: Settings;
+try {
+  settings = parseSettings({ env: process.env, context: app.node.getAllContext() });
+} catch (error) {
+  if (error instanceof SettingsError) {
+    // One line, no stack trace, nothing synthesized.
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+for (const notice of settingsNotices(settings)) process.stderr.write(`${notice}\n`);
+buildGmsaApp(app, settings);

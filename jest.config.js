@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // tsconfig sets isolatedModules: no type-check per test file (npm run build type-checks everything once).
+    '^.+\\.tsx?$': 'ts-jest',
+  },
+  setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
+  // Removes the temporary cloud assemblies each test's synth writes.
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  snapshotSerializers: ['<rootDir>/test/helpers/asset-hash-serializer.ts'],
+  testTimeout: 120000,
+};

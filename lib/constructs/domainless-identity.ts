@@ -1,0 +1,40 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { PASSWORD_EXCLUDED_CHARACTERS, PASSWORD_LENGTH } from '../directory-names';
+
+/** Props of {@link DomainlessIdentity}. */
+export interface DomainlessIdentityProps {
+  /** Name of the secret, e.g. `<SOLUTION_ID>/credentials-fetcher-identity`. */
+  readonly secretName: string;
+  /** sAMAccountName of the AD user the bastion creates with this password. */
+  readonly username: string;
+  /** The directory's DNS name. */
+  readonly domainName: string;
+}
+
+/**
+ * The secret credentials-fetcher reads in domainless mode: `{username, password, domainName}` of an AD user that may
+ * retrieve the gMSA's password. The bastion creates the user with this password.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
+ */
+export class DomainlessIdentity extends Construct {
+  /** The secret. */
+  public readonly secret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: DomainlessIdentityProps) {
+    super(scope, id);
+    this.secret = new secretsmanager.Secret(this, 'Secret', {
+      secretName: props.secretName,
+      description: 'AD user credentials-fetcher uses to retrieve the gMSA password (domainless mode)',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: props.username, domainName: props.domainName }),
+        generateStringKey: 'password',
+        passwordLength: PASSWORD_LENGTH,
+        excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
+        requireEachIncludedType: true,
+      },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+}

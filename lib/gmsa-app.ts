@@ -1,0 +1,99 @@
+import { App, Stage } from 'aws-cdk-lib';
+import { Settings } from './settings';
+import { ApplicationStack } from './stacks/application-stack';
+import { ClusterStack } from './stacks/cluster-stack';
+import { DatabaseStack } from './stacks/database-stack';
+import { DirectoryStack } from './stacks/directory-stack';
+
+/** The stacks of one deployment; the application stack exists only with `DEPLOY_APP`. */
+export interface GmsaStacks {
+  /** VPC, directory, secrets, CredSpec storage. */
+  readonly directory: DirectoryStack;
+  /** SQL Server and the bastion that configures AD, the database and the CredSpec. */
+  readonly database: DatabaseStack;
+  /** The ECS cluster and its capacity. */
+  readonly cluster: ClusterStack;
+  /** The web app; only with `DEPLOY_APP`. */
+  readonly application?: ApplicationStack;
+}
+
+const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Amazon ECS';
+
+/**
+ * Builds every stack of the solution for one settings object. `bin/app.ts` calls it with the settings read from the
+ * environment; tests call it with settings they build, so nothing here reads `process.env`.
+ *
+ * Order: directory → database (its bastion creates the AD group, users and CredSpec) → cluster (domain-joined hosts
+ * need that group and the join user) → application.
+ */
+export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks {
+  const prefix = settings.solutionId;
+
+  const directory = new DirectoryStack(scope, `${prefix}-directory`, {
+    description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,
+    solutionId: settings.solutionId,
+    natGateways: settings.natGateways,
+  });
+
+  const database = new DatabaseStack(scope, `${prefix}-database`, {
+    description: `${DESCRIPTION}: SQL Server and the bastion that configures AD and the CredSpec`,
+    solutionId: settings.solutionId,
+    vpc: directory.vpc,
+    directory: directory.directory,
+    adminSecret: directory.adminSecret,
+    identitySecret: directory.identitySecret,
+    domainJoinSecret: directory.domainJoinSecret,
+    credSpecParameter: directory.credSpecParameter,
+    credSpecBucket: directory.credSpecBucket,
+    credSpecObjectKey: directory.credSpecObjectKey,
+    domainJoinEcs: settings.domainJoinEcs,
+    dbInstanceType: settings.dbInstanceType,
+    keyPairName: settings.ec2InstanceKeyPairName,
+    rdpIngressCidr: settings.mySgIngressCidr,
+  });
+
+  const cluster = new ClusterStack(scope, `${prefix}-cluster`, {
+    description: `${DESCRIPTION}: ECS cluster`,
+    solutionId: settings.solutionId,
+    vpc: directory.vpc,
+    directory: directory.directory,
+    fargate: settings.fargate,
+    domainJoinEcs: settings.domainJoinEcs,
+    identitySecret: directory.identitySecret,
+    domainJoinSecret: directory.domainJoinSecret,
+    domainJoinTag: directory.domainJoinTag,
+    databaseSecurityGroup: database.databaseSecurityGroup,
+    instanceType: settings.ecsInstanceType,
+    minCapacity: settings.ecsMinCapacity,
+    maxCapacity: settings.ecsMaxCapacity,
+  });
+  // Domain-joined hosts need the join user and the gMSA group the bastion creates.
+  cluster.addStackDependency(database, 'the bastion creates the AD users and group the container instances use');
+
+  const application = settings.deployApp
+    ? new ApplicationStack(scope, `${prefix}-application`, {
+        description: `${DESCRIPTION}: the web app`,
+        solutionId: settings.solutionId,
+        vpc: directory.vpc,
+        directory: directory.directory,
+        cluster: cluster.cluster,
+        capacityProvider: cluster.capacityProvider,
+        instanceSecurityGroup: cluster.instanceSecurityGroup,
+        fargate: settings.fargate,
+        domainJoinEcs: settings.domainJoinEcs,
+        credSpecFromS3: settings.credSpecFromS3,
+        credSpecParameter: directory.credSpecParameter,
+        credSpecBucket: directory.credSpecBucket,
+        credSpecObjectKey: directory.credSpecObjectKey,
+        identitySecret: directory.identitySecret,
+        databaseSecurityGroup: database.databaseSecurityGroup,
+        kerberosHostName: database.kerberosHostName,
+        albIngressCidr: settings.mySgIngressCidr,
+        appImage: settings.appImage,
+      })
+    : undefined;
+  // The CredSpec exists only once the database stack's bastion has signalled.
+  application?.addStackDependency(database, 'the bastion writes the CredSpec the task definition reads');
+
+  return { directory, database, cluster, application };
+}

@@ -1,0 +1,49 @@
+/**
+ * The validated, typed settings of the app. Only `bin/` builds one (from environment variables and CDK context);
+ * everything under `lib/` receives it, or parts of it, as props.
+ */
+export interface Settings {
+  /** Prefix of every name a person looks up: stacks, secrets, cluster, repository. */
+  readonly solutionId: string;
+  /** EC2 container instances join the directory (`credentialspec:`) instead of domainless mode (`credentialspecdomainless:`). */
+  readonly domainJoinEcs: boolean;
+  /** Run the application on Fargate; no EC2 container instances are created. */
+  readonly fargate: boolean;
+  /** The task definition reads the CredSpec from the S3 object instead of the SSM parameter. */
+  readonly credSpecFromS3: boolean;
+  /** Create the application stack. */
+  readonly deployApp: boolean;
+  /** Key pair for the Windows bastion; absent means no key pair (Systems Manager only). */
+  readonly ec2InstanceKeyPairName?: string;
+  /** The deployer's IPv4 CIDR (an address is stored as `/32`); absent means nothing may RDP in. */
+  readonly mySgIngressCidr?: string;
+  /** Number of NAT gateways of the VPC (1 or 2). */
+  readonly natGateways: number;
+  /** Instance class of the SQL Server instance, e.g. `t3.small`. */
+  readonly dbInstanceType: string;
+  /** Instance type of the ECS container instances, e.g. `t3.medium`. */
+  readonly ecsInstanceType: string;
+  /** Minimum number of ECS container instances. */
+  readonly ecsMinCapacity: number;
+  /** Maximum number of ECS container instances. */
+  readonly ecsMaxCapacity: number;
+  /** An existing container image for the web app instead of building `web-app/`; absent means build from source. */
+  readonly appImage?: string;
+  /** Days between automatic rotations of the domainless identity's password. */
+  readonly identityRotationDays: number;
+}
+
+/** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */
+export const DEFAULT_SETTINGS: Settings = {
+  solutionId: 'amazon-ecs-gmsa-linux',
+  domainJoinEcs: false,
+  fargate: false,
+  credSpecFromS3: false,
+  deployApp: false,
+  natGateways: 1,
+  dbInstanceType: 't3.small',
+  ecsInstanceType: 't3.medium',
+  ecsMinCapacity: 1,
+  ecsMaxCapacity: 2,
+  identityRotationDays: 30,
+};

@@ -1,0 +1,55 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DomainJoinTag } from '../constructs/domain-join';
+import { DirectoryReference } from '../directory-reference';
+
+/** Props of {@link ClusterStack}. */
+export interface ClusterStackProps extends StackProps {
+  /** Name of the cluster, and prefix of the names people look up. */
+  readonly solutionId: string;
+  /** The VPC of the directory stack. */
+  readonly vpc: ec2.IVpc;
+  /** The directory. */
+  readonly directory: DirectoryReference;
+  /** Fargate only: no EC2 container instances. */
+  readonly fargate: boolean;
+  /** Container instances join the directory. */
+  readonly domainJoinEcs: boolean;
+  /** The domainless identity; container instances read it in domainless mode. */
+  readonly identitySecret: secretsmanager.ISecret;
+  /** The seamless-domain-join secret; container instances read it in domain-joined mode. */
+  readonly domainJoinSecret: secretsmanager.ISecret;
+  /** The tag the directory stack's domain-join association targets. */
+  readonly domainJoinTag: DomainJoinTag;
+  /** SQL Server's security group: the container instances get 1433 to it. */
+  readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  /** Instance type of the container instances. */
+  readonly instanceType: string;
+  /** Minimum number of container instances. */
+  readonly minCapacity: number;
+  /** Maximum number of container instances. */
+  readonly maxCapacity: number;
+}
+
+/** The ECS cluster: Fargate capacity always, and credentials-fetcher EC2 hosts unless Fargate only. */
+export class ClusterStack extends Stack {
+  /** The cluster. */
+  public readonly cluster: ecs.ICluster;
+  /** The EC2 capacity provider; absent with `FARGATE`. */
+  public readonly capacityProvider?: ecs.AsgCapacityProvider;
+  /** Security group of the container instances; absent with `FARGATE`. */
+  public readonly instanceSecurityGroup?: ec2.ISecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    super(scope, id, props);
+    // Placeholder until the cluster issue lands: the interface other stacks rely on.
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: props.vpc,
+      clusterName: props.solutionId,
+      enableFargateCapacityProviders: true,
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { CredSpecStorage } from '../constructs/credspec-storage';
+import { DomainJoin, DomainJoinTag } from '../constructs/domain-join';
+import { DomainlessIdentity } from '../constructs/domainless-identity';
+import { ManagedDirectory } from '../constructs/managed-directory';
+import { Network } from '../constructs/network';
+import { DirectoryReference } from '../directory-reference';
+import { directoryDnsName, DOMAIN_JOIN_USERNAME, DOMAINLESS_USERNAME, GMSA_NAME } from '../directory-names';
+
+/** Props of {@link DirectoryStack}. */
+export interface DirectoryStackProps extends StackProps {
+  /** Prefix of the names people look up (secrets, parameter). */
+  readonly solutionId: string;
+  /**
+   * NAT gateways of the VPC.
+   * @default 1
+   */
+  readonly natGateways?: number;
+}
+
+/** The network and the directory every other stack stands on, plus the secrets and the CredSpec's storage. */
+export class DirectoryStack extends Stack {
+  /** The VPC (DHCP options point at the directory's DNS). */
+  public readonly vpc: ec2.IVpc;
+  /** The directory. */
+  public readonly directory: DirectoryReference;
+  /** Password of the directory's `admin` user (plain string). */
+  public readonly adminSecret: secretsmanager.ISecret;
+  /** `{username, password, domainName}` that credentials-fetcher uses in domainless mode. */
+  public readonly identitySecret: secretsmanager.ISecret;
+  /** The seamless-domain-join secret (`awsSeamlessDomainUsername`, `awsSeamlessDomainPassword`). */
+  public readonly domainJoinSecret: secretsmanager.ISecret;
+  /** The tag that makes the domain-join association join an instance. */
+  public readonly domainJoinTag: DomainJoinTag;
+  /** SSM parameter holding the CredSpec. */
+  public readonly credSpecParameter: ssm.IStringParameter;
+  /** Bucket holding the CredSpec object. */
+  public readonly credSpecBucket: s3.IBucket;
+  /** Key of the CredSpec object. */
+  public readonly credSpecObjectKey: string;
+
+  constructor(scope: Construct, id: string, props: DirectoryStackProps) {
+    super(scope, id, props);
+    const solutionId = props.solutionId;
+
+    const network = new Network(this, 'Network', { natGateways: props.natGateways });
+    this.vpc = network.vpc;
+
+    const directory = new ManagedDirectory(this, 'ManagedDirectory', {
+      vpc: network.vpc,
+      dnsName: directoryDnsName(solutionId),
+      adminSecretName: `${solutionId}/active-directory-administrator-password`,
+    });
+    this.directory = {
+      directoryId: directory.directoryId,
+      dnsName: directory.dnsName,
+      netbiosName: directory.netbiosName,
+      dnsIpAddresses: directory.dnsIpAddresses,
+    };
+    this.adminSecret = directory.adminSecret;
+
+    this.identitySecret = new DomainlessIdentity(this, 'DomainlessIdentity', {
+      secretName: `${solutionId}/credentials-fetcher-identity`,
+      username: DOMAINLESS_USERNAME,
+      domainName: directory.dnsName,
+    }).secret;
+
+    this.domainJoinTag = { key: 'gmsa-linux-ecs:domain-join', value: solutionId };
+    const domainJoin = new DomainJoin(this, 'DomainJoin', {
+      directoryId: directory.directoryId,
+      directoryName: directory.dnsName,
+      dnsIpAddresses: directory.dnsIpAddresses,
+      joinUsername: DOMAIN_JOIN_USERNAME,
+      tag: this.domainJoinTag,
+    });
+    this.domainJoinSecret = domainJoin.secret;
+
+    const credSpec = new CredSpecStorage(this, 'CredSpecStorage', {
+      parameterName: `/${solutionId}/credspec`,
+      objectKey: `credspecs/${GMSA_NAME}.json`,
+    });
+    this.credSpecParameter = credSpec.parameter;
+    this.credSpecBucket = credSpec.bucket;
+    this.credSpecObjectKey = credSpec.objectKey;
+
+    new CfnOutput(this, 'DirectoryId', { value: directory.directoryId, description: 'AWS Managed Microsoft AD id' });
+    new CfnOutput(this, 'DirectoryName', { value: directory.dnsName, description: 'Directory DNS name' });
+    new CfnOutput(this, 'AdminSecretName', {
+      value: directory.adminSecret.secretName,
+      description: 'Secret with the password of the directory user "admin"',
+    });
+    new CfnOutput(this, 'IdentitySecretName', {
+      value: this.identitySecret.secretName,
+      description: 'Secret credentials-fetcher reads in domainless mode',
+    });
+    new CfnOutput(this, 'CredSpecBucketName', { value: credSpec.bucket.bucketName });
+    new CfnOutput(this, 'CredSpecObjectKey', { value: credSpec.objectKey });
+    new CfnOutput(this, 'CredSpecParameterName', { value: credSpec.parameter.parameterName });
+  }
+}

@@ -1,0 +1,59 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildGmsaApp, GmsaStacks } from '../../lib/gmsa-app';
+import { DEFAULT_SETTINGS, Settings } from '../../lib/settings';
+
+/** The five valid deployment modes. */
+export type ModeName =
+  | 'domainless-ec2-ssm'
+  | 'domainless-ec2-s3'
+  | 'domain-joined-ec2-ssm'
+  | 'domain-joined-ec2-s3'
+  | 'domainless-fargate-s3';
+
+/** Settings of each mode, as `bin/` would build them from the mode's flags. */
+export const MODES: Readonly<Record<ModeName, Settings>> = {
+  'domainless-ec2-ssm': { ...DEFAULT_SETTINGS },
+  'domainless-ec2-s3': { ...DEFAULT_SETTINGS, credSpecFromS3: true },
+  'domain-joined-ec2-ssm': { ...DEFAULT_SETTINGS, domainJoinEcs: true },
+  'domain-joined-ec2-s3': { ...DEFAULT_SETTINGS, domainJoinEcs: true, credSpecFromS3: true },
+  'domainless-fargate-s3': { ...DEFAULT_SETTINGS, fargate: true, credSpecFromS3: true },
+};
+
+export const MODE_NAMES = Object.keys(MODES) as ModeName[];
+
+/** Settings of a mode with some values changed. */
+export function settingsFor(mode: ModeName, overrides: Partial<Settings> = {}): Settings {
+  return { ...MODES[mode], ...overrides };
+}
+
+/** A whole app built for one settings object, without reading the environment. */
+export interface BuiltApp {
+  readonly app: App;
+  readonly stacks: GmsaStacks;
+}
+
+/** The feature flags of `cdk.json`, so tests synthesize what `cdk synth` does. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+).context;
+
+/** Builds the whole app for the given settings; asset bundling (esbuild, Docker) is skipped. */
+export function buildApp(settings: Settings): BuiltApp {
+  const app = new App({
+    context: {
+      ...CDK_JSON_CONTEXT,
+      // No bundling in template tests: no esbuild run per synth, and never Docker.
+      'aws:cdk:bundling-stacks': [],
+    },
+  });
+  const stacks = buildGmsaApp(app, settings);
+  return { app, stacks };
+}
+
+/** Template of a stack; stacks of one app share one synthesis. */
+export function templateOf(stack: Stack): Template {
+  return Template.fromStack(stack);
+}

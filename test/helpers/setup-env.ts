@@ -1,0 +1,20 @@
+// Tests never reach AWS or Docker, and must not read the developer's settings.
+process.env.CDK_VALIDATION = 'false'; // one test per mode turns the built-in CloudFormation validation back on
+for (const name of [
+  'SOLUTION_ID',
+  'DOMAIN_JOIN_ECS',
+  'FARGATE',
+  'CREDSPEC_FROM_S3',
+  'DEPLOY_APP',
+  'EC2_INSTANCE_KEYPAIR_NAME',
+  'MY_SG_INGRESS_IP',
+  'NAT_GATEWAYS',
+  'DB_INSTANCE_TYPE',
+  'ECS_INSTANCE_TYPE',
+  'ECS_MIN_CAPACITY',
+  'ECS_MAX_CAPACITY',
+  'APP_IMAGE',
+  'IDENTITY_ROTATION_DAYS',
+]) {
+  delete process.env[name];
+}

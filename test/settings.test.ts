@@ -1,0 +1,166 @@
+import { parseSettings, SettingsError, settingsNotices } from '../bin/settings';
+import { DEFAULT_SETTINGS } from '../lib/settings';
+
+function parse(env: Record<string, string>, context?: Record<string, unknown>) {
+  return parseSettings({ env, context });
+}
+
+function errorOf(env: Record<string, string>, context?: Record<string, unknown>): string {
+  try {
+    parse(env, context);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a SettingsError');
+}
+
+describe('parseSettings', () => {
+  test('GIVEN no settings THEN every default applies', () => {
+    expect(parse({})).toEqual(DEFAULT_SETTINGS);
+  });
+
+  test('GIVEN SOLUTION_ID THEN it overrides the default', () => {
+    expect(parse({ SOLUTION_ID: 'my-gmsa-1' }).solutionId).toBe('my-gmsa-1');
+  });
+
+  test.each([
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['Yes', true],
+    ['0', false],
+    ['false', false],
+    ['No', false],
+    [' yes ', true],
+  ])('GIVEN DOMAIN_JOIN_ECS=%p THEN it is %p', (value, expected) => {
+    expect(parse({ DOMAIN_JOIN_ECS: value }).domainJoinEcs).toBe(expected);
+  });
+
+  test('GIVEN empty values THEN they count as unset', () => {
+    expect(parse({ FARGATE: '', DEPLOY_APP: '  ', MY_SG_INGRESS_IP: '', SOLUTION_ID: '' })).toEqual(DEFAULT_SETTINGS);
+  });
+
+  test('GIVEN FARGATE=1 alone THEN the CredSpec comes from S3', () => {
+    const settings = parse({ FARGATE: '1' });
+    expect(settings.fargate).toBe(true);
+    expect(settings.credSpecFromS3).toBe(true);
+  });
+
+  test('GIVEN FARGATE=1 and CREDSPEC_FROM_S3=yes THEN both hold', () => {
+    expect(parse({ FARGATE: '1', CREDSPEC_FROM_S3: 'yes' })).toMatchObject({ fargate: true, credSpecFromS3: true });
+  });
+
+  test.each([
+    ['203.0.113.10', '203.0.113.10/32'],
+    [' 203.0.113.10 ', '203.0.113.10/32'],
+    ['198.51.100.0/24', '198.51.100.0/24'],
+    ['203.0.113.10/32', '203.0.113.10/32'],
+  ])('GIVEN MY_SG_INGRESS_IP=%p THEN the CIDR is %p', (value, cidr) => {
+    expect(parse({ MY_SG_INGRESS_IP: value }).mySgIngressCidr).toBe(cidr);
+  });
+
+  test('GIVEN a key pair name THEN it is kept', () => {
+    expect(parse({ EC2_INSTANCE_KEYPAIR_NAME: 'my key' }).ec2InstanceKeyPairName).toBe('my key');
+  });
+
+  test('GIVEN sizes and an image THEN they are parsed', () => {
+    expect(
+      parse({
+        NAT_GATEWAYS: '2',
+        DB_INSTANCE_TYPE: 'db.M5.Large',
+        ECS_INSTANCE_TYPE: 'm6i.large',
+        ECS_MIN_CAPACITY: '2',
+        ECS_MAX_CAPACITY: '4',
+        APP_IMAGE: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site:1.0',
+        IDENTITY_ROTATION_DAYS: '7',
+      }),
+    ).toMatchObject({
+      natGateways: 2,
+      dbInstanceType: 'm5.large',
+      ecsInstanceType: 'm6i.large',
+      ecsMinCapacity: 2,
+      ecsMaxCapacity: 4,
+      appImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site:1.0',
+      identityRotationDays: 7,
+    });
+  });
+
+  test('GIVEN ECS_MIN_CAPACITY above the default maximum THEN the maximum follows it', () => {
+    expect(parse({ ECS_MIN_CAPACITY: '3' })).toMatchObject({ ecsMinCapacity: 3, ecsMaxCapacity: 3 });
+  });
+
+  test('GIVEN a context value and an environment variable THEN the context value wins', () => {
+    const settings = parse({ FARGATE: '0', SOLUTION_ID: 'from-env' }, { fargate: '1', solutionId: 'from-context' });
+    expect(settings.fargate).toBe(true);
+    expect(settings.solutionId).toBe('from-context');
+  });
+
+  test('GIVEN a boolean context value from cdk.json THEN it is read', () => {
+    expect(parse({}, { deployApp: true }).deployApp).toBe(true);
+  });
+
+  test('GIVEN a settings object THEN it is frozen', () => {
+    expect(Object.isFrozen(parse({}))).toBe(true);
+  });
+});
+
+describe('parseSettings fails on bad input with one line naming the setting, the value and what is allowed', () => {
+  const table: Array<[string, Record<string, string>, RegExp]> = [
+    ['FARGATE=maybe', { FARGATE: 'maybe' }, /^Invalid setting FARGATE="maybe": expected 0, 1, true, false, yes or no/],
+    ['FARGATE=2', { FARGATE: '2' }, /^Invalid setting FARGATE="2": expected 0, 1/],
+    ['DOMAIN_JOIN_ECS=on', { DOMAIN_JOIN_ECS: 'on' }, /^Invalid setting DOMAIN_JOIN_ECS="on": expected 0, 1/],
+    ['CREDSPEC_FROM_S3=s3', { CREDSPEC_FROM_S3: 's3' }, /^Invalid setting CREDSPEC_FROM_S3="s3": expected 0, 1/],
+    ['DEPLOY_APP=y', { DEPLOY_APP: 'y' }, /^Invalid setting DEPLOY_APP="y": expected 0, 1/],
+    ['SOLUTION_ID too long', { SOLUTION_ID: 'a'.repeat(33) }, /^Invalid setting SOLUTION_ID="a{33}": expected lowercase letters.*at most 32/],
+    ['SOLUTION_ID with capitals', { SOLUTION_ID: 'MyApp' }, /^Invalid setting SOLUTION_ID="MyApp": expected lowercase/],
+    ['SOLUTION_ID with a slash', { SOLUTION_ID: 'my/app' }, /^Invalid setting SOLUTION_ID="my\/app": expected lowercase/],
+    ['SOLUTION_ID starting with a digit', { SOLUTION_ID: '1app' }, /^Invalid setting SOLUTION_ID="1app": .*starting with a letter/],
+    ['MY_SG_INGRESS_IP=0.0.0.0/0', { MY_SG_INGRESS_IP: '0.0.0.0/0' }, /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/1 to \/32/],
+    ['MY_SG_INGRESS_IP IPv6', { MY_SG_INGRESS_IP: '2001:db8::1' }, /^Invalid setting MY_SG_INGRESS_IP="2001:db8::1": expected your public IPv4/],
+    ['MY_SG_INGRESS_IP hostname', { MY_SG_INGRESS_IP: 'example.com' }, /^Invalid setting MY_SG_INGRESS_IP="example.com": expected/],
+    ['MY_SG_INGRESS_IP 300.1.1.1', { MY_SG_INGRESS_IP: '300.1.1.1' }, /^Invalid setting MY_SG_INGRESS_IP="300.1.1.1": expected/],
+    ['MY_SG_INGRESS_IP /33', { MY_SG_INGRESS_IP: '10.0.0.1/33' }, /^Invalid setting MY_SG_INGRESS_IP="10.0.0.1\/33": expected/],
+    ['MY_SG_INGRESS_IP leading zero', { MY_SG_INGRESS_IP: '010.0.0.1' }, /^Invalid setting MY_SG_INGRESS_IP="010.0.0.1": expected/],
+    ['EC2_INSTANCE_KEYPAIR_NAME non-ASCII', { EC2_INSTANCE_KEYPAIR_NAME: 'clé' }, /^Invalid setting EC2_INSTANCE_KEYPAIR_NAME="clé": expected the name of an EC2 key pair/],
+    ['NAT_GATEWAYS=0', { NAT_GATEWAYS: '0' }, /^Invalid setting NAT_GATEWAYS="0": expected a whole number from 1 to 2\.$/],
+    ['NAT_GATEWAYS=one', { NAT_GATEWAYS: 'one' }, /^Invalid setting NAT_GATEWAYS="one": expected a whole number/],
+    ['DB_INSTANCE_TYPE=small', { DB_INSTANCE_TYPE: 'small' }, /^Invalid setting DB_INSTANCE_TYPE="small": expected an instance type/],
+    ['ECS_INSTANCE_TYPE Graviton', { ECS_INSTANCE_TYPE: 't4g.medium' }, /^Invalid setting ECS_INSTANCE_TYPE="t4g.medium": expected an x86_64 instance type/],
+    ['ECS_MAX_CAPACITY=0', { ECS_MAX_CAPACITY: '0' }, /^Invalid setting ECS_MAX_CAPACITY="0": expected a whole number from 1 to 10\.$/],
+    ['ECS_MIN_CAPACITY above ECS_MAX_CAPACITY', { ECS_MIN_CAPACITY: '3', ECS_MAX_CAPACITY: '2' }, /^Invalid setting ECS_MAX_CAPACITY: ECS_MIN_CAPACITY \(3\) must not exceed ECS_MAX_CAPACITY \(2\)\.$/],
+    ['APP_IMAGE with spaces', { APP_IMAGE: 'my image' }, /^Invalid setting APP_IMAGE="my image": expected a container image reference/],
+    ['IDENTITY_ROTATION_DAYS=0', { IDENTITY_ROTATION_DAYS: '0' }, /^Invalid setting IDENTITY_ROTATION_DAYS="0": expected a whole number from 1 to 365\.$/],
+    ['FARGATE with DOMAIN_JOIN_ECS', { FARGATE: '1', DOMAIN_JOIN_ECS: 'true' }, /^Invalid combination FARGATE="1" with DOMAIN_JOIN_ECS="true": Fargate supports only domainless gMSA/],
+    ['FARGATE with CREDSPEC_FROM_S3=0', { FARGATE: 'yes', CREDSPEC_FROM_S3: '0' }, /^Invalid combination FARGATE="yes" with CREDSPEC_FROM_S3="0": Fargate reads the CredSpec only from S3/],
+  ];
+
+  test.each(table)('fails on %s', (_name, env, expected) => {
+    const message = errorOf(env);
+    expect(message).toMatch(expected);
+    expect(message).not.toContain('\n');
+  });
+
+  test('fails on a bad context value, naming the context key', () => {
+    expect(errorOf({}, { fargate: 'perhaps' })).toMatch(/^Invalid setting -c fargate="perhaps": expected 0, 1/);
+  });
+});
+
+describe('settingsNotices', () => {
+  test('GIVEN no key pair and no ingress IP THEN one notice each', () => {
+    const notices = settingsNotices(DEFAULT_SETTINGS);
+    expect(notices).toHaveLength(2);
+    expect(notices[0]).toMatch(/EC2_INSTANCE_KEYPAIR_NAME is not set/);
+    expect(notices[1]).toMatch(/MY_SG_INGRESS_IP is not set: nothing may RDP to the bastion\.$/);
+  });
+
+  test('GIVEN DEPLOY_APP without an ingress IP THEN the notice names the open load balancer', () => {
+    expect(settingsNotices({ ...DEFAULT_SETTINGS, deployApp: true })[1]).toMatch(/load balancer is open to the internet on port 80/);
+  });
+
+  test('GIVEN both settings THEN no notice', () => {
+    expect(
+      settingsNotices({ ...DEFAULT_SETTINGS, ec2InstanceKeyPairName: 'k', mySgIngressCidr: '203.0.113.10/32' }),
+    ).toEqual([]);
+  });
+});
