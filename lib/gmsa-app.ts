@@ -1,4 +1,5 @@
-import { App, Stage } from 'aws-cdk-lib';
+import { App, Aspects, Stage } from 'aws-cdk-lib';
+import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
 import { Settings } from './settings';
 import { ApplicationStack } from './stacks/application-stack';
 import { ClusterStack } from './stacks/cluster-stack';
@@ -28,6 +29,8 @@ const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Am
  */
 export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks {
   const prefix = settings.solutionId;
+  // CDK's own custom-resource functions get log groups that `cdk destroy` removes.
+  Aspects.of(scope).add(new ExplicitLambdaLogGroups());
 
   const directory = new DirectoryStack(scope, `${prefix}-directory`, {
     description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,

@@ -1,0 +1,48 @@
+import { runBin } from '../helpers/run-bin';
+
+/**
+ * Every setting, with at least one bad value each, through the real `bin/` entry point as a user runs it: exit code 1,
+ * exactly one line on stderr naming the setting and the value, and nothing written to the cloud assembly.
+ */
+const BAD_INPUTS: Array<[string, string]> = [
+  ['SOLUTION_ID', 'a-very-long-solution-id-over-32-chars'],
+  ['SOLUTION_ID', 'MyCapitals'],
+  ['SOLUTION_ID', 'with/slash'],
+  ['DOMAIN_JOIN_ECS', '2'],
+  ['FARGATE', 'maybe'],
+  ['CREDSPEC_FROM_S3', 'sometimes'],
+  ['DEPLOY_APP', '2'],
+  ['EC2_INSTANCE_KEYPAIR_NAME', 'ключ'],
+  ['MY_SG_INGRESS_IP', '0.0.0.0/0'],
+  ['MY_SG_INGRESS_IP', '2001:db8::1'],
+  ['MY_SG_INGRESS_IP', 'my-laptop.example.com'],
+  ['MY_SG_INGRESS_IP', '300.1.1.1'],
+  ['NAT_GATEWAYS', '3'],
+  ['DB_INSTANCE_TYPE', 'huge'],
+  ['ECS_INSTANCE_TYPE', 'm7g.large'],
+  ['ECS_MIN_CAPACITY', '-1'],
+  ['ECS_MAX_CAPACITY', '11'],
+  ['APP_IMAGE', 'UPPER/Case Image'],
+  ['IDENTITY_ROTATION_DAYS', '1000'],
+];
+
+describe('bad input through bin/app.ts', () => {
+  test.each(BAD_INPUTS)('fails on %s=%p with one line, exit 1 and no cloud assembly', (name, value) => {
+    const result = runBin({ [name]: value });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`Invalid setting ${name}=${JSON.stringify(value)}: expected`);
+    expect(result.outdirFiles).toEqual([]);
+  });
+
+  test.each([
+    [{ FARGATE: '1', DOMAIN_JOIN_ECS: '1' }, 'Invalid combination FARGATE="1" with DOMAIN_JOIN_ECS="1"'],
+    [{ FARGATE: 'true', CREDSPEC_FROM_S3: 'no' }, 'Invalid combination FARGATE="true" with CREDSPEC_FROM_S3="no"'],
+  ])('fails on the impossible combination %p', (env, expected) => {
+    const result = runBin(env);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(expected)]);
+    expect(result.outdirFiles).toEqual([]);
+  });
+});
