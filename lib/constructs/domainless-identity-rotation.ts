@@ -1,0 +1,172 @@
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IDependable } from 'constructs';
+import { DOMAINLESS_USERNAME } from '../directory-names';
+
+/** Props of {@link DomainlessIdentityRotation}. */
+export interface DomainlessIdentityRotationProps {
+  /** The domainless identity secret, JSON `{username, password, domainName}`; it may belong to another stack. */
+  readonly secret: secretsmanager.ISecret;
+  /** Id (`d-...`) of the AWS Managed Microsoft AD that holds the user. */
+  readonly directoryId: string;
+  /**
+   * sAMAccountName of the AD user whose password rotates; the function refuses to reset any other user.
+   * @default DOMAINLESS_USERNAME
+   */
+  readonly username?: string;
+  /** The VPC of the directory; the function calls Secrets Manager and Directory Service through its NAT. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the function.
+   * @default - the private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Days between automatic rotations (1 to 1000).
+   * @default 30
+   */
+  readonly rotationDays?: number;
+  /**
+   * What the rotation schedule waits for. Creating the schedule rotates at once, and the AD user must exist by then:
+   * pass the bastion (or whatever signals that the user has been created).
+   * @default - no extra dependency
+   */
+  readonly dependsOn?: IDependable[];
+  /**
+   * Retention of the function's log group (destroyed with the stack).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Rotates the domainless identity's AD password: a Secrets Manager rotation function (lambda/rotate-domainless-identity)
+ * that sets a new password in the secret and, with Directory Service `ResetUserPassword`, on the AD user, and the
+ * rotation schedule that runs it. The schedule is created in this construct's stack even when the secret belongs to
+ * another one, so it can wait for resources of this stack (see `dependsOn`).
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html
+ */
+export class DomainlessIdentityRotation extends Construct {
+  /** The rotation function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** The function's execution role. */
+  public readonly role: iam.Role;
+  /** The function's security group: no inbound rule, outbound HTTPS and DNS only. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The rotation schedule on the secret. */
+  public readonly rotationSchedule: secretsmanager.RotationSchedule;
+
+  constructor(scope: Construct, id: string, props: DomainlessIdentityRotationProps) {
+    super(scope, id);
+    const rotationDays = props.rotationDays ?? 30;
+    if (!Number.isInteger(rotationDays) || rotationDays < 1 || rotationDays > 1000) {
+      throw new Error(
+        `rotationDays must be a whole number of days from 1 to 1000 (Secrets Manager's limits), got ${rotationDays}.`,
+      );
+    }
+    const username = props.username ?? DOMAINLESS_USERNAME;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Domainless identity rotation function: no inbound, HTTPS to AWS APIs and DNS in the VPC out',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to the Secrets Manager and Directory Service APIs (through the NAT gateway)',
+    );
+    // The VPC's DHCP options name the directory's domain controllers as DNS servers, which sit in the VPC.
+    this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.udp(53), 'DNS in the VPC');
+    this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(53), 'DNS in the VPC');
+
+    // An own role rather than the function's default one, which would attach the AWS managed policies
+    // AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole (broader than needed).
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Rotates the domainless identity: that secret, ResetUserPassword on that directory',
+    });
+    this.logGroup.grantWrite(this.role);
+    // Lambda creates and deletes the function's network interfaces with the execution role; these EC2 actions do not
+    // support resource-level permissions (Describe*) or are checked by Lambda against `*` when the function is created.
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LambdaVpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // Only this directory. IAM cannot narrow it to one user: the function refuses any user but `username` itself.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsdirectoryservice.html
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ResetTheIdentityPassword',
+        actions: ['ds:ResetUserPassword'],
+        resources: [
+          Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
+        ],
+      }),
+    );
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: `Rotates the AD password of ${username} (domainless gMSA identity)`,
+      entry: path.join(__dirname, '../../lambda/rotate-domainless-identity/index.ts'),
+      handler: 'handler',
+      // The newest Node.js runtime (cdk-nag AwsSolutions-L1); the handler needs Node 20 or later.
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      role: this.role,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.securityGroup],
+      logGroup: this.logGroup,
+      environment: {
+        DIRECTORY_ID: props.directoryId,
+        IDENTITY_USERNAME: username,
+      },
+      // Bundled by esbuild from devDependencies (no Docker); the AWS SDK v3 clients come with the Node.js runtime.
+    });
+
+    // Adds, on the function's role: DescribeSecret, GetSecretValue, PutSecretValue and UpdateSecretVersionStage on
+    // this secret only, and secretsmanager:GetRandomPassword on `*` (an action without a resource: AWS requires `*`);
+    // and the permission for secretsmanager.amazonaws.com to invoke the function. Creating it starts a rotation.
+    this.rotationSchedule = new secretsmanager.RotationSchedule(this, 'RotationSchedule', {
+      secret: props.secret,
+      rotationLambda: this.function,
+      automaticallyAfter: Duration.days(rotationDays),
+    });
+    for (const dependency of props.dependsOn ?? []) {
+      this.rotationSchedule.node.addDependency(dependency);
+    }
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Lambda VPC network-interface actions and secretsmanager:GetRandomPassword do not support resource-level ' +
+        'permissions; everything else names the secret, the log group or the directory.',
+    });
+  }
+}
