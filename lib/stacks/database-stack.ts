@@ -1,10 +1,14 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { AdManagementBastion } from '../constructs/ad-management-bastion';
+import { buildCredSpecTemplate } from '../constructs/credspec-document';
+import { SqlServer } from '../constructs/sql-server';
 import { DirectoryReference } from '../directory-reference';
+import { GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../directory-names';
 
 /** Props of {@link DatabaseStack}. */
 export interface DatabaseStackProps extends StackProps {
@@ -44,16 +48,87 @@ export class DatabaseStack extends Stack {
   public readonly dbInstanceIdentifier: string;
   /** `<db-instance-id>.<directory name>`: the only server name that gets Kerberos. */
   public readonly kerberosHostName: string;
+  /** SQL Server, its master secret and that secret's rotation. */
+  public readonly sqlServer: SqlServer;
+  /**
+   * The bastion. Anything that must wait until AD, the database and the CredSpec are configured (e.g. the rotation
+   * of the domainless identity's password, which must not change it before the bastion has created the AD user)
+   * depends on `bastion.configured`, whose creation completes only on the run's success signal.
+   */
+  public readonly bastion: AdManagementBastion;
 
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
     super(scope, id, props);
-    // Placeholder until the database issue lands: the interface other stacks rely on.
+
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
       vpc: props.vpc,
       description: 'SQL Server: 1433 from the ECS hosts, the app tasks and the bastion only',
-      allowAllOutbound: false,
+      // SQL Server joined to AWS Managed AD talks to the domain controllers (DNS, Kerberos, LDAP, RPC, SMB on many
+      // ports): https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServer_SelfManagedActiveDirectory.Requirements.html
+      allowAllOutbound: true,
     });
-    this.dbInstanceIdentifier = `${props.solutionId}-sql`;
-    this.kerberosHostName = `${this.dbInstanceIdentifier}.${props.directory.dnsName}`;
+
+    this.sqlServer = new SqlServer(this, 'SqlServer', {
+      vpc: props.vpc,
+      directoryId: props.directory.directoryId,
+      directoryDnsName: props.directory.dnsName,
+      instanceIdentifier: `${props.solutionId}-sql`,
+      instanceType: props.dbInstanceType,
+      securityGroup: this.databaseSecurityGroup,
+    });
+    this.dbInstanceIdentifier = this.sqlServer.instanceIdentifier;
+    this.kerberosHostName = this.sqlServer.kerberosHostName;
+
+    const credSpecTemplate = buildCredSpecTemplate({
+      gmsaName: GMSA_NAME,
+      dnsName: props.directory.dnsName,
+      netbiosName: props.directory.netbiosName,
+      domainlessCredentialArn: props.domainJoinEcs ? undefined : props.identitySecret.secretArn,
+    });
+
+    this.bastion = new AdManagementBastion(this, 'AdManagementBastion', {
+      vpc: props.vpc,
+      directory: props.directory,
+      adminSecret: props.adminSecret,
+      identitySecret: props.domainJoinEcs ? undefined : props.identitySecret,
+      domainJoinSecret: props.domainJoinSecret,
+      databaseSecret: this.sqlServer.secret,
+      databaseAddress: this.sqlServer.instance.dbInstanceEndpointAddress,
+      gmsaName: GMSA_NAME,
+      gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
+      credSpecTemplate,
+      credSpecParameter: props.credSpecParameter,
+      credSpecBucket: props.credSpecBucket,
+      credSpecObjectKey: props.credSpecObjectKey,
+      logGroupName: `/${props.solutionId}/active-directory-management-instance`,
+      rdpIngressCidr: props.rdpIngressCidr,
+      keyPairName: props.keyPairName,
+    });
+    // Only the ingress side: the bastion's group already allows all outbound traffic.
+    this.databaseSecurityGroup.addIngressRule(this.bastion.securityGroup, ec2.Port.tcp(1433), 'from the AD management instance');
+
+    // The first rotation runs as soon as the schedule exists: it must not change the master password while the
+    // bastion is using it, so it waits for the bastion's success signal.
+    const rotationSchedule = this.sqlServer.secret.node.tryFindChild('RotationSchedule');
+    if (rotationSchedule === undefined) {
+      throw new Error('The SQL Server secret has no RotationSchedule child: CDK changed where addRotationSingleUser puts it.');
+    }
+    rotationSchedule.node.addDependency(this.bastion.configured);
+
+    new CfnOutput(this, 'DBInstanceIdentifier', { value: this.dbInstanceIdentifier });
+    new CfnOutput(this, 'KerberosHostName', {
+      value: this.kerberosHostName,
+      description: 'Server name for Windows authentication (Kerberos); the RDS endpoint only gets NTLM',
+    });
+    new CfnOutput(this, 'DBInstanceEndpointAddress', { value: this.sqlServer.instance.dbInstanceEndpointAddress });
+    new CfnOutput(this, 'DBCredentialsSecretArn', { value: this.sqlServer.secret.secretArn });
+    new CfnOutput(this, 'ADManagementInstanceId', {
+      value: this.bastion.instance.instanceId,
+      description: 'Windows instance that configured AD, SQL Server and the CredSpec (scripts in C:\\SampleConfig)',
+    });
+    new CfnOutput(this, 'ADManagementLogGroupName', {
+      value: this.bastion.logGroup.logGroupName,
+      description: 'Log of the configuration run: aws logs tail <name> --follow',
+    });
   }
 }

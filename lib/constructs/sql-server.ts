@@ -1,0 +1,109 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Props of {@link SqlServer}. */
+export interface SqlServerProps {
+  /** The VPC; the instance goes into its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The directory id (`d-...`) the instance joins for Windows authentication. */
+  readonly directoryId: string;
+  /** The directory's DNS name; with the instance identifier it forms the Kerberos host name. */
+  readonly directoryDnsName: string;
+  /**
+   * The DB instance identifier: lowercase letters, digits and single hyphens, starting with a letter, at most 63
+   * characters. Set explicitly so the Kerberos host name is known at synth time.
+   */
+  readonly instanceIdentifier: string;
+  /** Instance class without the `db.` prefix, e.g. `t3.small` (the smallest class SQL Server Web allows). */
+  readonly instanceType: string;
+  /** The instance's security group (its owner adds the ingress rules). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Days between rotations of the master user's password.
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+}
+
+/** SQL Server 2022 (16.00), the newest major version RDS offers; a full version string passes CloudFormation's validation. */
+export const SQL_SERVER_VERSION = rds.SqlServerEngineVersion.VER_16_00_4236_2_V1;
+
+/** Name of the generated master user (SQL authentication; only the bastion uses it, to create the Windows logins). */
+export const SQL_SERVER_MASTER_USERNAME = 'sqladmin';
+
+const INSTANCE_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
+
+/**
+ * RDS for SQL Server Web edition joined to AWS Managed Microsoft AD, so that clients holding a Kerberos ticket for the
+ * gMSA can sign in. A sample: deleted with the stack, without a final snapshot or retained backups.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html
+ */
+export class SqlServer extends Construct {
+  /** The instance. */
+  public readonly instance: rds.DatabaseInstance;
+  /** The master user's credentials `{username, password, host, port, ...}`, rotated by a single-user rotation. */
+  public readonly secret: secretsmanager.ISecret;
+  /** The rotation of {@link secret}; runs once right after it is created. */
+  public readonly rotation: secretsmanager.SecretRotation;
+  /** The role RDS uses to join the directory. */
+  public readonly domainRole: iam.Role;
+  /** The DB instance identifier. */
+  public readonly instanceIdentifier: string;
+  /**
+   * `<instance-id>.<directory DNS name>`: the only name with an SPN, so the only one that gets Kerberos; the RDS
+   * endpoint falls back to NTLM. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.KerberosEndpoint.html
+   */
+  public readonly kerberosHostName: string;
+
+  constructor(scope: Construct, id: string, props: SqlServerProps) {
+    super(scope, id);
+
+    if (!INSTANCE_IDENTIFIER.test(props.instanceIdentifier)) {
+      throw new Error(
+        `DB instance identifier "${props.instanceIdentifier}" is invalid: use 1 to 63 lowercase letters, digits or single hyphens, starting with a letter and not ending with a hyphen.`,
+      );
+    }
+    this.instanceIdentifier = props.instanceIdentifier;
+    this.kerberosHostName = `${props.instanceIdentifier}.${props.directoryDnsName}`;
+
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.SettingUp.html (IAM role)
+    this.domainRole = new iam.Role(this, 'DomainRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: 'Lets RDS join SQL Server to the directory',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSDirectoryServiceAccess')],
+    });
+
+    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+      engine: rds.DatabaseInstanceEngine.sqlServerWeb({ version: SQL_SERVER_VERSION }),
+      licenseModel: rds.LicenseModel.LICENSE_INCLUDED,
+      instanceType: new ec2.InstanceType(props.instanceType),
+      instanceIdentifier: props.instanceIdentifier,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [props.securityGroup],
+      credentials: rds.Credentials.fromGeneratedSecret(SQL_SERVER_MASTER_USERNAME),
+      domain: props.directoryId,
+      domainRole: this.domainRole,
+      storageEncrypted: true,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: 20,
+      multiAz: false,
+      autoMinorVersionUpgrade: true,
+      // A sample people deploy and destroy: no final snapshot, no retained automated backups, no deletion protection.
+      backupRetention: Duration.days(1),
+      deleteAutomatedBackups: true,
+      deletionProtection: false,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.secret = this.instance.secret!;
+
+    // The rotation function gets its own security group; the instance's group admits it on 1433.
+    this.rotation = this.instance.addRotationSingleUser({
+      automaticallyAfter: props.rotationInterval ?? Duration.days(30),
+    });
+  }
+}

@@ -1,0 +1,118 @@
+<#
+.SYNOPSIS
+    Loads the Chinook sample database into RDS for SQL Server and creates the Windows logins the sample uses.
+
+.DESCRIPTION
+    Connects with SQL authentication (the RDS master user) over TLS, checking the server certificate against the RDS
+    CA bundle, which it imports into the machine's trusted roots.
+      - downloads the SQL Server Chinook script at run time and loads it, unless the database is already complete;
+      - makes sure the database is online (rdsadmin.dbo.rds_set_database_online);
+      - creates the logins and database users <NETBIOS>\<gMSA>$ (db_owner on Chinook, VIEW SERVER STATE so that the
+        app can read its own authentication scheme) and <NETBIOS>\<AD admin> (db_owner on Chinook, VIEW SERVER STATE).
+    Re-running changes nothing that is already right.
+
+.EXAMPLE
+    $sql = Get-Credential -UserName sqladmin -Message 'RDS master user (see the DBCredentialsSecretArn output)'
+    .\Configure-Database.ps1 -SqlServerAddress <endpoint> -SqlCredential $sql -NetBiosName DIRECTORY
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $true)]
+    [string] $SqlServerAddress,
+
+    [Parameter(Mandatory = $true)]
+    [System.Management.Automation.PSCredential] $SqlCredential,
+
+    [Parameter(Mandatory = $true)]
+    [ValidatePattern('^[A-Za-z0-9-]{1,15}$')]
+    [string] $NetBiosName,
+
+    [ValidatePattern('^[A-Za-z0-9-]{1,15}$')]
+    [string] $GmsaName = 'SampleWebApp',
+
+    [ValidatePattern('^[A-Za-z0-9._-]{1,20}$')]
+    [string] $AdAdminUserName = 'admin',
+
+    [string] $DatabaseName = 'Chinook',
+
+    [string] $ChinookScriptUrl = 'https://raw.githubusercontent.com/lerocha/chinook-database/master/ChinookDatabase/DataSources/Chinook_SqlServer_AutoIncrementPKs.sql',
+
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (certificate bundles)
+    [string] $RdsCaBundleUrl = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.p7b'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+Import-Module SqlServer
+[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+
+if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') { throw "Invalid database name '$DatabaseName'." }
+
+$bundle = Join-Path $PSScriptRoot 'rds-ca-bundle.p7b'
+Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing
+Import-Certificate -FilePath $bundle -CertStoreLocation Cert:\LocalMachine\Root | Out-Null
+Write-Output 'RDS CA bundle trusted.'
+
+function Invoke-Sql {
+    param([string] $Query, [string] $Database = 'master', [string] $InputFile)
+    $sql = @{
+        ServerInstance = $SqlServerAddress
+        Credential     = $SqlCredential
+        Database       = $Database
+        Encrypt        = 'Mandatory'
+        QueryTimeout   = 600
+    }
+    if ($InputFile) { return Invoke-Sqlcmd @sql -InputFile $InputFile }
+    return Invoke-Sqlcmd @sql -Query $Query
+}
+
+# 1. Chinook: load it unless it is complete. Its script drops and re-creates the database, so an interrupted load
+#    is simply loaded again.
+$state = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
+$complete = $false
+if ($state) {
+    $tracks = Invoke-Sql -Query "SELECT CASE WHEN OBJECT_ID(N'[$DatabaseName].dbo.PlaylistTrack') IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM [$DatabaseName].dbo.PlaylistTrack) END AS n"
+    $complete = $state.state_desc -eq 'ONLINE' -and $tracks.n -gt 0
+}
+if (-not $complete) {
+    if ($state) {
+        Write-Output "Database $DatabaseName is incomplete: dropping it before loading it again."
+        Invoke-Sql -Query "ALTER DATABASE [$DatabaseName] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [$DatabaseName];" | Out-Null
+    }
+    $chinook = Join-Path $PSScriptRoot 'Chinook.sql'
+    Write-Output "Downloading $ChinookScriptUrl..."
+    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $chinook -UseBasicParsing
+    Write-Output "Loading $DatabaseName..."
+    Invoke-Sql -InputFile $chinook | Out-Null
+    Write-Output "Database $DatabaseName loaded."
+}
+else {
+    Write-Output "Database $DatabaseName is already loaded."
+}
+
+# 2. Online (RDS only lets its own procedure bring a database online).
+$state = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
+if ($state.state_desc -ne 'ONLINE') {
+    Invoke-Sql -Query "EXEC rdsadmin.dbo.rds_set_database_online N'$DatabaseName'" | Out-Null
+    Write-Output "Database $DatabaseName set online."
+}
+
+# 3. Windows logins. SQL Server resolves them in the directory it is joined to.
+#    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html (creating logins)
+foreach ($principal in @("$NetBiosName\$GmsaName`$", "$NetBiosName\$AdAdminUserName")) {
+    $literal = $principal.Replace("'", "''")
+    Invoke-Sql -Query @"
+IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal')
+    CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];
+GRANT VIEW SERVER STATE TO [$principal];
+"@ | Out-Null
+    Invoke-Sql -Database $DatabaseName -Query @"
+IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal')
+    CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];
+IF ISNULL(IS_ROLEMEMBER(N'db_owner', N'$literal'), 0) = 0
+    ALTER ROLE [db_owner] ADD MEMBER [$principal];
+"@ | Out-Null
+    Write-Output "Login and db_owner user $principal are in place."
+}
+
+Write-Output 'The database is configured.'

@@ -1,0 +1,104 @@
+<#
+.SYNOPSIS
+    Writes the gMSA's CredSpec to the SSM parameter and the S3 object the ECS task definition reads.
+
+.DESCRIPTION
+    The CDK app writes the CredSpec at synth time (credspec-template.json) from what it knows: gMSA name, domain
+    names and, in domainless mode, the HostAccountConfig with PluginInput {"CredentialArn": <identity secret ARN>}.
+    Two values only AD knows stay as placeholders: __DOMAIN_SID__ and __DOMAIN_GUID__. This script reads them from
+    Get-ADDomain (DomainSID, ObjectGUID), checks that the template names this domain and an existing gMSA, replaces
+    the placeholders (a literal replace, as lib/constructs/credspec-document.ts tests it) and writes the minified
+    JSON where it differs from what is there. New-CredentialSpec is not used: it refuses hosts that are not joined.
+
+.EXAMPLE
+    .\Generate-CredSpec.ps1 -TemplatePath C:\SampleConfig\credspec-template.json -DomainName <domain> `
+        -Credential (Get-Credential) -ParameterName /amazon-ecs-gmsa-linux/credspec -BucketName <bucket> `
+        -ObjectKey credspecs/SampleWebApp.json -Region <region>
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $true)]
+    [string] $TemplatePath,
+
+    [Parameter(Mandatory = $true)]
+    [string] $DomainName,
+
+    [Parameter(Mandatory = $true)]
+    [System.Management.Automation.PSCredential] $Credential,
+
+    [Parameter(Mandatory = $true)]
+    [string] $ParameterName,
+
+    [Parameter(Mandatory = $true)]
+    [string] $BucketName,
+
+    [Parameter(Mandatory = $true)]
+    [string] $ObjectKey,
+
+    [Parameter(Mandatory = $true)]
+    [string] $Region,
+
+    # A copy for people to read.
+    [string] $OutputPath = (Join-Path $PSScriptRoot 'credspec.json')
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+Import-Module ActiveDirectory
+
+$SidPlaceholder = '__DOMAIN_SID__'
+$GuidPlaceholder = '__DOMAIN_GUID__'
+
+$template = (Get-Content -Raw -Path $TemplatePath).Trim()
+if (-not $template.Contains($SidPlaceholder) -or -not $template.Contains($GuidPlaceholder)) {
+    throw "$TemplatePath lacks the placeholders $SidPlaceholder and $GuidPlaceholder."
+}
+
+$ad = @{ Server = $DomainName; Credential = $Credential }
+$domain = Get-ADDomain @ad
+$expected = ($template | ConvertFrom-Json).DomainJoinConfig
+$actual = @{ DnsName = $domain.DNSRoot; DnsTreeName = $domain.Forest; NetBiosName = $domain.NetBIOSName }
+foreach ($field in $actual.Keys) {
+    if ($expected.$field -ne $actual[$field]) {
+        throw "The template's DomainJoinConfig.$field is '$($expected.$field)' but the directory says '$($actual[$field])'."
+    }
+}
+$gmsaName = $expected.MachineAccountName
+if (-not (Get-ADServiceAccount -Filter "Name -eq '$gmsaName'" @ad)) {
+    throw "The gMSA $gmsaName does not exist: run Configure-AD.ps1 first."
+}
+
+$sid = $domain.DomainSID.Value
+$guid = $domain.ObjectGUID.ToString()
+if ($sid -notmatch '^S-1-5-21-\d+-\d+-\d+$') { throw "Unexpected domain SID '$sid'." }
+$credSpec = $template.Replace($SidPlaceholder, $sid).Replace($GuidPlaceholder, $guid)
+$credSpec | ConvertFrom-Json | Out-Null # must still be valid JSON
+Set-Content -Path $OutputPath -Value $credSpec -Encoding UTF8
+Write-Output "CredSpec for $gmsaName in $($domain.DNSRoot): $credSpec"
+
+$current = $null
+try { $current = (Get-SSMParameter -Name $ParameterName -Region $Region).Value } catch { $current = $null }
+if ($current -ceq $credSpec) {
+    Write-Output "SSM parameter $ParameterName already holds it."
+}
+else {
+    Write-SSMParameter -Name $ParameterName -Value $credSpec -Type String -Overwrite $true -Region $Region | Out-Null
+    Write-Output "Wrote SSM parameter $ParameterName."
+}
+
+$currentObject = $null
+$download = Join-Path $env:TEMP 'credspec-current.json'
+try {
+    Read-S3Object -BucketName $BucketName -Key $ObjectKey -File $download -Region $Region | Out-Null
+    $currentObject = (Get-Content -Raw -Path $download).Trim()
+}
+catch {
+    $currentObject = $null # absent (or not readable): write it
+}
+if ($currentObject -ceq $credSpec) {
+    Write-Output "S3 object s3://$BucketName/$ObjectKey already holds it."
+}
+else {
+    Write-S3Object -BucketName $BucketName -Key $ObjectKey -Content $credSpec -ContentType 'application/json' -Region $Region
+    Write-Output "Wrote S3 object s3://$BucketName/$ObjectKey."
+}
