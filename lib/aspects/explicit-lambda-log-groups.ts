@@ -23,7 +23,7 @@ export class ExplicitLambdaLogGroups implements IAspect {
     });
     node.addPropertyOverride('LoggingConfig.LogGroup', logGroup.logGroupName);
     // The function must not run (and create the default group) before its log group exists; on delete the group goes last.
-    node.addDependency(logGroup.node.defaultChild as CfnResource);
+    node.addResourceDependency(logGroup.node.defaultChild as CfnResource);
   }
 }
 
