@@ -162,12 +162,14 @@ export class AdManagementBastion extends Construct {
         },
       ],
       keyPair: props.keyPairName ? ec2.KeyPair.fromKeyPairName(this, 'KeyPair', props.keyPairName) : undefined,
-      // CloudFormation waits for the run's signal: the stack completes only once AD, the database and the CredSpec
-      // are configured, and fails if the run reports an error or never reports.
-      resourceSignalTimeout: props.signalTimeout ?? Duration.minutes(60),
       propagateTagsToVolumeOnCreation: true,
     });
     this.configured = this.instance.node.defaultChild as ec2.CfnInstance;
+    // CloudFormation waits for the run's one signal: the stack completes only once AD, the database and the CredSpec
+    // are configured, and fails if the run reports an error or never reports.
+    this.configured.cfnOptions.creationPolicy = {
+      resourceSignal: { count: 1, timeout: (props.signalTimeout ?? Duration.minutes(60)).toIsoString() },
+    };
 
     // New scripts must run on a new instance (user data runs once), so the logical id follows the scripts' content;
     // the run signals this id, which therefore must not depend on the rendered user data itself.

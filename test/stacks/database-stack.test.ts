@@ -1,0 +1,337 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { BASTION_SCRIPTS, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
+import { SqlServer } from '../../lib/constructs/sql-server';
+import { DOMAIN_JOIN_USERNAME, GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../../lib/directory-names';
+import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
+
+const SCRIPTS = path.join(__dirname, '..', '..', 'scripts');
+const script = (name: string) => fs.readFileSync(path.join(SCRIPTS, name), 'utf8');
+
+type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue };
+
+/** The bastion's user data as text, each intrinsic replaced by `<ref>`; and how many intrinsics there are. */
+function userDataOf(template: Template): { text: string; intrinsics: number } {
+  const instance = Object.values(template.findResources('AWS::EC2::Instance'))[0];
+  const parts = instance.Properties.UserData['Fn::Base64']['Fn::Join'][1] as CfnValue[];
+  const literal = parts.filter((p): p is string => typeof p === 'string');
+  return { text: parts.map((p) => (typeof p === 'string' ? p : '<ref>')).join(''), intrinsics: parts.length - literal.length };
+}
+
+/** Every IAM statement of the bastion's role. */
+function bastionStatements(template: Template): Array<{ Action: string | string[]; Resource: CfnValue; Sid?: string }> {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('AdManagementBastionRole') }] },
+  });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function databaseTemplate(mode: ModeName, overrides = {}): Template {
+  const { stacks } = buildApp(settingsFor(mode, overrides));
+  return Template.fromStack(stacks.database);
+}
+
+describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
+  const template = databaseTemplate(mode);
+
+  test('THEN it matches the snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('THEN the bastion user data stays under the 16 KB EC2 limit, with every reference counted at 256 characters', () => {
+    const { text, intrinsics } = userDataOf(template);
+    expect(Buffer.byteLength(text.replace(/<ref>/g, ''), 'utf8') + intrinsics * 256).toBeLessThan(16 * 1024);
+  });
+
+  test('THEN SQL Server joins the directory with its own role', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      Domain: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('ManagedDirectory') }) },
+      DomainIAMRoleName: { Ref: Match.stringLikeRegexp('SqlServerDomainRole') },
+    });
+  });
+
+  test('THEN the CredSpec template in the user data has HostAccountConfig only in domainless mode', () => {
+    const { text } = userDataOf(template);
+    if (mode.startsWith('domainless')) {
+      expect(text).toContain('"HostAccountConfig":{"PortableCcgVersion":"1","PluginGUID":"{859E1386-BDB4-49E8-85C7-3070B13920E1}","PluginInput":{"CredentialArn":"<ref>"}}');
+    } else {
+      expect(text).not.toContain('HostAccountConfig');
+    }
+    expect(text).toContain('"Sid":"__DOMAIN_SID__"');
+  });
+});
+
+describe('database stack (domainless, EC2, SSM)', () => {
+  const { stacks } = buildApp(settingsFor('domainless-ec2-ssm'));
+  const template = Template.fromStack(stacks.database);
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, CfnValue>; DependsOn?: string[] }>;
+  const idOf = (type: string, pattern: RegExp) => Object.keys(resources).find((id) => resources[id].Type === type && pattern.test(id))!;
+  const databaseSg = idOf('AWS::EC2::SecurityGroup', /^DatabaseSecurityGroup/);
+  const bastionSg = idOf('AWS::EC2::SecurityGroup', /AdManagementBastionSecurityGroup/);
+  const rotationSg = idOf('AWS::EC2::SecurityGroup', /RotationSingleUserSecurityGroup/);
+  const instanceId = idOf('AWS::EC2::Instance', /^AdManagementInstance/);
+
+  test('THEN SQL Server is Web edition 2022, license included, t3.small, encrypted, private, with a known identifier', () => {
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'sqlserver-web',
+      EngineVersion: Match.stringLikeRegexp('^16\\.00\\.\\d+\\.\\d+\\.v1$'),
+      LicenseModel: 'license-included',
+      DBInstanceClass: 'db.t3.small',
+      DBInstanceIdentifier: 'amazon-ecs-gmsa-linux-sql',
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      MasterUsername: 'sqladmin',
+      VPCSecurityGroups: [{ 'Fn::GetAtt': [databaseSg, 'GroupId'] }],
+    });
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+      SubnetIds: Match.arrayWith([{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet1') }) }]),
+    });
+  });
+
+  test('THEN SQL Server is destroyed with the stack, without final snapshot or retained backups', () => {
+    template.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+      Properties: Match.objectLike({ DeleteAutomatedBackups: true, DeletionProtection: false }),
+    });
+  });
+
+  test('GIVEN DB_INSTANCE_TYPE=m5.large THEN SQL Server uses db.m5.large', () => {
+    databaseTemplate('domainless-ec2-ssm', { dbInstanceType: 'm5.large' }).hasResourceProperties('AWS::RDS::DBInstance', {
+      DBInstanceClass: 'db.m5.large',
+    });
+  });
+
+  test('THEN the domain role is assumed by RDS and has AmazonRDSDirectoryServiceAccess', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })] },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess']] }],
+    });
+  });
+
+  test('THEN the stack exposes the identifier and the Kerberos host name <instance-id>.<directory name>', () => {
+    expect(stacks.database.dbInstanceIdentifier).toBe('amazon-ecs-gmsa-linux-sql');
+    expect(stacks.database.kerberosHostName).toBe('amazon-ecs-gmsa-linux-sql.directory.amazon-ecs-gmsa-linux.com');
+    template.hasOutput('KerberosHostName', { Value: 'amazon-ecs-gmsa-linux-sql.directory.amazon-ecs-gmsa-linux.com' });
+    template.hasOutput('DBInstanceIdentifier', { Value: 'amazon-ecs-gmsa-linux-sql' });
+    template.hasOutput('DBInstanceEndpointAddress', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('SqlServerInstance'), 'Endpoint.Address'] } });
+    template.hasOutput('DBCredentialsSecretArn', { Value: { Ref: Match.stringLikeRegexp('SqlServerInstanceSecretAttachment') } });
+  });
+
+  test('THEN the database stack admits on SQL Server exactly the bastion on 1433 and the rotation function; clients add their own rules', () => {
+    const ingress = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress');
+    expect(ingress.map((r) => r.Properties)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [databaseSg, 'GroupId'] },
+          SourceSecurityGroupId: { 'Fn::GetAtt': [bastionSg, 'GroupId'] },
+          IpProtocol: 'tcp',
+          FromPort: 1433,
+          ToPort: 1433,
+        }),
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [databaseSg, 'GroupId'] },
+          SourceSecurityGroupId: { 'Fn::GetAtt': [rotationSg, 'GroupId'] },
+        }),
+      ]),
+    );
+    expect(ingress).toHaveLength(2);
+    expect(resources[databaseSg].Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  test('THEN the master secret rotates single-user every 30 days, only after the bastion has signalled', () => {
+    template.hasResource('AWS::SecretsManager::RotationSchedule', {
+      DependsOn: Match.arrayWith([instanceId]),
+      Properties: Match.objectLike({ RotationRules: { ScheduleExpression: 'rate(30 days)' } }),
+    });
+    // The single-user rotation is AWS's serverless application for SQL Server (ids in a region map).
+    template.resourceCountIs('AWS::Serverless::Application', 1);
+    expect(JSON.stringify(template.toJSON().Mappings)).toContain('SecretsManagerRDSSQLServerRotationSingleUser');
+  });
+
+  test('THEN the bastion is Windows Server 2022 from the latest SSM image, IMDSv2 only, with an encrypted root volume', () => {
+    template.hasParameter('*', {
+      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      Default: '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base',
+    });
+    template.hasResourceProperties('AWS::EC2::Instance', {
+      MetadataOptions: { HttpTokens: 'required' },
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: Match.objectLike({ Encrypted: true }) }],
+      SubnetId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet') }) },
+    });
+    expect(resources[instanceId].Properties.KeyName).toBeUndefined();
+  });
+
+  test('THEN CloudFormation waits up to 60 minutes for the bastion signal', () => {
+    template.hasResource('AWS::EC2::Instance', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT1H' } } });
+    expect(stacks.database.bastion.configured.logicalId).toBeDefined();
+  });
+
+  test('GIVEN no MY_SG_INGRESS_IP THEN the bastion has no inbound rule at all', () => {
+    expect(resources[bastionSg].Properties.SecurityGroupIngress).toBeUndefined();
+    const intoBastion = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && JSON.stringify(r.Properties.GroupId).includes(bastionSg),
+    );
+    expect(intoBastion).toEqual([]);
+  });
+
+  test('GIVEN MY_SG_INGRESS_IP and a key pair THEN RDP 3389 from that address only, a public subnet and the key pair', () => {
+    // WHEN
+    const open = databaseTemplate('domainless-ec2-ssm', { mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' });
+
+    // THEN
+    open.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('RDP'),
+      SecurityGroupIngress: [{ CidrIp: '203.0.113.7/32', IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, Description: 'RDP from the deployer' }],
+    });
+    open.hasResourceProperties('AWS::EC2::Instance', {
+      KeyName: 'my-key',
+      SubnetId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('publicSubnet') }) },
+    });
+    const { text, intrinsics } = userDataOf(open);
+    expect(Buffer.byteLength(text.replace(/<ref>/g, ''), 'utf8') + intrinsics * 256).toBeLessThan(16 * 1024);
+  });
+
+  test('THEN every IAM statement of the bastion names its resources, except the documented Describe actions', () => {
+    for (const statement of bastionStatements(template)) {
+      const resourcesOf = ([] as CfnValue[]).concat(statement.Resource);
+      if (statement.Sid === 'DescribeEcsContainerInstances') {
+        expect(statement.Action).toEqual(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
+        continue;
+      }
+      expect(resourcesOf).not.toContain('*');
+    }
+  });
+
+  test('THEN the bastion reads exactly the admin, identity, domain-join and SQL Server secrets', () => {
+    const read = bastionStatements(template).find((s) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'))!;
+    const names = (read.Resource as Array<Record<string, { OutputName?: string } | string>>).map((r) =>
+      'Ref' in r ? String(r.Ref) : String((r['Fn::GetStackOutput'] as { OutputName: string }).OutputName),
+    );
+    expect(names).toHaveLength(4);
+    for (const pattern of [/DomainJoinSecret/, /DomainlessIdentitySecret/, /AdminPassword/, /^SqlServerInstanceSecretAttachment/]) {
+      expect(names.filter((n) => pattern.test(n))).toHaveLength(1);
+    }
+  });
+
+  test('GIVEN domain-joined mode THEN the bastion does not read the domainless identity secret', () => {
+    const joined = bastionStatements(databaseTemplate('domain-joined-ec2-ssm'));
+    expect(JSON.stringify(joined)).not.toContain('DomainlessIdentitySecret');
+  });
+
+  test('THEN the bastion writes exactly the CredSpec parameter and the CredSpec object, and signals its own stack', () => {
+    const statements = bastionStatements(template);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Sid: 'WriteCredSpecParameter',
+          Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+          Resource: { 'Fn::Join': ['', expect.arrayContaining([':parameter', { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/CredSpecStorageParameter/) }) }])] },
+        }),
+        expect.objectContaining({
+          Sid: 'WriteCredSpecObject',
+          Action: ['s3:GetObject', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/CredSpecStorageBucket.*Arn/) }) }, '/credspecs/SampleWebApp.json']] },
+        }),
+        expect.objectContaining({ Sid: 'SignalCreation', Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
+        expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/AdManagementBastionLogGroup/), 'Arn'] } }),
+      ]),
+    );
+    const writes = statements.filter((s) => ([] as string[]).concat(s.Action).some((a) => /Put|Write|Signal/.test(a)));
+    expect(writes.map((s) => s.Sid ?? s.Action)).toEqual(['WriteCredSpecParameter', 'WriteCredSpecObject', ['logs:CreateLogStream', 'logs:PutLogEvents'], 'SignalCreation']);
+  });
+
+  test('THEN the bastion reads its scripts object by object, and has the SSM core policy', () => {
+    const scripts = bastionStatements(template).find((s) => s.Sid === 'ReadScripts')!;
+    expect(scripts.Action).toBe('s3:GetObject');
+    expect(scripts.Resource).toHaveLength(BASTION_SCRIPTS.length);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+    });
+  });
+
+  test('THEN the bastion log group has a retention and is destroyed with the stack', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: '/amazon-ecs-gmsa-linux/active-directory-management-instance', RetentionInDays: 30 },
+      DeletionPolicy: 'Delete',
+    });
+  });
+
+  test('THEN the user data downloads every script into C:\\SampleConfig, writes the CredSpec template and the settings, and runs the setup', () => {
+    const { text } = userDataOf(template);
+    for (const name of BASTION_SCRIPTS) {
+      expect(text).toMatch(new RegExp(`Read-S3Object -BucketName '<ref>' -Key '[0-9a-f]{64}\\.ps1' -File 'C:\\\\SampleConfig\\\\${name.replace('.', '\\.')}'`));
+      expect(fs.existsSync(path.join(SCRIPTS, name))).toBe(true);
+    }
+    expect(text).toContain("Set-Content -Path 'C:\\SampleConfig\\credspec-template.json' -Encoding UTF8 -Value @'\n{\"CmsPlugins\"");
+    expect(text).toContain(`"LogicalResourceId": "${instanceId}"`);
+    expect(text).toContain(`"GmsaName": "${GMSA_NAME}"`);
+    expect(text).toContain(`"GmsaPrincipalsGroup": "${GMSA_PRINCIPALS_GROUP}"`);
+    expect(text).toContain(`"ChinookScriptUrl": "${CHINOOK_SCRIPT_URL}"`);
+    expect(text).toContain("& 'C:\\SampleConfig\\Invoke-BastionSetup.ps1' -ConfigPath 'C:\\SampleConfig\\bastion-setup.json'");
+    expect(text).toContain(`Send-CFNResourceSignal -StackName 'amazon-ecs-gmsa-linux-database' -LogicalResourceId '${instanceId}' -UniqueId 'user-data' -Status FAILURE`);
+    // The instance is not tagged for the domain-join association: it joins itself after signalling.
+    expect(JSON.stringify(resources[instanceId].Properties.Tags)).not.toContain('domain-join');
+  });
+
+  test('fails on a DB instance identifier RDS rejects', () => {
+    const stack = new Stack(new App(), 'Test');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    const props = { vpc, securityGroup, directoryId: 'd-1', directoryDnsName: 'example.com', instanceType: 't3.small' };
+    expect(() => new SqlServer(stack, 'Double', { ...props, instanceIdentifier: 'a--sql' })).toThrow(/DB instance identifier "a--sql" is invalid/);
+    expect(() => new SqlServer(stack, 'Upper', { ...props, instanceIdentifier: 'Sql' })).toThrow(/is invalid/);
+    expect(() => new SqlServer(stack, 'Long', { ...props, instanceIdentifier: `a${'b'.repeat(63)}` })).toThrow(/is invalid/);
+  });
+});
+
+describe('bastion scripts', () => {
+  test('THEN the setup signals success only after AD, database and CredSpec, and joins the domain after signalling', () => {
+    const setup = script('Invoke-BastionSetup.ps1');
+    const order = ['Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1', 'Send-Signal -Status SUCCESS', 'Join-Domain -Credential'].map(
+      (step) => setup.lastIndexOf(step),
+    );
+    expect(order.every((index) => index > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(setup).toContain('Send-Signal -Status FAILURE');
+    expect(setup).toContain('Write-CWLLogEvent');
+    expect(setup).toContain("'X-aws-ec2-metadata-token'");
+  });
+
+  test('THEN Configure-AD.ps1 works against the directory with -Server and -Credential and uses the shared names', () => {
+    const configureAd = script('Configure-AD.ps1');
+    expect(configureAd).toContain('$ad = @{ Server = $DomainName; Credential = $Credential }');
+    expect(configureAd).toContain(`[string] $GmsaName = '${GMSA_NAME}'`);
+    expect(configureAd).toContain(`[string] $GmsaPrincipalsGroup = '${GMSA_PRINCIPALS_GROUP}'`);
+    expect(configureAd).toContain("$JoinComputersGroup = 'AWS Delegated Add Workstations To Domain Users'");
+    // WriteProperty on the group's `member` attribute only.
+    expect(configureAd).toContain("$MemberAttributeGuid = [Guid]'bf9679c0-0de6-11d0-a285-00aa003049e2'");
+    expect(configureAd).toContain('-PrincipalsAllowedToRetrieveManagedPassword $GmsaPrincipalsGroup');
+    expect(configureAd).toContain('-Path $usersOu');
+  });
+
+  test('THEN the setup passes the domain-join secret user, whose name the directory stack sets', () => {
+    expect(script('Invoke-BastionSetup.ps1')).toContain('$joinSecret.awsSeamlessDomainUsername');
+    expect(DOMAIN_JOIN_USERNAME).toBe('ecs-domain-join');
+  });
+
+  test('THEN Configure-Database.ps1 creates the gMSA and admin logins idempotently and sets the database online', () => {
+    const configureDb = script('Configure-Database.ps1');
+    expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
+    expect(configureDb).toContain('IF NOT EXISTS (SELECT 1 FROM sys.server_principals');
+    expect(configureDb).toContain('GRANT VIEW SERVER STATE TO');
+    expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
+    expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
+    expect(configureDb).toContain(`[string] $ChinookScriptUrl = '${CHINOOK_SCRIPT_URL}'`);
+  });
+
+  test('THEN Add-ECSContainerInstancesToADGroup.ps1 takes the Auto Scaling group name', () => {
+    const add = script('Add-ECSContainerInstancesToADGroup.ps1');
+    expect(add).toMatch(/\[Parameter\(Mandatory = \$true\)\]\s+\[string\] \$EcsAsgName/);
+    expect(add).toContain(`[string] $GmsaPrincipalsGroup = '${GMSA_PRINCIPALS_GROUP}'`);
+  });
+});
