@@ -1,0 +1,270 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DomainlessIdentity } from '../../lib/constructs/domainless-identity';
+import {
+  DomainlessIdentityRotation,
+  DomainlessIdentityRotationProps,
+} from '../../lib/constructs/domainless-identity-rotation';
+import { Network } from '../../lib/constructs/network';
+import { DOMAINLESS_USERNAME } from '../../lib/directory-names';
+import { addSecurityChecks } from '../../lib/security-checks';
+
+/** The feature flags of cdk.json, as test/helpers/modes.ts loads them. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+).context;
+
+const DIRECTORY_ID = 'd-1234567890';
+
+/**
+ * The construct as the database stack will hold it: the VPC and the secret come from another stack (the directory
+ * stack), and the schedule waits for a resource of its own stack (the bastion's creation signal).
+ */
+function build(overrides: Partial<DomainlessIdentityRotationProps> = {}, securityChecks = false) {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  if (securityChecks) addSecurityChecks(app);
+  // Environment-agnostic, like the app's stacks.
+  const directoryStack = new Stack(app, 'Directory');
+  const vpc = new Network(directoryStack, 'Network').vpc;
+  const secret = new DomainlessIdentity(directoryStack, 'Identity', {
+    secretName: 'amazon-ecs-gmsa-linux/credentials-fetcher-identity',
+    username: DOMAINLESS_USERNAME,
+    domainName: 'directory.amazon-ecs-gmsa-linux.com',
+  }).secret;
+  // cdk-nag cannot see a rotation schedule in another stack: the secret's owner acknowledges SMG4 (as the directory
+  // stack must once the rotation is wired).
+  Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Rotated by the Database stack' });
+
+  const stack = new Stack(app, 'Database');
+  const bastion = new CfnResource(stack, 'Bastion', { type: 'AWS::CloudFormation::WaitConditionHandle' });
+  const rotation = new DomainlessIdentityRotation(stack, 'IdentityRotation', {
+    secret,
+    directoryId: DIRECTORY_ID,
+    vpc,
+    dependsOn: [bastion],
+    ...overrides,
+  });
+  return { app, stack, rotation, directoryStack };
+}
+
+/** All statements of the role's policies, with each action paired with its resources. */
+function statementsOf(template: Template): { Action: string | string[]; Resource: unknown; Effect: string }[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement,
+  );
+}
+
+function resourcesFor(template: Template, action: string): unknown[] {
+  return statementsOf(template)
+    .filter((s) => ([] as string[]).concat(s.Action).includes(action))
+    .flatMap((s) => ([] as unknown[]).concat(s.Resource));
+}
+
+describe('DomainlessIdentityRotation', () => {
+  const { stack, rotation } = build();
+  const template = Template.fromStack(stack);
+  const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnResource);
+  const functionId = logicalId(rotation.function);
+  const roleId = logicalId(rotation.role);
+
+  test('THEN the function runs the rotation handler on a current Node.js runtime with the directory and user set', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Timeout: 60,
+      Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      Environment: { Variables: { DIRECTORY_ID: DIRECTORY_ID, IDENTITY_USERNAME: DOMAINLESS_USERNAME } },
+    });
+  });
+
+  test("THEN the function runs in the VPC's private subnets with its own security group", () => {
+    const fn = template.findResources('AWS::Lambda::Function')[functionId];
+    const subnets = JSON.stringify(fn.Properties.VpcConfig.SubnetIds);
+    expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+    expect(subnets).toMatch(/privateSubnet1/);
+    expect(subnets).toMatch(/privateSubnet2/);
+    expect(subnets).not.toMatch(/publicSubnet/);
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([
+      { 'Fn::GetAtt': [logicalId(rotation.securityGroup), 'GroupId'] },
+    ]);
+  });
+
+  test('THEN the security group has no inbound rule, and outbound only HTTPS and DNS in the VPC', () => {
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    const sg = template.findResources('AWS::EC2::SecurityGroup')[logicalId(rotation.securityGroup)];
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    const egress = sg.Properties.SecurityGroupEgress.map((r: Record<string, unknown>) => [
+      r.IpProtocol,
+      r.FromPort,
+      r.ToPort,
+      typeof r.CidrIp === 'string' ? r.CidrIp : 'vpc',
+    ]);
+    expect(egress).toEqual([
+      ['tcp', 443, 443, '0.0.0.0/0'],
+      ['udp', 53, 53, 'vpc'],
+      ['tcp', 53, 53, 'vpc'],
+    ]);
+    const vpcCidr = sg.Properties.SecurityGroupEgress[1].CidrIp;
+    expect(JSON.stringify(vpcCidr)).toMatch(/CidrBlock/);
+  });
+
+  test('THEN the function logs to its own log group with retention, destroyed with the stack', () => {
+    const logGroupId = logicalId(rotation.logGroup);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: logGroupId } },
+    });
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
+    expect(resourcesFor(template, 'logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logGroupId, 'Arn'] }]);
+  });
+
+  test('THEN the role has no managed policy and is assumed by Lambda only', () => {
+    const role = template.findResources('AWS::IAM::Role')[roleId];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+  });
+
+  test('THEN the role reads and writes that secret only', () => {
+    for (const action of [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ]) {
+      const resources = resourcesFor(template, action);
+      expect(resources).toHaveLength(1);
+      // The secret's full ARN, an output of the directory stack.
+      expect(resources[0]).toEqual({
+        'Fn::GetStackOutput': {
+          StackName: 'Directory',
+          Region: { Ref: 'AWS::Region' },
+          OutputName: expect.stringMatching(/^PublishOutputRefIdentitySecret/),
+        },
+      });
+    }
+  });
+
+  test('THEN GetRandomPassword, which has no resource, is allowed on "*"', () => {
+    expect(resourcesFor(template, 'secretsmanager:GetRandomPassword')).toEqual(['*']);
+  });
+
+  test("THEN ds:ResetUserPassword is allowed on that directory's ARN only, and no other ds action", () => {
+    expect(resourcesFor(template, 'ds:ResetUserPassword')).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':ds:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:directory/${DIRECTORY_ID}`,
+          ],
+        ],
+      },
+    ]);
+    const dsActions = statementsOf(template)
+      .flatMap((s) => ([] as string[]).concat(s.Action))
+      .filter((a) => a.startsWith('ds:'));
+    expect(dsActions).toEqual(['ds:ResetUserPassword']);
+  });
+
+  test('THEN "*" appears only for the network-interface actions and GetRandomPassword', () => {
+    const starActions = statementsOf(template)
+      .filter((s) => ([] as unknown[]).concat(s.Resource).includes('*'))
+      .flatMap((s) => ([] as string[]).concat(s.Action))
+      .sort();
+    expect(starActions).toEqual([
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'secretsmanager:GetRandomPassword',
+    ]);
+  });
+
+  test('THEN the rotation schedule rotates the secret with the function every 30 days, after the bastion', () => {
+    template.hasResource('AWS::SecretsManager::RotationSchedule', {
+      Properties: {
+        SecretId: {
+          'Fn::GetStackOutput': Match.objectLike({
+            StackName: 'Directory',
+            OutputName: Match.stringLikeRegexp('^PublishOutputRefIdentitySecret'),
+          }),
+        },
+        RotationLambdaARN: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      },
+      DependsOn: Match.arrayWith(['Bastion']),
+    });
+  });
+
+  test('THEN Secrets Manager may invoke the function, and the permission exists before the schedule', () => {
+    const permissions = template.findResources('AWS::Lambda::Permission', {
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'secretsmanager.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      },
+    });
+    expect(Object.keys(permissions)).toHaveLength(1);
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))[0];
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining(Object.keys(permissions)));
+  });
+
+  test("THEN the secret's stack gets the resource policy RotationSchedule adds (deny DeleteSecret to the account root)", () => {
+    const { directoryStack } = build();
+    Template.fromStack(directoryStack).hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      ResourcePolicy: {
+        Statement: [Match.objectLike({ Action: 'secretsmanager:DeleteSecret', Effect: 'Deny' })],
+      },
+    });
+  });
+
+  test('GIVEN the AwsSolutions checks and CloudFormation validation THEN the synth reports nothing unacknowledged', () => {
+    const previous = process.env.CDK_VALIDATION;
+    process.env.CDK_VALIDATION = 'true';
+    try {
+      const { app } = build({}, true);
+
+      // Throws with the report when a rule fails; the only "*" (IAM5) is acknowledged in the construct.
+      const assembly = app.synth();
+
+      const reportFile = path.join(assembly.directory, 'validation-report.json');
+      const violations = fs.existsSync(reportFile)
+        ? JSON.parse(fs.readFileSync(reportFile, 'utf8')).pluginReports.flatMap(
+            (r: { violations: unknown[] }) => r.violations,
+          )
+        : [];
+      expect(violations).toEqual([]);
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  });
+
+  test('GIVEN rotationDays 7 THEN the schedule is rate(7 days)', () => {
+    Template.fromStack(build({ rotationDays: 7 }).stack).hasResourceProperties(
+      'AWS::SecretsManager::RotationSchedule',
+      {
+        RotationRules: { ScheduleExpression: 'rate(7 days)' },
+      },
+    );
+  });
+
+  test.each([0, 1.5, 1001])('fails when rotationDays is %p', (rotationDays) => {
+    expect(() => build({ rotationDays })).toThrow(
+      `rotationDays must be a whole number of days from 1 to 1000 (Secrets Manager's limits), got ${rotationDays}.`,
+    );
+  });
+});
