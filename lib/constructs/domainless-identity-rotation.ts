@@ -89,7 +89,9 @@ export class DomainlessIdentityRotation extends Construct {
       ec2.Port.tcp(443),
       'HTTPS to the Secrets Manager and Directory Service APIs (through the NAT gateway)',
     );
-    // The VPC's DHCP options name the directory's domain controllers as DNS servers, which sit in the VPC.
+    // Name resolution: the VPC's DHCP options name the directory's domain controllers (in the VPC) as DNS servers;
+    // should the function resolve through them rather than the Amazon-provided resolver (which no rule governs),
+    // these two rules let it.
     this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.udp(53), 'DNS in the VPC');
     this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(53), 'DNS in the VPC');
 
@@ -100,8 +102,9 @@ export class DomainlessIdentityRotation extends Construct {
       description: 'Rotates the domainless identity: that secret, ResetUserPassword on that directory',
     });
     this.logGroup.grantWrite(this.role);
-    // Lambda creates and deletes the function's network interfaces with the execution role; these EC2 actions do not
-    // support resource-level permissions (Describe*) or are checked by Lambda against `*` when the function is created.
+    // Lambda creates and deletes the function's network interfaces with the execution role. DescribeNetworkInterfaces
+    // only works when allowed on `*`, DescribeSubnets has no resource, and the interfaces' ids are not known in
+    // advance, so `*` (the EC2 part of AWSLambdaVPCAccessExecutionRole, without its logs actions on `*`).
     // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
     this.role.addToPolicy(
       new iam.PolicyStatement({
