@@ -46,25 +46,22 @@ $JoinComputersGroup = 'AWS Delegated Add Workstations To Domain Users'
 $MemberAttributeGuid = [Guid]'bf9679c0-0de6-11d0-a285-00aa003049e2'
 $ComputerClassGuid = [Guid]'bf967a86-0de6-11d0-a285-00aa003049e2'
 
-$ad = @{ Server = $DomainName; Credential = $Credential }
-$domain = Get-ADDomain @ad
+# Every call goes to the PDC emulator: an object created on one domain controller may not have replicated to
+# another one yet when the next call looks it up.
+$domain = Get-ADDomain -Server $DomainName -Credential $Credential
+$ad = @{ Server = $domain.PDCEmulator; Credential = $Credential }
 $delegatedOu = "OU=$($domain.NetBIOSName),$($domain.DistinguishedName)"
 $usersOu = "OU=Users,$delegatedOu"
 if (-not (Get-ADOrganizationalUnit -Filter "DistinguishedName -eq '$usersOu'" @ad)) { $usersOu = $delegatedOu }
 $computersOu = "OU=Computers,$delegatedOu"
 if (-not (Get-ADOrganizationalUnit -Filter "DistinguishedName -eq '$computersOu'" @ad)) { $computersOu = $delegatedOu }
 
-function Get-PlainPassword {
-    param([System.Management.Automation.PSCredential] $User)
-    return $User.GetNetworkCredential().Password
-}
-
 function Test-UserPassword {
     # True when the directory accepts the credential: the password needs no reset.
     param([System.Management.Automation.PSCredential] $User)
     try {
         $upn = New-Object System.Management.Automation.PSCredential("$($User.UserName)@$DomainName", $User.Password)
-        Get-ADDomain -Server $DomainName -Credential $upn | Out-Null
+        Get-ADDomain -Server $ad.Server -Credential $upn | Out-Null
         return $true
     }
     catch {
@@ -96,11 +93,12 @@ function Set-ServiceUser {
             Write-Output "User $name exists with the secret's password."
         }
     }
-    foreach ($group in $MemberOf) {
-        $members = Get-ADGroupMember -Identity $group @ad | Select-Object -ExpandProperty SamAccountName
-        if ($members -notcontains $name) {
-            Add-ADGroupMember -Identity $group -Members $name @ad
-            Write-Output "Added $name to $group."
+    # (PowerShell names are case-insensitive: this must not be called $memberOf.)
+    $currentGroups = @((Get-ADUser -Identity $name -Properties MemberOf @ad).MemberOf)
+    foreach ($groupName in $MemberOf) {
+        if ($currentGroups -notcontains (Get-ADGroup -Identity $groupName @ad).DistinguishedName) {
+            Add-ADGroupMember -Identity $groupName -Members $name @ad
+            Write-Output "Added $name to $groupName."
         }
     }
 }
@@ -175,7 +173,7 @@ if ($DomainJoinUser) {
     Set-ServiceUser -User $DomainJoinUser -MemberOf @($JoinComputersGroup) `
         -Description 'SSM seamless domain join; may add computers to the gMSA group'
     $joinSid = (Get-ADUser -Identity $DomainJoinUser.UserName @ad).SID
-    New-PSDrive -Name ADConfigure -PSProvider ActiveDirectory -Root '//RootDSE/' -Server $DomainName `
+    New-PSDrive -Name ADConfigure -PSProvider ActiveDirectory -Root '//RootDSE/' -Server $ad.Server `
         -Credential $Credential -Scope Script | Out-Null
     try {
         $none = [System.DirectoryServices.ActiveDirectorySecurityInheritance]::None
@@ -185,10 +183,15 @@ if ($DomainJoinUser) {
             -Rights ([System.DirectoryServices.ActiveDirectoryRights]::WriteProperty) `
             -ObjectType $MemberAttributeGuid -Inheritance $none -InheritedObjectType ([Guid]::Empty)
         # Create and delete computer objects in the Computers OU: without it the join user hits the 10-computer
-        # quota (ms-DS-MachineAccountQuota) after ten host replacements.
-        Add-AceIfMissing -DistinguishedName $computersOu -Sid $joinSid `
-            -Rights ([System.DirectoryServices.ActiveDirectoryRights]'CreateChild, DeleteChild') `
-            -ObjectType $ComputerClassGuid -Inheritance $all -InheritedObjectType ([Guid]::Empty)
+        # quota (ms-DS-MachineAccountQuota) after ten host replacements. Not fatal: joins work until then.
+        try {
+            Add-AceIfMissing -DistinguishedName $computersOu -Sid $joinSid `
+                -Rights ([System.DirectoryServices.ActiveDirectoryRights]'CreateChild, DeleteChild') `
+                -ObjectType $ComputerClassGuid -Inheritance $all -InheritedObjectType ([Guid]::Empty)
+        }
+        catch {
+            Write-Output "WARNING: could not delegate computer creation on ${computersOu}: $($_.Exception.Message)"
+        }
     }
     finally {
         Remove-PSDrive -Name ADConfigure -ErrorAction SilentlyContinue

@@ -66,16 +66,32 @@ function Invoke-Sql {
     return Invoke-Sqlcmd @sql -Query $Query
 }
 
+function Get-DatabaseState {
+    $row = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
+    if ($row) { return $row.state_desc }
+    return $null
+}
+
+function Set-DatabaseOnline {
+    # RDS only lets its own procedure bring a database online.
+    $state = Get-DatabaseState
+    if ($state -and $state -ne 'ONLINE') {
+        Invoke-Sql -Query "EXEC rdsadmin.dbo.rds_set_database_online N'$DatabaseName'" | Out-Null
+        Write-Output "Database $DatabaseName set online."
+    }
+}
+
 # 1. Chinook: load it unless it is complete. Its script drops and re-creates the database, so an interrupted load
 #    is simply loaded again.
-$state = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
+Set-DatabaseOnline
+$exists = [bool] (Get-DatabaseState)
 $complete = $false
-if ($state) {
-    $tracks = Invoke-Sql -Query "SELECT CASE WHEN OBJECT_ID(N'[$DatabaseName].dbo.PlaylistTrack') IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM [$DatabaseName].dbo.PlaylistTrack) END AS n"
-    $complete = $state.state_desc -eq 'ONLINE' -and $tracks.n -gt 0
+if ($exists) {
+    $tracks = Invoke-Sql -Query "IF OBJECT_ID(N'[$DatabaseName].dbo.PlaylistTrack') IS NULL SELECT 0 AS n ELSE EXEC(N'SELECT COUNT(*) AS n FROM [$DatabaseName].dbo.PlaylistTrack')"
+    $complete = $tracks.n -gt 0
 }
 if (-not $complete) {
-    if ($state) {
+    if ($exists) {
         Write-Output "Database $DatabaseName is incomplete: dropping it before loading it again."
         Invoke-Sql -Query "ALTER DATABASE [$DatabaseName] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [$DatabaseName];" | Out-Null
     }
@@ -90,22 +106,31 @@ else {
     Write-Output "Database $DatabaseName is already loaded."
 }
 
-# 2. Online (RDS only lets its own procedure bring a database online).
-$state = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
-if ($state.state_desc -ne 'ONLINE') {
-    Invoke-Sql -Query "EXEC rdsadmin.dbo.rds_set_database_online N'$DatabaseName'" | Out-Null
-    Write-Output "Database $DatabaseName set online."
-}
+# 2. Online.
+Set-DatabaseOnline
 
 # 3. Windows logins. SQL Server resolves them in the directory it is joined to.
 #    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html (creating logins)
+#    SQL Server asks its own domain controller, which may not have the just-created gMSA yet: retry for a while.
+function Invoke-WithRetry {
+    param([scriptblock] $Action, [string] $What, [int] $Attempts = 20, [int] $DelaySeconds = 30)
+    for ($attempt = 1; ; $attempt++) {
+        try { return & $Action }
+        catch {
+            if ($attempt -ge $Attempts) { throw }
+            Write-Output "$What failed (attempt $attempt of $Attempts), retrying: $($_.Exception.Message)"
+            Start-Sleep -Seconds $DelaySeconds
+        }
+    }
+}
+
 foreach ($principal in @("$NetBiosName\$GmsaName`$", "$NetBiosName\$AdAdminUserName")) {
     $literal = $principal.Replace("'", "''")
-    Invoke-Sql -Query @"
+    Invoke-WithRetry -What "Creating the login $principal" -Action { Invoke-Sql -Query @"
 IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal')
     CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];
 GRANT VIEW SERVER STATE TO [$principal];
-"@ | Out-Null
+"@ | Out-Null }
     Invoke-Sql -Database $DatabaseName -Query @"
 IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal')
     CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];

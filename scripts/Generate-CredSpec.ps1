@@ -54,8 +54,9 @@ if (-not $template.Contains($SidPlaceholder) -or -not $template.Contains($GuidPl
     throw "$TemplatePath lacks the placeholders $SidPlaceholder and $GuidPlaceholder."
 }
 
-$ad = @{ Server = $DomainName; Credential = $Credential }
-$domain = Get-ADDomain @ad
+$domain = Get-ADDomain -Server $DomainName -Credential $Credential
+# The PDC emulator, as Configure-AD.ps1 uses: it has the gMSA even if the other controller has not replicated it yet.
+$ad = @{ Server = $domain.PDCEmulator; Credential = $Credential }
 $expected = ($template | ConvertFrom-Json).DomainJoinConfig
 $actual = @{ DnsName = $domain.DNSRoot; DnsTreeName = $domain.Forest; NetBiosName = $domain.NetBIOSName }
 foreach ($field in $actual.Keys) {
