@@ -304,7 +304,8 @@ describe('bastion scripts', () => {
 
   test('THEN Configure-AD.ps1 works against the directory with -Server and -Credential and uses the shared names', () => {
     const configureAd = script('Configure-AD.ps1');
-    expect(configureAd).toContain('$ad = @{ Server = $DomainName; Credential = $Credential }');
+    expect(configureAd).toContain('$domain = Get-ADDomain -Server $DomainName -Credential $Credential');
+    expect(configureAd).toContain('$ad = @{ Server = $domain.PDCEmulator; Credential = $Credential }');
     expect(configureAd).toContain(`[string] $GmsaName = '${GMSA_NAME}'`);
     expect(configureAd).toContain(`[string] $GmsaPrincipalsGroup = '${GMSA_PRINCIPALS_GROUP}'`);
     expect(configureAd).toContain("$JoinComputersGroup = 'AWS Delegated Add Workstations To Domain Users'");
