@@ -1,0 +1,186 @@
+using Microsoft.Data.SqlClient;
+
+namespace SampleWebApp.Data;
+
+/// <summary>
+/// Reads the Chinook database with Microsoft.Data.SqlClient. The connection string comes from configuration
+/// (<c>ConnectionStrings:Chinook</c>, i.e. the environment variable <c>ConnectionStrings__Chinook</c> set by the
+/// ECS task definition) and uses <c>Integrated Security=true</c>: on Linux the driver authenticates with Kerberos
+/// through GSSAPI, using the ticket cache named by <c>KRB5CCNAME</c> that credentials-fetcher keeps fresh.
+/// https://learn.microsoft.com/sql/connect/ado-net/sql/kerberos-authentication-linux
+/// </summary>
+public sealed class SqlChinookDataSource : IChinookDataSource
+{
+    /// <summary>Name of the connection string in configuration.</summary>
+    public const string ConnectionStringName = "Chinook";
+
+    // SQL Server error numbers for "permission denied" on sys.dm_exec_connections (it needs VIEW SERVER STATE).
+    private static readonly HashSet<int> PermissionDeniedErrors = [297, 300];
+
+    private static readonly string[] ProtocolPrefixes = ["tcp:", "admin:"];
+
+    private const string SessionSql = "SELECT SYSTEM_USER;";
+
+    private const string AuthSchemeSql =
+        "SELECT auth_scheme FROM sys.dm_exec_connections WHERE session_id = @@SPID;";
+
+    // Same value as sys.dm_exec_connections.auth_scheme, readable without VIEW SERVER STATE.
+    // https://learn.microsoft.com/sql/t-sql/functions/connectionproperty-transact-sql
+    private const string AuthSchemeFallbackSql = "SELECT CONVERT(nvarchar(40), CONNECTIONPROPERTY('auth_scheme'));";
+
+    private const string AlbumsSql =
+        """
+        SELECT TOP (@count) al.AlbumId, al.Title, ar.Name
+        FROM dbo.Album AS al
+        JOIN dbo.Artist AS ar ON ar.ArtistId = al.ArtistId
+        ORDER BY NEWID();
+        """;
+
+    private readonly string? _connectionString;
+    private readonly string? _configurationProblem;
+    private readonly ILogger<SqlChinookDataSource> _logger;
+
+    public SqlChinookDataSource(IConfiguration configuration, ILogger<SqlChinookDataSource> logger)
+    {
+        _logger = logger;
+        var connectionString = configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            _configurationProblem =
+                $"No connection string: set the environment variable ConnectionStrings__{ConnectionStringName} " +
+                "(for example Server=<db-instance-id>.<directory DNS name>;Database=Chinook;Integrated Security=true;TrustServerCertificate=true).";
+            return;
+        }
+
+        try
+        {
+            var builder = new SqlConnectionStringBuilder(connectionString);
+            ServerHost = HostOf(builder.DataSource);
+            _connectionString = builder.ConnectionString;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            // The driver's message names the bad keyword; it never echoes a value.
+            _configurationProblem = $"The connection string ConnectionStrings__{ConnectionStringName} is not valid: {ex.Message}";
+        }
+    }
+
+    /// <inheritdoc />
+    public string? ServerHost { get; }
+
+    /// <inheritdoc />
+    public async Task<ChinookSnapshot> ReadSnapshotAsync(int albumCount, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            var login = (string?)await ScalarAsync(connection, SessionSql, cancellationToken) ?? "";
+            var authScheme = await ReadAuthSchemeAsync(connection, cancellationToken);
+            var albums = await ReadAlbumsAsync(connection, albumCount, cancellationToken);
+            return new ChinookSnapshot(login, authScheme, albums);
+        }
+        catch (SqlException ex)
+        {
+            _logger.LogError(ex, "Query against {Host} failed", ServerHost);
+            throw new ChinookDataException(DataFailureStage.Query, ex.Message, ex) { SqlErrorNumber = ex.Number };
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            await ScalarAsync(connection, "SELECT 1;", cancellationToken);
+        }
+        catch (SqlException ex)
+        {
+            throw new ChinookDataException(DataFailureStage.Query, ex.Message, ex) { SqlErrorNumber = ex.Number };
+        }
+    }
+
+    /// <summary>
+    /// The host part of a SqlClient data source: drops a protocol prefix (<c>tcp:</c>), a port (<c>,1433</c>)
+    /// and an instance name (<c>\SQLEXPRESS</c>).
+    /// </summary>
+    internal static string? HostOf(string? dataSource)
+    {
+        if (string.IsNullOrWhiteSpace(dataSource))
+        {
+            return null;
+        }
+
+        var host = dataSource.Trim();
+        foreach (var prefix in ProtocolPrefixes)
+        {
+            if (host.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                host = host[prefix.Length..];
+                break;
+            }
+        }
+
+        var end = host.IndexOfAny([',', '\\']);
+        return (end >= 0 ? host[..end] : host).Trim();
+    }
+
+    private async Task<SqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_connectionString is null)
+        {
+            throw new ChinookDataException(DataFailureStage.Configuration, _configurationProblem ?? "No connection string.");
+        }
+
+        var connection = new SqlConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await connection.DisposeAsync();
+            // The full exception (with stack trace) goes to the container log; the page shows only the message.
+            _logger.LogError(ex, "Connecting to SQL Server {Host} failed", ServerHost);
+            throw new ChinookDataException(DataFailureStage.Connection, ex.Message, ex)
+            {
+                SqlErrorNumber = (ex as SqlException)?.Number,
+            };
+        }
+    }
+
+    private async Task<string?> ReadAuthSchemeAsync(SqlConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (string?)await ScalarAsync(connection, AuthSchemeSql, cancellationToken);
+        }
+        catch (SqlException ex) when (PermissionDeniedErrors.Contains(ex.Number))
+        {
+            _logger.LogInformation("No VIEW SERVER STATE for sys.dm_exec_connections; reading CONNECTIONPROPERTY('auth_scheme') instead");
+            return (string?)await ScalarAsync(connection, AuthSchemeFallbackSql, cancellationToken);
+        }
+    }
+
+    private static async Task<IReadOnlyList<Album>> ReadAlbumsAsync(SqlConnection connection, int count, CancellationToken cancellationToken)
+    {
+        await using var command = new SqlCommand(AlbumsSql, connection);
+        command.Parameters.Add(new SqlParameter("@count", System.Data.SqlDbType.Int) { Value = count });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var albums = new List<Album>(count);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            albums.Add(new Album(reader.GetInt32(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2)));
+        }
+
+        return albums;
+    }
+
+    private static async Task<object?> ScalarAsync(SqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new SqlCommand(sql, connection);
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DBNull ? null : value;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+
+namespace SampleWebApp.Tests;
+
+/// <summary>The Kerberos ticket cache line of the home page (KRB5CCNAME).</summary>
+public sealed class TicketCacheLineTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("krbdir-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Present_ticket_cache_shows_its_path_without_the_FILE_prefix()
+    {
+        // GIVEN KRB5CCNAME=FILE:<path> and a ticket file at that path
+        var path = Path.Combine(_directory, "krb5cc");
+        await File.WriteAllBytesAsync(path, [5, 4, 0, 12]);
+        using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"), ticketCache: $"FILE:{path}");
+
+        // WHEN the home page is requested
+        var (status, body) = await app.GetAsync("/");
+
+        // THEN the cache is reported present, with the plain path
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("data-state=\"Present\"", body);
+        Assert.Contains("<span class=\"badge ok\">present</span>", body);
+        Assert.Contains($"<code>{path}</code>", body);
+        Assert.Contains($"<code>FILE:{path}</code>", body);
+    }
+
+    [Fact]
+    public async Task Missing_ticket_cache_is_flagged()
+    {
+        // GIVEN KRB5CCNAME naming a file that does not exist
+        var path = Path.Combine(_directory, "absent", "krb5cc");
+        using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"), ticketCache: $"FILE:{path}");
+
+        // WHEN the home page is requested
+        var (_, body) = await app.GetAsync("/");
+
+        // THEN it says the file is missing
+        Assert.Contains("data-state=\"Missing\"", body);
+        Assert.Contains("<span class=\"badge bad\">missing</span>", body);
+        Assert.Contains($"<code>{path}</code>", body);
+    }
+
+    [Fact]
+    public async Task Unset_KRB5CCNAME_is_flagged()
+    {
+        // GIVEN no KRB5CCNAME
+        using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"), ticketCache: null);
+
+        // WHEN the home page is requested
+        var (_, body) = await app.GetAsync("/");
+
+        // THEN it says the variable is not set
+        Assert.Contains("data-state=\"NotConfigured\"", body);
+        Assert.Contains("KRB5CCNAME is not set", body);
+    }
+}
