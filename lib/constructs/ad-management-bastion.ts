@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -223,6 +223,26 @@ export class AdManagementBastion extends Construct {
 
     // The run writes to the log group from its first line.
     this.configured.node.addDependency(this.logGroup);
+
+    // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way in without RDP.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances (read-only, no resource-level permissions) ' +
+        'for Add-ECSContainerInstancesToADGroup.ps1; every other statement names its resource.',
+    });
+    Validations.of(this.instance).acknowledge({
+      id: 'AwsSolutions-EC28',
+      reason: 'A configuration instance that idles after the deploy; basic monitoring is enough.',
+    });
+    Validations.of(this.instance).acknowledge({
+      id: 'AwsSolutions-EC29',
+      reason: 'A sample people deploy and destroy: cdk destroy must terminate the instance; it holds no data.',
+    });
   }
 
   /** The permissions the run needs, each on the one resource it concerns. */
