@@ -1,9 +1,11 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CredentialsFetcherHosts } from '../constructs/credentials-fetcher-hosts';
 import { DomainJoinTag } from '../constructs/domain-join';
+import { GMSA_PRINCIPALS_GROUP } from '../directory-names';
 import { DirectoryReference } from '../directory-reference';
 
 /** Props of {@link ClusterStack}. */
@@ -45,11 +47,50 @@ export class ClusterStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id, props);
-    // Placeholder until the cluster issue lands: the interface other stacks rely on.
-    this.cluster = new ecs.Cluster(this, 'Cluster', {
+
+    const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
       clusterName: props.solutionId,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // An ECS cluster may hold the Fargate capacity providers next to an ASG capacity provider.
       enableFargateCapacityProviders: true,
+    });
+    this.cluster = cluster;
+    new CfnOutput(this, 'ClusterName', { value: cluster.clusterName, description: 'ECS cluster' });
+
+    if (props.fargate) {
+      return;
+    }
+
+    const hosts = new CredentialsFetcherHosts(this, 'ContainerInstances', {
+      vpc: props.vpc,
+      cluster,
+      directoryAccess: props.domainJoinEcs
+        ? {
+            mode: 'domain-joined',
+            domainName: props.directory.dnsName,
+            domainJoinSecret: props.domainJoinSecret,
+            domainJoinTag: props.domainJoinTag,
+            gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
+          }
+        : { mode: 'domainless', identitySecret: props.identitySecret },
+      instanceType: props.instanceType,
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
+    });
+    this.capacityProvider = hosts.capacityProvider;
+    this.instanceSecurityGroup = hosts.securityGroup;
+
+    // The rule is created in this stack (the database stack deploys first and must not depend on this one).
+    hosts.securityGroup.connections.allowTo(
+      props.databaseSecurityGroup,
+      ec2.Port.tcp(1433),
+      'SQL Server from the ECS container instances',
+    );
+
+    new CfnOutput(this, 'ECSAutoScalingGroupName', {
+      value: hosts.autoScalingGroup.autoScalingGroupName,
+      description: 'Auto Scaling group of the ECS container instances',
     });
   }
 }

@@ -1,0 +1,229 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, Tags } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DomainJoinTag } from './domain-join';
+
+/** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
+export const HOST_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'setup-credentials-fetcher-host.sh');
+
+/** Where user data writes the host script on the instance, so people can read it there. */
+export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.sh';
+
+/** Ends the heredoc that carries the script into user data; the script must not contain this line. */
+const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
+
+/** EC2 rejects user data above 16 KB (before base64). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
+/** Root volume size of the ECS-optimized AMI (GiB); room for the app image and the agent's cache. */
+const ROOT_VOLUME_GIB = 30;
+
+/** How the hosts' credentials-fetcher authenticates to Active Directory. */
+export type HostDirectoryAccess = DomainlessHostAccess | DomainJoinedHostAccess;
+
+/** Domainless: credentials-fetcher signs in with the AD user in a secret; the hosts stay out of the domain. */
+export interface DomainlessHostAccess {
+  /** Discriminator. */
+  readonly mode: 'domainless';
+  /**
+   * `{username, password, domainName}`; credentials-fetcher reads it with the instance's credentials.
+   * https://github.com/aws/credentials-fetcher/issues/218
+   */
+  readonly identitySecret: secretsmanager.ISecret;
+}
+
+/** Domain-joined: the hosts join the directory and their computer accounts may retrieve the gMSA's password. */
+export interface DomainJoinedHostAccess {
+  /** Discriminator. */
+  readonly mode: 'domain-joined';
+  /** The directory's DNS name, e.g. `directory.amazon-ecs-gmsa-linux.com`. */
+  readonly domainName: string;
+  /** The seamless-domain-join secret: SSM's join and the host's group membership step sign in with it. */
+  readonly domainJoinSecret: secretsmanager.ISecret;
+  /** The tag the directory stack's AWS-JoinDirectoryServiceDomain association targets. */
+  readonly domainJoinTag: DomainJoinTag;
+  /** The AD group whose members may retrieve the gMSA's password; each new host adds itself. */
+  readonly gmsaPrincipalsGroup: string;
+}
+
+/** Props of {@link CredentialsFetcherHosts}. */
+export interface CredentialsFetcherHostsProps {
+  /** The VPC; the instances go into its private subnets. */
+  readonly vpc: ec2.IVpc;
+  /** The cluster the instances register with, through an ASG capacity provider. */
+  readonly cluster: ecs.Cluster;
+  /** How credentials-fetcher authenticates to Active Directory. */
+  readonly directoryAccess: HostDirectoryAccess;
+  /** Instance type, e.g. `t3.medium` (x86_64: the architecture credentials-fetcher documents). */
+  readonly instanceType: string;
+  /** Minimum number of instances. */
+  readonly minCapacity: number;
+  /** Maximum number of instances. */
+  readonly maxCapacity: number;
+}
+
+/**
+ * ECS container instances that can run gMSA tasks: ECS-optimized Amazon Linux 2023 with credentials-fetcher, in an
+ * Auto Scaling group registered as a capacity provider. User data runs `scripts/ecs-host/setup-credentials-fetcher-host.sh`,
+ * and the ECS agent starts only after it has succeeded; a host on which it fails is marked unhealthy and replaced.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
+ */
+export class CredentialsFetcherHosts extends Construct {
+  /** The Auto Scaling group. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The capacity provider, registered with the cluster. */
+  public readonly capacityProvider: ecs.AsgCapacityProvider;
+  /** The instances' security group: no inbound rule; other stacks open what the tasks need. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The instance role. */
+  public readonly role: iam.Role;
+  /** The user data (the host script is appended last, so its exit status is the user data's). */
+  public readonly userData: ec2.UserData;
+
+  constructor(scope: Construct, id: string, props: CredentialsFetcherHostsProps) {
+    super(scope, id);
+    const access = props.directoryAccess;
+    if (!Number.isInteger(props.minCapacity) || props.minCapacity < 0 || props.maxCapacity < Math.max(1, props.minCapacity)) {
+      throw new Error(
+        `Container instance capacity ${props.minCapacity}..${props.maxCapacity} is invalid: expected whole numbers with ` +
+          '0 <= ECS_MIN_CAPACITY <= ECS_MAX_CAPACITY and ECS_MAX_CAPACITY >= 1.',
+      );
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'ECS container instances: no inbound from outside; out to AD, SQL Server, package repositories and AWS APIs',
+      allowAllOutbound: true,
+    });
+    // Other stacks call `connections.allowTo(...)` so that their ingress rule lands in this stack; the matching
+    // egress rule is redundant with allowAllOutbound, which CDK reports.
+    Annotations.of(this.securityGroup).acknowledgeWarning(
+      '@aws-cdk/aws-ec2:ipv4IgnoreEgressRule',
+      'all outbound traffic is allowed on purpose: AD, SQL Server, package repositories and AWS APIs',
+    );
+
+    this.role = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `ECS container instances with credentials-fetcher (${access.mode})`,
+      managedPolicies: [
+        // Session Manager access (no SSH, no inbound rule) and, in domain-joined mode, the SSM domain join.
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'),
+        // https://docs.aws.amazon.com/directoryservice/latest/admin-guide/seamlessly_join_linux_instance.html
+        ...(access.mode === 'domain-joined'
+          ? [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMDirectoryServiceAccess')]
+          : []),
+      ],
+    });
+    if (access.mode === 'domainless') {
+      // credentials-fetcher reads the domainless identity with the instance's credentials; nothing else on the host
+      // needs a secret. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadDomainlessIdentity',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [access.identitySecret.secretArn],
+        }),
+      );
+    } else {
+      // AWS-JoinDirectoryServiceDomain reads (Describe + Get) the seamless-domain-join secret with the instance's
+      // credentials, and so does the host script for the group membership.
+      access.domainJoinSecret.grantRead(this.role);
+    }
+
+    this.userData = ec2.UserData.forLinux();
+    const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(ecs.AmiHardwareType.STANDARD),
+      instanceType: new ec2.InstanceType(props.instanceType),
+      role: this.role,
+      securityGroup: this.securityGroup,
+      userData: this.userData,
+      requireImdsv2: true,
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(ROOT_VOLUME_GIB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        },
+      ],
+    });
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate,
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
+      // Managed termination protection is off (below), so instances are not protected either: `cdk destroy` and
+      // scale-in can terminate them.
+      newInstancesProtectedFromScaleIn: false,
+    });
+    if (access.mode === 'domain-joined') {
+      // The directory stack's State Manager association joins every instance that carries this tag.
+      Tags.of(this.autoScalingGroup).add(access.domainJoinTag.key, access.domainJoinTag.value, {
+        applyToLaunchedInstances: true,
+      });
+    }
+
+    // A host whose setup failed asks Auto Scaling to replace it. A separate policy (not the role's default policy):
+    // the statement names the group, and the group's launch template needs the role.
+    new iam.Policy(this, 'ReportHealthPolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReportOwnHealth',
+          actions: ['autoscaling:SetInstanceHealth'],
+          resources: [this.autoScalingGroup.autoScalingGroupArn],
+        }),
+      ],
+    });
+
+    this.capacityProvider = new ecs.AsgCapacityProvider(this, 'CapacityProvider', {
+      autoScalingGroup: this.autoScalingGroup,
+      enableManagedScaling: true,
+      // Off so that `cdk destroy` can terminate instances that still run tasks.
+      enableManagedTerminationProtection: false,
+      // ECS drains an instance's tasks before Auto Scaling terminates it, without CDK's drain-hook Lambda function.
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instance-draining.html
+      enableManagedDraining: true,
+    });
+    // Writes ECS_CLUSTER into user data and gives the role the ECS agent's permissions on this cluster.
+    props.cluster.addAsgCapacityProvider(this.capacityProvider);
+
+    // Last command of user data: the script's exit status becomes the user data's.
+    this.userData.addCommands(...hostScriptCommands(access));
+  }
+}
+
+/** The user-data lines that write the host script and run it with the mode's arguments. */
+export function hostScriptCommands(access: HostDirectoryAccess): string[] {
+  const script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8');
+  if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
+    throw new Error(`${HOST_SCRIPT_SOURCE} must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
+  }
+  const args =
+    access.mode === 'domainless'
+      ? ['--mode', 'domainless']
+      : [
+          '--mode',
+          'domain-joined',
+          '--domain',
+          access.domainName,
+          '--join-secret',
+          access.domainJoinSecret.secretArn,
+          '--group',
+          access.gmsaPrincipalsGroup,
+        ];
+  return [
+    // Quoted delimiter: the shell expands nothing inside the script text.
+    `cat > ${HOST_SCRIPT_PATH} <<'${HEREDOC_END}'`,
+    script.trimEnd(),
+    HEREDOC_END,
+    `chmod 0755 ${HOST_SCRIPT_PATH}`,
+    [HOST_SCRIPT_PATH, ...args.map((a) => `'${a}'`)].join(' '),
+  ];
+}

@@ -1,0 +1,298 @@
+import * as fs from 'fs';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { HOST_SCRIPT_PATH, HOST_SCRIPT_SOURCE, USER_DATA_LIMIT_BYTES } from '../../lib/constructs/credentials-fetcher-hosts';
+import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
+
+const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
+const FARGATE_MODES = MODE_NAMES.filter((mode) => MODES[mode].fargate);
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** The launch template's user data as text, every CloudFormation token shown as `<TOKEN>`. */
+function userDataText(template: Template): string {
+  const launchTemplates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
+  expect(launchTemplates).toHaveLength(1);
+  const userData = launchTemplates[0].Properties.LaunchTemplateData.UserData;
+  const parts: unknown[] = userData['Fn::Base64']['Fn::Join'][1];
+  return parts.map((part) => (typeof part === 'string' ? part : '<TOKEN>')).join('');
+}
+
+/** A statement of a synthesized policy document. */
+interface PolicyStatementJson {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+/** A policy statement reduced to what it allows, with resources described. */
+interface Allowed {
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly condition?: unknown;
+}
+
+/** Describes a resource: `*`, `this:<logical id>[.<attribute>]`, `import:<output name>`, or the ASG ARN. */
+function describeResource(resource: unknown): string {
+  if (resource === '*') return '*';
+  const value = resource as {
+    Ref?: string;
+    'Fn::GetAtt'?: string[];
+    'Fn::GetStackOutput'?: { OutputName: string };
+    'Fn::Join'?: [string, unknown[]];
+  };
+  if (value.Ref) return `this:${value.Ref}`;
+  if (value['Fn::GetAtt']) return `this:${value['Fn::GetAtt'].join('.')}`;
+  if (value['Fn::GetStackOutput']) return `import:${value['Fn::GetStackOutput'].OutputName}`;
+  if (value['Fn::Join']) {
+    return value['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : describeResource(p))).join('');
+  }
+  return JSON.stringify(resource);
+}
+
+/** Every statement of every inline policy attached to the instance role, and the role's managed policies. */
+function instanceRolePermissions(template: Template): { managed: string[]; allowed: Allowed[] } {
+  const profiles = Object.values(template.findResources('AWS::IAM::InstanceProfile'));
+  expect(profiles).toHaveLength(1);
+  const roleId: string = profiles[0].Properties.Roles[0].Ref;
+  const role = template.findResources('AWS::IAM::Role')[roleId];
+  const managed = (role.Properties.ManagedPolicyArns ?? []).map((arn: unknown) =>
+    describeResource(arn).replace(/^arn:this:AWS::Partition:iam::aws:policy\//, ''),
+  );
+  const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
+    (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+  );
+  const allowed = policies.flatMap((policy) =>
+    (policy.Properties.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement.map((statement) => {
+      expect(statement.Effect).toBe('Allow');
+      const actions: string[] = [statement.Action].flat();
+      const resources: string[] = [statement.Resource].flat().map(describeResource);
+      return statement.Condition ? { actions, resources, condition: statement.Condition } : { actions, resources };
+    }),
+  );
+  return { managed, allowed };
+}
+
+describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
+  const settings = settingsFor(mode);
+  const { stacks } = buildApp(settings);
+  const template = Template.fromStack(stacks.cluster);
+
+  test('THEN the cluster is named after the solution id and has Container Insights', () => {
+    template.resourceCountIs('AWS::ECS::Cluster', 1);
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterName: 'amazon-ecs-gmsa-linux',
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
+    template.hasOutput('ClusterName', { Value: { Ref: Match.stringLikeRegexp('^Cluster') } });
+  });
+
+  test(`THEN the capacity providers are Fargate, Fargate Spot${settings.fargate ? '' : ' and the Auto Scaling group'}`, () => {
+    const providers = settings.fargate
+      ? ['FARGATE', 'FARGATE_SPOT']
+      : ['FARGATE', 'FARGATE_SPOT', { Ref: Match.stringLikeRegexp('CapacityProvider') }];
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+      CapacityProviders: providers,
+    });
+    template.resourceCountIs('AWS::ECS::CapacityProvider', settings.fargate ? 0 : 1);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', settings.fargate ? 0 : 1);
+  });
+
+  test('THEN it matches the snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});
+
+describe.each(FARGATE_MODES)('cluster stack in Fargate mode %s', (mode) => {
+  const { stacks } = buildApp(settingsFor(mode));
+  const template = Template.fromStack(stacks.cluster);
+
+  test('THEN there are no container instances, no instance role and no SQL Server rule', () => {
+    expect(stacks.cluster.capacityProvider).toBeUndefined();
+    expect(stacks.cluster.instanceSecurityGroup).toBeUndefined();
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', 0);
+    template.resourceCountIs('AWS::IAM::Role', 0);
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    expect(Object.keys(template.findOutputs('*'))).toEqual(['ClusterName']);
+  });
+});
+
+describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s', (mode) => {
+  const settings = settingsFor(mode);
+  const domainJoined = settings.domainJoinEcs;
+  const { stacks } = buildApp(settings);
+  const template = Template.fromStack(stacks.cluster);
+  const userData = userDataText(template);
+  const asgId = Object.keys(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+  const clusterId = Object.keys(template.findResources('AWS::ECS::Cluster'))[0];
+  const instanceSgId = Object.keys(template.findResources('AWS::EC2::SecurityGroup'))[0];
+
+  test('THEN the launch template uses the ECS-optimized Amazon Linux 2023 AMI, IMDSv2 only and an encrypted volume', () => {
+    const parameters = template.findParameters('*', {
+      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      Default: '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
+    });
+    const [amiParameter] = Object.keys(parameters);
+    expect(amiParameter).toBeDefined();
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        ImageId: { Ref: amiParameter },
+        InstanceType: 't3.medium',
+        MetadataOptions: { HttpTokens: 'required' },
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } },
+        ],
+        SecurityGroupIds: [{ 'Fn::GetAtt': [instanceSgId, 'GroupId'] }],
+      }),
+    });
+  });
+
+  test('THEN the Auto Scaling group spans the private subnets, 1..2 instances, not protected from scale-in', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MinSize: '1',
+      MaxSize: '2',
+      NewInstancesProtectedFromScaleIn: false,
+      VPCZoneIdentifier: [
+        { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet1') }) },
+        { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet2') }) },
+      ],
+    });
+    template.hasOutput('ECSAutoScalingGroupName', { Value: { Ref: asgId } });
+  });
+
+  test('THEN the capacity provider has managed scaling and draining, without managed termination protection', () => {
+    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
+      AutoScalingGroupProvider: {
+        AutoScalingGroupArn: { Ref: asgId },
+        ManagedScaling: Match.objectLike({ Status: 'ENABLED' }),
+        ManagedTerminationProtection: 'DISABLED',
+        ManagedDraining: 'ENABLED',
+      },
+    });
+    // Managed draining replaces CDK's drain-hook Lambda function.
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+  });
+
+  test('GIVEN other instance settings THEN the launch template and the group follow them', () => {
+    const custom = buildApp(settingsFor(mode, { ecsInstanceType: 'm5.large', ecsMinCapacity: 2, ecsMaxCapacity: 5 }));
+    const customTemplate = Template.fromStack(custom.stacks.cluster);
+    customTemplate.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ InstanceType: 'm5.large' }),
+    });
+    customTemplate.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '2', MaxSize: '5' });
+  });
+
+  test('THEN user data registers with the cluster, then writes the host script verbatim and runs it last', () => {
+    const script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8').trimEnd();
+    const lines = userData.split('\n');
+    expect(lines[0]).toBe('#!/bin/bash');
+    expect(userData).toContain('echo ECS_CLUSTER=<TOKEN> >> /etc/ecs/ecs.config');
+    expect(userData).toContain(`cat > ${HOST_SCRIPT_PATH} <<'GMSA_HOST_SCRIPT_END'\n${script}\nGMSA_HOST_SCRIPT_END\n`);
+    expect(userData.indexOf('ECS_CLUSTER=')).toBeLessThan(userData.indexOf('GMSA_HOST_SCRIPT_END'));
+    const expectedRun = domainJoined
+      ? `${HOST_SCRIPT_PATH} '--mode' 'domain-joined' '--domain' 'directory.amazon-ecs-gmsa-linux.com' ` +
+        `'--join-secret' '<TOKEN>' '--group' 'SampleWebAppGmsaPrincipals'`
+      : `${HOST_SCRIPT_PATH} '--mode' 'domainless'`;
+    expect(lines[lines.length - 1]).toBe(expectedRun);
+  });
+
+  test('THEN the host script sets the gMSA flag, installs the packages, enables and starts credentials-fetcher', () => {
+    expect(userData).toContain("grep -qx 'ECS_GMSA_SUPPORTED=true' \"${ECS_CONFIG}\" || echo 'ECS_GMSA_SUPPORTED=true' >>");
+    expect(userData).toContain('local packages=(credentials-fetcher)');
+    expect(userData).toContain('packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)');
+    expect(userData).toContain('dnf install -y "$@"');
+    expect(userData).toContain('systemctl enable --now credentials-fetcher');
+  });
+
+  test('THEN user data stays below the 16 KB EC2 limit', () => {
+    // Tokens become ARNs or names of at most a few hundred characters.
+    expect(Buffer.byteLength(userData, 'utf8') + 1024).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  test('THEN the instance role has exactly the permissions of the mode', () => {
+    const { managed, allowed } = instanceRolePermissions(template);
+    expect(managed).toEqual(
+      domainJoined ? ['AmazonSSMManagedInstanceCore', 'AmazonSSMDirectoryServiceAccess'] : ['AmazonSSMManagedInstanceCore'],
+    );
+    const secretAccess: Allowed = domainJoined
+      ? {
+          actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          resources: [expect.stringMatching(/^import:PublishOutputRefDomainJoinSecret/)],
+        }
+      : {
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [expect.stringMatching(/^import:PublishOutputRefDomainlessIdentitySecret/)],
+        };
+    expect(allowed).toEqual(
+      expect.arrayContaining([
+        secretAccess,
+        // What cluster.addAsgCapacityProvider gives the ECS agent, scoped to this cluster where ECS allows it.
+        {
+          actions: ['ecs:DeregisterContainerInstance', 'ecs:RegisterContainerInstance', 'ecs:Submit*'],
+          resources: [`this:${clusterId}.Arn`],
+        },
+        {
+          actions: ['ecs:Poll', 'ecs:StartTelemetrySession'],
+          resources: ['*'],
+          condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [clusterId, 'Arn'] } } },
+        },
+        {
+          actions: ['ecr:GetAuthorizationToken', 'ecs:DiscoverPollEndpoint', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: ['*'],
+        },
+        {
+          actions: ['autoscaling:SetInstanceHealth'],
+          resources: [`arn:this:AWS::Partition:autoscaling:this:AWS::Region:this:AWS::AccountId:autoScalingGroup:*:autoScalingGroupName/this:${asgId}`],
+        },
+      ]),
+    );
+    expect(allowed).toHaveLength(5);
+  });
+
+  test('THEN the instance role cannot read the secret of the other mode', () => {
+    const text = JSON.stringify(instanceRolePermissions(template));
+    expect(text).not.toContain(domainJoined ? 'DomainlessIdentitySecret' : 'DomainJoinSecret');
+  });
+
+  test(`THEN the instances ${domainJoined ? 'carry' : 'do not carry'} the domain-join tag`, () => {
+    const tags = template.findResources('AWS::AutoScaling::AutoScalingGroup')[asgId].Properties.Tags ?? [];
+    const joinTag = { Key: 'gmsa-linux-ecs:domain-join', Value: 'amazon-ecs-gmsa-linux', PropagateAtLaunch: true };
+    if (domainJoined) {
+      expect(tags).toContainEqual(joinTag);
+    } else {
+      expect(tags.map((t: { Key: string }) => t.Key)).not.toContain('gmsa-linux-ecs:domain-join');
+    }
+  });
+
+  test(`THEN the group-membership automation is ${domainJoined ? 'invoked' : 'absent'}`, () => {
+    // The script holds the step for both modes; only the domain-joined invocation turns it on.
+    const lastLine = userData.split('\n').pop() ?? '';
+    if (domainJoined) {
+      expect(lastLine).toContain("'--group' 'SampleWebAppGmsaPrincipals'");
+    } else {
+      expect(lastLine).not.toMatch(/--group|--join-secret|--domain/);
+    }
+  });
+
+  test('THEN SQL Server accepts 1433 from the instances through a rule in the cluster stack, not the database stack', () => {
+    expect(stacks.cluster.instanceSecurityGroup).toBeDefined();
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 1433,
+      ToPort: 1433,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [instanceSgId, 'GroupId'] },
+      GroupId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('DatabaseSecurityGroup') }) },
+    });
+    const databaseRules = JSON.stringify(Template.fromStack(stacks.database).findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(databaseRules).not.toMatch(/ContainerInstances|cluster/);
+  });
+
+  test('THEN the instances accept no inbound traffic and may reach out', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1' }],
+    });
+    const sg = template.findResources('AWS::EC2::SecurityGroup')[instanceSgId];
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+});
