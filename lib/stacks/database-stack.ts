@@ -62,7 +62,7 @@ export class DatabaseStack extends Stack {
 
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
       vpc: props.vpc,
-      description: 'SQL Server: 1433 from the ECS hosts, the app tasks and the bastion only',
+      description: 'SQL Server: 1433 from the ECS hosts, the app tasks, the bastion and the password rotation only',
       // SQL Server joined to AWS Managed AD talks to the domain controllers (DNS, Kerberos, LDAP, RPC, SMB on many
       // ports): https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServer_SelfManagedActiveDirectory.Requirements.html
       allowAllOutbound: true,
