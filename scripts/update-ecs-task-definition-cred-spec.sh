@@ -215,16 +215,13 @@ if ! plan=$(jq -c --arg mode "$mode" --arg override "$credspec_arn" "$plan_progr
   fail "could not read the describe-task-definition output as a task definition"
 fi
 
-status=$(jq -r '.status' <<<"$plan")
-source_arn=$(jq -r '.source' <<<"$plan")
+IFS=$'\t' read -r status source_arn message < <(jq -r '[.status, .source, .message // ""] | @tsv' <<<"$plan")
 case "$status" in
   no-gmsa | already)
-    echo "Nothing to migrate in $source_arn: $(jq -r '.message' <<<"$plan")."
+    echo "Nothing to migrate in $source_arn: $message."
     exit 0
     ;;
-  error)
-    fail "cannot migrate $source_arn: $(jq -r '.message' <<<"$plan")"
-    ;;
+  error) fail "cannot migrate $source_arn: $message" ;;
 esac
 
 while IFS= read -r change; do

@@ -32,7 +32,8 @@ const childrenOfType = (node, type) => (node ? node.children.filter((child) => c
 
 function describeScript(root) {
   const [paramBlock] = childrenOfType(root, 'param_block');
-  const attributesOf = (node) => childrenOfType(childrenOfType(node, 'attribute_list')[0], 'attribute').map((a) => a.text);
+  const attributesOf = (node) =>
+    childrenOfType(childrenOfType(node, 'attribute_list')[0], 'attribute').map((a) => a.text);
   const parameters = childrenOfType(childrenOfType(paramBlock, 'parameter_list')[0], 'script_parameter').map((p) => ({
     name: childrenOfType(p, 'variable')[0]?.text.replace(/^\$/, '') ?? '',
     attributes: attributesOf(p),

@@ -31,7 +31,9 @@ const SHELLCHECK = commandPath('shellcheck');
 const IN_CI = /^(true|1)$/i.test(process.env.CI ?? '');
 const RUN_SHELLCHECK = SHELLCHECK !== undefined || IN_CI;
 if (!RUN_SHELLCHECK) {
-  console.warn('shellcheck is not installed: skipping the shellcheck tests (CI installs it; locally: apt-get install shellcheck)');
+  console.warn(
+    'shellcheck is not installed: skipping the shellcheck tests (CI installs it; locally: apt-get install shellcheck)',
+  );
 }
 
 function shellcheck(args: string[], input?: string) {
