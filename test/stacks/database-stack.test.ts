@@ -310,6 +310,19 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(JSON.stringify(resources[instanceId].Properties.Tags)).not.toContain('domain-join');
   });
 
+  test('THEN every setting Invoke-BastionSetup.ps1 reads is in the settings file the user data writes', () => {
+    // GIVEN
+    const { text } = userDataOf(template);
+    const json = text.split("bastion-setup.json' -Encoding UTF8 -Value @'\n")[1].split("\n'@")[0];
+
+    // WHEN
+    const written = Object.keys(JSON.parse(json)).sort();
+    const read = [...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$config\.(\w+)/g)].map((m) => m[1]))].sort();
+
+    // THEN
+    expect(read).toEqual(written);
+  });
+
   test('fails on a DB instance identifier RDS rejects', () => {
     const stack = new Stack(new App(), 'Test');
     const vpc = new ec2.Vpc(stack, 'Vpc');
