@@ -173,7 +173,10 @@ export class AdManagementBastion extends Construct {
 
     // New scripts must run on a new instance (user data runs once), so the logical id follows the scripts' content;
     // the run signals this id, which therefore must not depend on the rendered user data itself.
-    const digest = crypto.createHash('sha256').update(assets.map((a) => a.assetHash).join(',')).digest('hex');
+    const digest = crypto
+      .createHash('sha256')
+      .update([this.node.path, ...assets.map((a) => a.assetHash)].join(','))
+      .digest('hex');
     const logicalId = `AdManagementInstance${digest.slice(0, 8).toUpperCase()}`;
     this.configured.overrideLogicalId(logicalId);
 
