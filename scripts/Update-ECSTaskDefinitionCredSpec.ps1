@@ -240,7 +240,7 @@ try {
     $registered = Invoke-AwsCliJson -Arguments @('ecs', 'register-task-definition', '--cli-input-json', "file://$inputFile")
 }
 finally {
-    Remove-Item -LiteralPath $inputFile -Force -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $inputFile -Force -Confirm:$false -ErrorAction SilentlyContinue
 }
 $newArn = $registered.taskDefinition.taskDefinitionArn
 Write-Host "Registered $newArn (from $sourceArn); update your service to use it."

@@ -90,13 +90,19 @@ while [[ $# -gt 0 ]]; do
       credspec_arn="$2"
       shift
       ;;
-    --credspec-arn=*) credspec_arn="${1#*=}" ;;
+    --credspec-arn=*)
+      credspec_arn="${1#*=}"
+      [[ -n "$credspec_arn" ]] || usage_error "--credspec-arn needs a value"
+      ;;
     --region)
       option_value "$1" "$#" "${2:-}"
       region="$2"
       shift
       ;;
-    --region=*) region="${1#*=}" ;;
+    --region=*)
+      region="${1#*=}"
+      [[ -n "$region" ]] || usage_error "--region needs a value"
+      ;;
     --dry-run) dry_run=true ;;
     -*) usage_error "unknown option: $1" ;;
     *)

@@ -210,13 +210,12 @@ describe('update-ecs-task-definition-cred-spec.sh', () => {
       expect(logRouter).toEqual(legacyFixture().taskDefinition.containerDefinitions[1]);
     });
 
-    test('uses --credspec-arn instead of the ARN found, and passes --region to every call', () => {
+    test('uses --credspec-arn=<ARN> instead of the ARN found, and passes --region to every call', () => {
       // WHEN
       const run = runMigration([
         'sample-web-app',
         '--domainless',
-        '--credspec-arn',
-        S3_CREDSPEC,
+        `--credspec-arn=${S3_CREDSPEC}`,
         '--region',
         'eu-west-1',
       ]);
@@ -386,6 +385,7 @@ describe('update-ecs-task-definition-cred-spec.sh', () => {
         ['sample-web-app', '--domainless', '--credspec-arn'],
         /--credspec-arn needs a value/,
       ],
+      ['fails with an empty --region=', ['sample-web-app', '--domainless', '--region='], /--region needs a value/],
       [
         'fails with a --credspec-arn that is not an S3 or SSM ARN',
         ['sample-web-app', '--domainless', '--credspec-arn', 'arn:aws:iam::111111111111:role/x'],
