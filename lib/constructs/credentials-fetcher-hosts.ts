@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Tags } from 'aws-cdk-lib';
+import { Annotations, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -199,11 +199,13 @@ export class CredentialsFetcherHosts extends Construct {
   }
 }
 
-/** The user-data lines that write the host script and run it with the mode's arguments. */
-export function hostScriptCommands(access: HostDirectoryAccess): string[] {
-  const script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8');
+/**
+ * The user-data lines that write the host script and run it with the mode's arguments.
+ * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
+ */
+export function hostScriptCommands(access: HostDirectoryAccess, script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8')): string[] {
   if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
-    throw new Error(`${HOST_SCRIPT_SOURCE} must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
+    throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
   }
   const args =
     access.mode === 'domainless'
@@ -218,6 +220,10 @@ export function hostScriptCommands(access: HostDirectoryAccess): string[] {
           '--group',
           access.gmsaPrincipalsGroup,
         ];
+  const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
+  if (unsafe !== undefined) {
+    throw new Error(`Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`);
+  }
   return [
     // Quoted delimiter: the shell expands nothing inside the script text.
     `cat > ${HOST_SCRIPT_PATH} <<'${HEREDOC_END}'`,
