@@ -85,7 +85,7 @@ public sealed class HomePageTests
         Assert.Contains("Connecting or logging in to SQL Server failed", body);
         Assert.Contains("Login failed for user &#x27;&#x27;. The login is from an untrusted domain.", body);
         Assert.Contains("Caused by: GSSAPI operation failed: No Kerberos credentials available", body);
-        Assert.Contains("error number 18456 (login failed)", body);
+        Assert.Contains("Error number 18456 (SQL Server: login failed).", body);
         // AND it lists the three usual causes
         Assert.Contains("id=\"causes\"", body);
         Assert.Contains("data-cause=\"server-name\"", body);
