@@ -11,6 +11,7 @@ import { buildGmsaApp } from '../../lib/gmsa-app';
 import { addSecurityChecks } from '../../lib/security-checks';
 import { Settings } from '../../lib/settings';
 import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
+import { parsePowerShell } from '../scripts/powershell-parser';
 
 const SCRIPTS = path.join(__dirname, '..', '..', 'scripts');
 const script = (name: string) => fs.readFileSync(path.join(SCRIPTS, name), 'utf8');
@@ -354,6 +355,50 @@ describe('bastion scripts', () => {
     expect(setup).toContain('Send-Signal -Status FAILURE');
     expect(setup).toContain('Write-CWLLogEvent');
     expect(setup).toContain("'X-aws-ec2-metadata-token'");
+  });
+
+  test('THEN the rendered user data of every mode parses as PowerShell', () => {
+    const sources = MODE_NAMES.map((mode) => ({
+      name: mode,
+      text: userDataOf(databaseTemplate(mode, { mySgIngressCidr: '203.0.113.7/32' }))
+        .text.replace(/^<powershell>|<\/powershell>$/g, '')
+        .replace(/<ref>/g, 'REF'),
+    }));
+    for (const result of parsePowerShell(sources)) {
+      expect({ mode: result.name, problems: result.problems }).toEqual({ mode: result.name, problems: [] });
+    }
+  });
+
+  test('THEN the setup passes each script only parameters it declares, and every mandatory one', () => {
+    // GIVEN
+    const setup = script('Invoke-BastionSetup.ps1');
+    const declared = Object.fromEntries(
+      parsePowerShell(['Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1'].map((name) => ({ name, text: script(name) }))).map((r) => [
+        r.name,
+        r.parameters,
+      ]),
+    );
+    // The call's own arguments: nested calls in parentheses (e.g. New-Credential -UserName) are left out.
+    const callOf = (name: string) =>
+      setup
+        .slice(setup.indexOf(`& "$PSScriptRoot\\${name}"`))
+        .split('| ForEach-Object')[0]
+        .replace(/\([^()]*\)/g, '()');
+    const adBlock = setup.slice(setup.indexOf('$adParameters = @{')).split('\n    }')[0];
+    const passed: Record<string, string[]> = {
+      'Configure-AD.ps1': [...[...adBlock.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]), ...[...setup.matchAll(/\$adParameters\.(\w+) =/g)].map((m) => m[1])],
+      'Configure-Database.ps1': [...callOf('Configure-Database.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
+      'Generate-CredSpec.ps1': [...callOf('Generate-CredSpec.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
+    };
+
+    for (const [name, parameters] of Object.entries(declared)) {
+      // THEN
+      const names = parameters.map((p) => p.name);
+      const mandatory = parameters.filter((p) => p.attributes.some((a) => /Mandatory = \$true/.test(a))).map((p) => p.name);
+      expect(passed[name].length).toBeGreaterThan(2);
+      expect(passed[name].filter((p) => !names.includes(p))).toEqual([]);
+      expect(mandatory.filter((p) => !passed[name].includes(p))).toEqual([]);
+    }
   });
 
   test('THEN Configure-AD.ps1 works against the directory with -Server and -Credential and uses the shared names', () => {
