@@ -140,6 +140,10 @@ enable_gmsa_in_ecs_agent() {
 
 start_credentials_fetcher() {
   systemctl enable --now credentials-fetcher
+  if [ "${MODE}" = domain-joined ]; then
+    # In case it already ran (started by its package or an earlier attempt): start over with the new host ticket.
+    systemctl restart credentials-fetcher
+  fi
   systemctl is-active --quiet credentials-fetcher
 }
 
@@ -161,14 +165,21 @@ wait_for_domain_join() {
   log "joined to ${DOMAIN}"
 }
 
-# Prints the computer account (NAME$) of the keytab. credentials-fetcher signs in as `hostname -s` (upper case, at most
-# 15 characters) followed by $, so both must agree.
+# Prints the computer account (NAME$) of the keytab. credentials-fetcher signs in as the short host name (`hostname -s`,
+# upper case, at most 15 characters) followed by $, so both must agree.
 computer_account() {
-  local realm="$1" account expected
-  account="$(klist -k "${KEYTAB}" | awk -v suffix="@${realm}" \
-    '{ p = $2; if (index(p, "/") == 0 && substr(p, length(p) - length(suffix) + 1) == suffix && index(p, "$@") > 0) { print p; exit } }')"
-  account="${account%@*}"
-  expected="$(hostname -s | tr '[:lower:]' '[:upper:]' | cut -c1-15)\$"
+  local realm="$1" listing principal account='' nodename expected
+  listing="$(klist -k "${KEYTAB}")"
+  while read -r _ principal _; do
+    case "${principal}" in
+      */*) ;;
+      *"\$@${realm}") account="${principal%@*}"; break ;;
+    esac
+  done <<<"${listing}"
+  nodename="$(uname -n)"
+  nodename="${nodename%%.*}"
+  expected="${nodename^^}"
+  expected="${expected:0:15}\$"
   if [ -z "${account}" ] || [ "${account^^}" != "${expected}" ]; then
     log "keytab account '${account}' does not match the host name '${expected}' credentials-fetcher uses"
     return 1
@@ -199,8 +210,6 @@ join_gmsa_principals_group() {
   # A Kerberos ticket carries the group memberships of when it was issued.
   kdestroy -A >/dev/null 2>&1 || true
   kinit -k -t "${KEYTAB}" "${account}@${realm}"
-  systemctl restart credentials-fetcher
-  systemctl is-active --quiet credentials-fetcher
 }
 
 main() {
@@ -218,12 +227,12 @@ main() {
   install_packages "${packages[@]}"
 
   enable_gmsa_in_ecs_agent
-  start_credentials_fetcher
-
   if [ "${MODE}" = domain-joined ]; then
+    # credentials-fetcher gets the gMSA's password with the host's own ticket: it starts once the host is a member.
     wait_for_domain_join
     join_gmsa_principals_group
   fi
+  start_credentials_fetcher
 
   touch "${READY_MARKER}"
   log "ready: credentials-fetcher runs (${MODE}); the ECS agent may start"

@@ -93,7 +93,7 @@ const JOIN_PASSWORD = 'S3cret-Join-Password';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 
 /** Real tools the script uses; everything else is a stub. */
-const REAL_TOOLS = ['bash', 'mkdir', 'rm', 'touch', 'dirname', 'grep', 'seq', 'awk', 'tr', 'cut', 'cat'];
+const REAL_TOOLS = ['bash', 'mkdir', 'rm', 'touch', 'dirname', 'grep', 'seq', 'cat'];
 
 interface StubOptions {
   /** dnf's exit status. */
@@ -102,7 +102,7 @@ interface StubOptions {
   readonly busyPackageManagerChecks?: number;
   /** Number of `realm list` calls before the host shows as joined; never joins when undefined. */
   readonly joinAfterChecks?: number;
-  /** `hostname -s` output. */
+  /** `uname -n` output (the kernel's host name). */
   readonly hostname?: string;
   /** Leave out the `aws` stub (the AMI without the AWS CLI). */
   readonly withoutAwsCli?: boolean;
@@ -189,7 +189,7 @@ function runHostScript(args: string[], options: StubOptions = {}): ScriptRun {
       `echo '   2 RestrictedKrbHost/ec2amaz-abc.directory.example.com@DIRECTORY.EXAMPLE.COM'`,
     ].join('\n'),
   );
-  stub(bin, 'hostname', `echo ${options.hostname ?? 'ec2amaz-abc'}`);
+  stub(bin, 'uname', `echo ${options.hostname ?? 'ec2amaz-abc.directory.example.com'}`);
   stub(bin, 'adcli', 'cat > "$STUB_DIR/adcli.stdin"');
   stub(bin, 'kdestroy', 'exit 0');
   stub(bin, 'kinit', 'exit 0');
@@ -261,6 +261,7 @@ describe('setup-credentials-fetcher-host.sh', () => {
 
     test('THEN it neither waits for a domain join nor touches AD or Auto Scaling', () => {
       expect(run.calls.some((call) => /^(realm|adcli|kinit|aws) /.test(call))).toBe(false);
+      expect(run.calls).not.toContain('systemctl restart credentials-fetcher');
     });
   });
 
@@ -301,11 +302,14 @@ describe('setup-credentials-fetcher-host.sh', () => {
       const kinit = run.calls.indexOf(
         `kinit -k -t ${path.join(run.root, 'etc', 'krb5.keytab')} EC2AMAZ-ABC$@DIRECTORY.EXAMPLE.COM`,
       );
+      const start = run.calls.indexOf('systemctl enable --now credentials-fetcher');
       const restart = run.calls.indexOf('systemctl restart credentials-fetcher');
-      expect(adcli).toBeGreaterThan(indexOfCall(run, 'realm list'));
+      expect(adcli).toBeGreaterThan(run.calls.lastIndexOf('realm list --name-only'));
       expect(kdestroy).toBeGreaterThan(adcli);
       expect(kinit).toBeGreaterThan(kdestroy);
-      expect(restart).toBeGreaterThan(kinit);
+      expect(start).toBeGreaterThan(kinit);
+      expect(restart).toBeGreaterThan(start);
+      expect(run.calls[run.calls.length - 2]).toBe('systemctl is-active --quiet credentials-fetcher');
     });
   });
 
@@ -373,7 +377,7 @@ describe('setup-credentials-fetcher-host.sh', () => {
   });
 
   describe('GIVEN a host name that differs from the joined computer account', () => {
-    const run = track(runHostScript(DOMAIN_JOINED_ARGS, { joinAfterChecks: 0, hostname: 'ip-10-0-1-23' }));
+    const run = track(runHostScript(DOMAIN_JOINED_ARGS, { joinAfterChecks: 0, hostname: 'ip-10-0-1-23.eu-west-1.compute.internal' }));
 
     test('THEN it fails before changing AD (credentials-fetcher signs in as the host name)', () => {
       expect(run.status).not.toBe(0);
