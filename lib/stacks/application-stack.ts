@@ -1,10 +1,13 @@
-import { CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { GmsaTaskDefinition } from '../constructs/gmsa-task-definition';
+import { GmsaWebAppService } from '../constructs/gmsa-web-app-service';
+import { WebAppImage } from '../constructs/web-app-image';
 import { DirectoryReference } from '../directory-reference';
 
 /** Props of {@link ApplicationStack}. */
@@ -47,10 +50,75 @@ export interface ApplicationStackProps extends StackProps {
 
 /** The web app: task definition with `credentialSpecs`, service and load balancer. */
 export class ApplicationStack extends Stack {
+  /** The web app's task definition, roles and log group. */
+  public readonly task: GmsaTaskDefinition;
+  /** The service and its load balancer. */
+  public readonly webApp: GmsaWebAppService;
+  /** The image and the `<SOLUTION_ID>/web-site` repository. */
+  public readonly image: WebAppImage;
+
   constructor(scope: Construct, id: string, props: ApplicationStackProps) {
     super(scope, id, props);
-    // Placeholder until the application issue lands.
-    void props;
-    new CfnWaitConditionHandle(this, 'Placeholder');
+
+    this.image = new WebAppImage(this, 'Image', {
+      repositoryName: `${props.solutionId}/web-site`,
+      appImage: props.appImage,
+    });
+
+    this.task = new GmsaTaskDefinition(this, 'TaskDefinition', {
+      fargate: props.fargate,
+      gmsa: props.domainJoinEcs ? { kind: 'domain-joined' } : { kind: 'domainless', identitySecret: props.identitySecret },
+      credSpec: props.credSpecFromS3
+        ? { kind: 's3', bucket: props.credSpecBucket, objectKey: props.credSpecObjectKey }
+        : { kind: 'ssm', parameter: props.credSpecParameter },
+      image: this.image.image,
+      sqlServerHostName: props.kerberosHostName,
+    });
+
+    this.webApp = new GmsaWebAppService(this, 'WebApp', {
+      vpc: props.vpc,
+      cluster: props.cluster,
+      capacity: props.fargate ? { kind: 'fargate' } : { kind: 'ec2', capacityProvider: requireCapacityProvider(props) },
+      task: this.task,
+      ingressCidr: props.albIngressCidr,
+    });
+
+    // The rule lands in THIS stack (the peer is in the database stack, which deploys first and must not depend on
+    // this one): SQL Server admits 1433 from the tasks' security group.
+    this.webApp.taskSecurityGroup.connections.allowTo(props.databaseSecurityGroup, ec2.Port.tcp(1433), 'SQL Server from the web app tasks');
+
+    // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
+    Validations.of(this.task.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken (added by CDK for the image pull) has no resource-level permissions.',
+    });
+    Validations.of(this.task.taskRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ECS Exec: the ssmmessages channel actions have no resource-level permissions.',
+    });
+    Validations.of(this.task.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds no secret: a connection string with Integrated Security (no password) and a file path.',
+    });
+
+    new CfnOutput(this, 'ServiceURL', {
+      value: `http://${this.webApp.loadBalancer.loadBalancerDnsName}`,
+      description: 'The web app: open it in a browser; it shows KERBEROS when Windows authentication works',
+    });
+    new CfnOutput(this, 'ECRRepositoryURI', {
+      value: this.image.repository.repositoryUri,
+      description: 'Push your own image here and deploy with APP_IMAGE=<this URI>:<tag>',
+    });
+    new CfnOutput(this, 'ServiceName', { value: this.webApp.service.serviceName, description: 'ECS service of the web app' });
+    new CfnOutput(this, 'LogGroupName', { value: this.task.logGroup.logGroupName, description: 'Logs of the web app containers' });
   }
+}
+
+function requireCapacityProvider(props: ApplicationStackProps): ecs.AsgCapacityProvider {
+  if (props.capacityProvider === undefined) {
+    throw new Error(
+      'Missing capacityProvider: the application stack runs on EC2 (FARGATE is off) and needs the cluster stack\'s capacity provider.',
+    );
+  }
+  return props.capacityProvider;
 }

@@ -1,0 +1,236 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+
+/** Port the web app listens on (`ASPNETCORE_HTTP_PORTS` in `web-app/Dockerfile`). */
+export const WEB_APP_PORT = 8080;
+
+/** Liveness endpoint of the web app: 200 whenever the process serves requests, never touches the database. */
+export const HEALTH_CHECK_PATH = '/healthz';
+
+/**
+ * Where the ECS agent (EC2) or Fargate mounts the Kerberos ticket cache that credentials-fetcher keeps for the gMSA.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
+ */
+export const KERBEROS_TICKET_CACHE = '/var/credentials-fetcher/krbdir/krb5cc';
+
+/** Where the task definition reads the CredSpec from: the object or the parameter the bastion writes. */
+export type CredSpecLocation =
+  | { readonly kind: 's3'; readonly bucket: s3.IBucket; readonly objectKey: string }
+  | { readonly kind: 'ssm'; readonly parameter: ssm.IStringParameter };
+
+/** How the gMSA's Kerberos ticket is obtained. */
+export type GmsaMode =
+  /** credentials-fetcher logs in with the identity secret's user (`credentialspecdomainless:`). */
+  | { readonly kind: 'domainless'; readonly identitySecret: secretsmanager.ISecret }
+  /** The container instance is joined to the directory and uses its own computer account (`credentialspec:`). */
+  | { readonly kind: 'domain-joined' };
+
+/** Props of {@link GmsaTaskDefinition}. */
+export interface GmsaTaskDefinitionProps {
+  /** Run on Fargate (domainless, CredSpec in S3 only) instead of EC2 container instances with credentials-fetcher. */
+  readonly fargate: boolean;
+  /** Domainless or domain-joined gMSA. */
+  readonly gmsa: GmsaMode;
+  /** The CredSpec the bastion wrote. */
+  readonly credSpec: CredSpecLocation;
+  /** The web app's image. */
+  readonly image: ecs.ContainerImage;
+  /**
+   * Server name of the connection string: `<db-instance-id>.<directory DNS name>`, the name SQL Server's SPN is
+   * registered under. Never the RDS endpoint.
+   */
+  readonly sqlServerHostName: string;
+  /**
+   * Retention of the container log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Task definition of the web app with `credentialSpecs`, the execution role that can read exactly the CredSpec
+ * (and in domainless mode the identity secret), a task role for ECS Exec, and a log group destroyed with the stack.
+ *
+ * Network mode is `awsvpc` on EC2 as on Fargate: each task gets its own network interface and security group, so the
+ * rules "load balancer → tasks on 8080" and "tasks → SQL Server on 1433" name the tasks and nothing else, and one
+ * load-balancer target type (IP) serves both launch types. The cost on EC2 is ENI density: a t3.medium holds two
+ * awsvpc tasks (three ENIs, one of them the instance's own), so the cluster needs enough instances for the tasks.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking.html
+ */
+export class GmsaTaskDefinition extends Construct {
+  /** The task definition. */
+  public readonly taskDefinition: ecs.TaskDefinition;
+  /** The web app's container. */
+  public readonly container: ecs.ContainerDefinition;
+  /** Role the ECS agent uses to pull the image, write logs and read the CredSpec (and identity secret). */
+  public readonly executionRole: iam.Role;
+  /** Role of the running task; holds only what ECS Exec needs. */
+  public readonly taskRole: iam.Role;
+  /** Log group of the container. */
+  public readonly logGroup: logs.LogGroup;
+  /** The exact `credentialSpecs` entry. */
+  public readonly credentialSpec: ecs.CredentialSpec;
+
+  constructor(scope: Construct, id: string, props: GmsaTaskDefinitionProps) {
+    super(scope, id);
+    validate(props);
+
+    // Both roles are assumed by ECS tasks; neither gets a managed policy. CDK adds the image pull (ECR asset) and log
+    // permissions to the execution role itself, scoped to the repository and the log group, which is what the
+    // AmazonECSTaskExecutionRolePolicy managed policy grants on "*".
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'ECS agent: pull the web app image, write its logs, read the CredSpec',
+    });
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'The web app task: ECS Exec only',
+    });
+
+    this.taskDefinition = props.fargate
+      ? new ecs.FargateTaskDefinition(this, 'Fargate', {
+          cpu: 512,
+          memoryLimitMiB: 1024,
+          // gMSA on Fargate: Linux on x86_64 only. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-linux-gmsa.html
+          runtimePlatform: {
+            operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+            cpuArchitecture: ecs.CpuArchitecture.X86_64,
+          },
+          executionRole: this.executionRole,
+          taskRole: this.taskRole,
+        })
+      : new ecs.Ec2TaskDefinition(this, 'Ec2', {
+          networkMode: ecs.NetworkMode.AWS_VPC,
+          executionRole: this.executionRole,
+          taskRole: this.taskRole,
+        });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.credentialSpec = credentialSpecOf(props);
+
+    this.container = this.taskDefinition.addContainer('web', {
+      image: props.image,
+      essential: true,
+      // EC2 has no task-level size in awsvpc mode unless given; the container's limits place it.
+      ...(props.fargate ? {} : { cpu: 256, memoryLimitMiB: 512 }),
+      portMappings: [{ containerPort: WEB_APP_PORT, protocol: ecs.Protocol.TCP }],
+      credentialSpecs: [this.credentialSpec],
+      environment: {
+        // The AD name of the instance, never the RDS endpoint: SQL Server's SPN is registered for
+        // `<db-instance-id>.<directory DNS name>` only. With the endpoint name the driver finds no SPN, falls back to
+        // NTLM, and NTLM fails from a Linux container that holds nothing but a Kerberos ticket.
+        // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html
+        ConnectionStrings__Chinook: `Server=${props.sqlServerHostName};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
+        // SqlClient (GSSAPI) finds the gMSA's ticket through the standard Kerberos variable.
+        KRB5CCNAME: KERBEROS_TICKET_CACHE,
+      },
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'web' }),
+      // The aspnet runtime image has bash but neither curl nor wget: bash's /dev/tcp sends the request and the status
+      // line must say 200. CMD (not CMD-SHELL) because /bin/sh on the image is dash, which has no /dev/tcp.
+      healthCheck: {
+        command: ['CMD', 'bash', '-c', healthCheckScript()],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(30),
+      },
+      // ECS Exec runs the SSM agent inside the container; an init process reaps the processes it leaves behind.
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+    });
+
+    this.grantCredSpecRead(props);
+  }
+
+  /**
+   * `credentialSpecs` grants nothing by itself. The ECS agent (on the instance, or Fargate's) reads the CredSpec and,
+   * in domainless mode, the identity secret with the task EXECUTION role's credentials.
+   * https://github.com/aws/amazon-ecs-agent/blob/master/agent/taskresource/credentialspec/credentialspec_linux.go
+   */
+  private grantCredSpecRead(props: GmsaTaskDefinitionProps): void {
+    const credSpec = props.credSpec;
+    if (credSpec.kind === 's3') {
+      this.executionRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadCredSpecObject',
+          actions: ['s3:GetObject'],
+          resources: [credSpec.bucket.arnForObjects(credSpec.objectKey)],
+        }),
+      );
+      // The agent asks for the bucket's region (GetBucketLocation) before it downloads the object
+      // (agent/s3/factory/factory.go, getRegionFromBucket); without it the task fails to start.
+      this.executionRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'LocateCredSpecBucket',
+          actions: ['s3:GetBucketLocation'],
+          resources: [credSpec.bucket.bucketArn],
+        }),
+      );
+      // The bucket is encrypted with SSE-S3: no KMS permission to add.
+    } else {
+      // The agent reads the parameter with GetParameters (agent/ssm, GetSecretsFromSSM).
+      this.executionRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadCredSpecParameter',
+          actions: ['ssm:GetParameters'],
+          resources: [credSpec.parameter.parameterArn],
+        }),
+      );
+    }
+    if (props.gmsa.kind === 'domainless') {
+      // The CredSpec's HostAccountConfig names this secret; the agent reads it at task start and at each renewal.
+      this.executionRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadDomainlessIdentity',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.gmsa.identitySecret.secretArn],
+        }),
+      );
+      // A customer-managed key would also need kms:Decrypt; the identity secret uses the AWS managed key.
+      props.gmsa.identitySecret.encryptionKey?.grantDecrypt(this.executionRole);
+    }
+  }
+}
+
+/** The `credentialSpecs` entry for the mode: prefix by domainless/domain-joined, ARN of the object or parameter. */
+function credentialSpecOf(props: GmsaTaskDefinitionProps): ecs.CredentialSpec {
+  const credSpec = props.credSpec;
+  if (props.gmsa.kind === 'domainless') {
+    return credSpec.kind === 's3'
+      ? ecs.DomainlessCredentialSpec.fromS3Bucket(credSpec.bucket, credSpec.objectKey)
+      : ecs.DomainlessCredentialSpec.fromSsmParameter(credSpec.parameter);
+  }
+  return credSpec.kind === 's3'
+    ? ecs.DomainJoinedCredentialSpec.fromS3Bucket(credSpec.bucket, credSpec.objectKey)
+    : ecs.DomainJoinedCredentialSpec.fromSsmParameter(credSpec.parameter);
+}
+
+/** A GET of the health endpoint with nothing but bash: exit 0 only on an HTTP 200 status line. */
+function healthCheckScript(): string {
+  return (
+    `exec 3<>/dev/tcp/127.0.0.1/${WEB_APP_PORT}` +
+    ` && printf 'GET ${HEALTH_CHECK_PATH} HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3` +
+    " && head -n 1 <&3 | grep -q ' 200 '"
+  );
+}
+
+/** Fargate runs gMSA only domainless with the CredSpec in S3. */
+function validate(props: GmsaTaskDefinitionProps): void {
+  if (!props.fargate) return;
+  if (props.gmsa.kind !== 'domainless') {
+    throw new Error('Invalid gMSA mode for Fargate: Fargate supports only domainless gMSA; use the domainless identity or EC2.');
+  }
+  if (props.credSpec.kind !== 's3') {
+    throw new Error('Invalid CredSpec location for Fargate: Fargate reads the CredSpec only from S3; pass the S3 object.');
+  }
+}
