@@ -53,6 +53,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     dbInstanceType: settings.dbInstanceType,
     keyPairName: settings.ec2InstanceKeyPairName,
     rdpIngressCidr: settings.mySgIngressCidr,
+    identityRotationDays: settings.identityRotationDays,
   });
 
   const cluster = new ClusterStack(scope, `${prefix}-cluster`, {

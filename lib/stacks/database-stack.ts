@@ -6,6 +6,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AdManagementBastion } from '../constructs/ad-management-bastion';
 import { buildCredSpecTemplate } from '../constructs/credspec-document';
+import { DomainlessIdentityRotation } from '../constructs/domainless-identity-rotation';
 import { SqlServer } from '../constructs/sql-server';
 import { DirectoryReference } from '../directory-reference';
 import { GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../directory-names';
@@ -38,6 +39,11 @@ export interface DatabaseStackProps extends StackProps {
   readonly keyPairName?: string;
   /** The only source allowed to RDP to the bastion. @default - no RDP, bastion in a private subnet */
   readonly rdpIngressCidr?: string;
+  /**
+   * Days between rotations of the domainless identity's AD password (domainless mode only).
+   * @default 30
+   */
+  readonly identityRotationDays?: number;
 }
 
 /** RDS for SQL Server joined to the directory, and the bastion that configures AD, the database and the CredSpec. */
@@ -56,6 +62,8 @@ export class DatabaseStack extends Stack {
    * depends on `bastion.configured`, whose creation completes only on the run's success signal.
    */
   public readonly bastion: AdManagementBastion;
+  /** Rotation of the domainless identity's password; absent in domain-joined mode, which has no such AD user. */
+  public readonly identityRotation?: DomainlessIdentityRotation;
 
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
     super(scope, id, props);
@@ -114,6 +122,21 @@ export class DatabaseStack extends Stack {
       throw new Error('The SQL Server secret has no RotationSchedule child: CDK changed where addRotationSingleUser puts it.');
     }
     rotationSchedule.node.addDependency(this.bastion.configured);
+
+    if (!props.domainJoinEcs) {
+      // Creating the schedule rotates at once: wait until the bastion has created the AD user with the first password.
+      this.identityRotation = new DomainlessIdentityRotation(this, 'DomainlessIdentityRotation', {
+        secret: props.identitySecret,
+        directoryId: props.directory.directoryId,
+        vpc: props.vpc,
+        rotationDays: props.identityRotationDays,
+        dependsOn: [this.bastion.configured],
+      });
+      new CfnOutput(this, 'IdentityRotationLogGroupName', {
+        value: this.identityRotation.logGroup.logGroupName,
+        description: 'Log of the domainless identity password rotation',
+      });
+    }
 
     new CfnOutput(this, 'DBInstanceIdentifier', { value: this.dbInstanceIdentifier });
     new CfnOutput(this, 'KerberosHostName', {

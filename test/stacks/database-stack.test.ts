@@ -95,6 +95,20 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
     }
     expect(text).toContain('"Sid":"__DOMAIN_SID__"');
   });
+
+  test('THEN the domainless identity rotates only in domainless mode, after the bastion has signalled', () => {
+    const schedules = template.findResources('AWS::SecretsManager::RotationSchedule', {
+      Properties: { RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('DomainlessIdentityRotation'), 'Arn'] } },
+    });
+    if (!mode.startsWith('domainless')) {
+      expect(schedules).toEqual({});
+      return;
+    }
+    const [schedule] = Object.values(schedules);
+    expect(schedule.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
+    expect(JSON.stringify(schedule.Properties.SecretId)).toMatch(/DomainlessIdentitySecret/);
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^AdManagementInstance/)]));
+  });
 });
 
 describe('database stack (domainless, EC2, SSM)', () => {
