@@ -37,6 +37,13 @@ public sealed class PackagingTests
     }
 
     [Fact]
+    public void Image_has_curl_for_the_healthz_container_health_check()
+    {
+        Assert.Matches(@"apt-get install [^\n]*\bcurl\b", Dockerfile);
+        Assert.Contains("CMD curl -fsS http://localhost:8080/healthz || exit 1", Dockerfile);
+    }
+
+    [Fact]
     public void Dockerfile_copies_only_files_that_exist_and_are_not_docker_ignored()
     {
         var ignored = File.ReadAllLines(Path.Combine(WebAppDirectory, ".dockerignore"))
