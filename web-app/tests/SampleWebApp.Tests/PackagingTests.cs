@@ -37,10 +37,15 @@ public sealed class PackagingTests
     }
 
     [Fact]
-    public void Image_has_curl_for_the_healthz_container_health_check()
+    public void Docker_health_check_asks_healthz_on_8080()
     {
-        Assert.Matches(@"apt-get install [^\n]*\bcurl\b", Dockerfile);
-        Assert.Contains("CMD curl -fsS http://localhost:8080/healthz || exit 1", Dockerfile);
+        var healthCheck = Regex.Match(Dockerfile, @"^HEALTHCHECK .*\\\n\s*CMD (.+)$", RegexOptions.Multiline);
+        Assert.True(healthCheck.Success, "no HEALTHCHECK instruction");
+        var command = JsonSerializer.Deserialize<string[]>(healthCheck.Groups[1].Value);
+        Assert.NotNull(command);
+        Assert.Equal("bash", command[0]);
+        Assert.Contains("/dev/tcp/127.0.0.1/8080", command[2]);
+        Assert.Contains("GET /healthz HTTP/1.1\\r\\n", command[2]);
     }
 
     [Fact]
