@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, CfnElement, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -171,7 +171,7 @@ export class CredentialsFetcherHosts extends Construct {
 
     // A host whose setup failed asks Auto Scaling to replace it. A separate policy (not the role's default policy):
     // the statement names the group, and the group's launch template needs the role.
-    new iam.Policy(this, 'ReportHealthPolicy', {
+    const reportHealth = new iam.Policy(this, 'ReportHealthPolicy', {
       roles: [this.role],
       statements: [
         new iam.PolicyStatement({
@@ -196,6 +196,40 @@ export class CredentialsFetcherHosts extends Construct {
 
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(...hostScriptCommands(access));
+
+    this.acknowledgeNagFindings(access, reportHealth);
+  }
+
+  /** cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata. */
+  private acknowledgeNagFindings(access: HostDirectoryAccess, reportHealth: iam.Policy): void {
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way onto the hosts.',
+    });
+    if (access.mode === 'domain-joined') {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMDirectoryServiceAccess]',
+        reason: 'The policy AWS documents for SSM seamless domain join (ds:CreateComputer, ds:DescribeDirectories).',
+      });
+    }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::ecs:Submit*]',
+      reason: "CDK's ECS agent statement, limited to this cluster's ARN.",
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "CDK's ECS agent statements: ecs:Poll and ecs:StartTelemetrySession are conditioned on this cluster; " +
+        'ecs:DiscoverPollEndpoint and ecr:GetAuthorizationToken support no resource-level permissions.',
+    });
+    Validations.of(reportHealth).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as CfnElement)}>]`,
+      reason: "The group's ARN holds an id known only after creation; the group's name pins this one group.",
+    });
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason: 'Scaling events show in the group activity history and the ECS capacity provider; no one subscribes here.',
+    });
   }
 }
 
