@@ -96,6 +96,14 @@ export class CredentialsFetcherHosts extends Construct {
       );
     }
 
+    const instanceType = new ec2.InstanceType(props.instanceType);
+    if (instanceType.architecture !== ec2.InstanceArchitecture.X86_64) {
+      throw new Error(
+        `ECS_INSTANCE_TYPE "${props.instanceType}" is ${instanceType.architecture}: credentials-fetcher hosts run on the ` +
+          'x86_64 ECS-optimized Amazon Linux 2023 AMI; choose an x86_64 type such as t3.medium or m5.large.',
+      );
+    }
+
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'ECS container instances: no inbound from outside; out to AD, SQL Server, package repositories and AWS APIs',
@@ -139,7 +147,7 @@ export class CredentialsFetcherHosts extends Construct {
     this.userData = ec2.UserData.forLinux();
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(ecs.AmiHardwareType.STANDARD),
-      instanceType: new ec2.InstanceType(props.instanceType),
+      instanceType,
       role: this.role,
       securityGroup: this.securityGroup,
       userData: this.userData,

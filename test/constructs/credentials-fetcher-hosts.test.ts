@@ -42,6 +42,13 @@ describe('CredentialsFetcherHosts', () => {
     );
   });
 
+  test('fails GIVEN an Arm instance type', () => {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    expect(() => new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { instanceType: 't4g.medium' }))).toThrow(
+      /ECS_INSTANCE_TYPE "t4g.medium" is arm64: .* x86_64/,
+    );
+  });
+
   test('GIVEN capacity 0..1 THEN the hosts are built', () => {
     const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
     const hosts = new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { minCapacity: 0, maxCapacity: 1 }));
