@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using SampleWebApp.Data;
 
@@ -7,6 +8,9 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.ConfigureKestrel(options => options.AddServerHeader = false);
 
 builder.Services.AddRazorPages();
+// The app has no forms, cookies or sign-in, so nothing protected must survive a restart or be shared between tasks:
+// keys in memory, instead of a key file on the container's disk (and the start-up warning about it).
+builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
 // One instance for the app's lifetime: it only parses the connection string; SqlClient pools the connections.
 builder.Services.AddSingleton<IChinookDataSource, SqlChinookDataSource>();
 builder.Services.AddHealthChecks()

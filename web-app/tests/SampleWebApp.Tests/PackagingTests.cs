@@ -15,12 +15,13 @@ public sealed class PackagingTests
     private static string Dockerfile => File.ReadAllText(Path.Combine(WebAppDirectory, "Dockerfile"));
 
     [Fact]
-    public void Dockerfile_builds_with_the_NET_10_SDK_and_runs_on_the_ASP_NET_10_runtime_for_linux_amd64()
+    public void Dockerfile_builds_linux_x64_with_the_NET_10_SDK_and_runs_on_the_ASP_NET_10_runtime_for_linux_amd64()
     {
         var froms = Regex.Matches(Dockerfile, @"^FROM\s+(.+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()).ToList();
 
         Assert.Equal(2, froms.Count);
-        Assert.Matches(@"^--platform=linux/amd64 mcr\.microsoft\.com/dotnet/sdk:10\.0\S* AS build$", froms[0]);
+        Assert.Matches(@"^--platform=\$BUILDPLATFORM mcr\.microsoft\.com/dotnet/sdk:10\.0\S* AS build$", froms[0]);
+        Assert.Matches(@"dotnet publish [^\n]*\\\n[^\n]*--runtime linux-x64", Dockerfile);
         Assert.Matches(@"^--platform=linux/amd64 mcr\.microsoft\.com/dotnet/aspnet:10\.0\S* AS runtime$", froms[1]);
     }
 
