@@ -52,6 +52,23 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
+    public async Task Responses_carry_a_strict_content_security_policy()
+    {
+        // GIVEN the app
+        using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"));
+        using var client = app.CreateClient();
+
+        // WHEN the home page is requested
+        using var response = await client.GetAsync("/");
+
+        // THEN only the app's own resources may load, and the page cannot be framed
+        var policy = Assert.Single(response.Headers.GetValues("Content-Security-Policy"));
+        Assert.StartsWith("default-src 'self';", policy);
+        Assert.Contains("frame-ancestors 'none'", policy);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
     public async Task Ready_is_200_when_the_database_answers()
     {
         // GIVEN a working database

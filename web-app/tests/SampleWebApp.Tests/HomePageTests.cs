@@ -83,6 +83,7 @@ public sealed class HomePageTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("data-verdict=\"failure\"", body);
         Assert.Contains("Connecting or logging in to SQL Server failed", body);
+        Assert.Contains("The driver said:", body);
         Assert.Contains("Login failed for user &#x27;&#x27;. The login is from an untrusted domain.", body);
         Assert.Contains("Caused by: GSSAPI operation failed: No Kerberos credentials available", body);
         Assert.Contains("Error number 18456 (SQL Server: login failed).", body);
@@ -160,6 +161,7 @@ public sealed class HomePageTests
         // THEN it says which setting is missing, shows no host, and does not list network causes
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("The app has no usable connection string", body);
+        Assert.Contains("What is missing:", body);
         Assert.Contains("No connection string: set the environment variable ConnectionStrings__Chinook", body);
         Assert.Contains("none: no usable connection string", body);
         Assert.DoesNotContain("id=\"causes\"", body);
