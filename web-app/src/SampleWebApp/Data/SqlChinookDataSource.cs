@@ -60,7 +60,7 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
         {
-            // The driver's message names the bad keyword; it never echoes a value.
+            // The driver's message names the bad keyword, not the values (so no secret reaches the page).
             _configurationProblem = $"The connection string ConnectionStrings__{ConnectionStringName} is not valid: {ex.Message}";
         }
     }
