@@ -1,0 +1,489 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { buildGmsaApp } from '../../lib/gmsa-app';
+import { addSecurityChecks } from '../../lib/security-checks';
+import { Settings } from '../../lib/settings';
+import { ApplicationStack } from '../../lib/stacks/application-stack';
+import { buildApp, BuiltApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
+
+type CfnValue = unknown;
+/** A template, resource or property object as `Template` hands it out. */
+type Json = ReturnType<Template['toJSON']>;
+
+interface Built extends BuiltApp {
+  readonly application: ApplicationStack;
+  readonly template: Template;
+}
+
+/** The whole app with DEPLOY_APP on, and the application stack's template. */
+function build(mode: ModeName, overrides: Partial<Settings> = {}): Built {
+  const built = buildApp(settingsFor(mode, { deployApp: true, ...overrides }));
+  const application = built.stacks.application;
+  if (application === undefined) throw new Error('expected an application stack');
+  return { ...built, application, template: Template.fromStack(application) };
+}
+
+/** Every stack's template, by stack name, so values read across stacks can be followed to their source. */
+function templatesByName(built: BuiltApp): Record<string, Json> {
+  const stacks: Stack[] = [built.stacks.directory, built.stacks.database, built.stacks.cluster];
+  if (built.stacks.application) stacks.push(built.stacks.application);
+  return Object.fromEntries(stacks.map((s) => [s.stackName, Template.fromStack(s).toJSON()]));
+}
+
+/**
+ * A CloudFormation value as one readable string: pseudo parameters as `${AWS::...}`, a reference as `${LogicalId}`
+ * or `${LogicalId.Attribute}`, a value read from another stack replaced by what that stack exports. Two readings make
+ * ARNs obvious: an SSM parameter's Ref is its literal name, and a bucket's Arn is `arn:${AWS::Partition}:s3:::${Bucket}`.
+ */
+function render(value: CfnValue, templates: Record<string, Json>, own: Json): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  const v = value as Json;
+  if ('Ref' in v) {
+    if (String(v.Ref).startsWith('AWS::')) return `\${${v.Ref}}`;
+    const resource = own.Resources?.[v.Ref];
+    if (resource?.Type === 'AWS::SSM::Parameter' && typeof resource.Properties.Name === 'string') return resource.Properties.Name;
+    return `\${${v.Ref}}`;
+  }
+  if ('Fn::GetAtt' in v) {
+    const [id, attribute] = v['Fn::GetAtt'];
+    if (own.Resources?.[id]?.Type === 'AWS::S3::Bucket' && attribute === 'Arn') return `arn:\${AWS::Partition}:s3:::\${${id}}`;
+    return `\${${id}.${attribute}}`;
+  }
+  if ('Fn::Join' in v) {
+    const [separator, parts] = v['Fn::Join'];
+    return (parts as CfnValue[]).map((p) => render(p, templates, own)).join(separator);
+  }
+  if ('Fn::Sub' in v && typeof v['Fn::Sub'] === 'string') return v['Fn::Sub'];
+  if ('Fn::GetStackOutput' in v) {
+    const { StackName, OutputName } = v['Fn::GetStackOutput'];
+    const producer = templates[StackName];
+    if (producer === undefined) throw new Error(`no template for stack ${StackName}`);
+    return render(producer.Outputs[OutputName].Value, templates, producer);
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+/** A renderer bound to one built app, reading values of the application stack. */
+function renderer(built: Built): (value: CfnValue) => string {
+  const templates = templatesByName(built);
+  const own = templates[built.application.stackName];
+  return (value) => render(value, templates, own);
+}
+
+function logicalId(stack: Stack, element: unknown): string {
+  return stack.getLogicalId(element as CfnElement);
+}
+
+/** The only resource of a type in a template. */
+function only(template: Template, type: string): Json {
+  const resources = Object.values(template.findResources(type));
+  expect(resources).toHaveLength(1);
+  return resources[0];
+}
+
+function containerOf(template: Template): Json {
+  const definitions = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions;
+  expect(definitions).toHaveLength(1);
+  return definitions[0];
+}
+
+/** The statements of a role's policies, each as `{actions, resources}` with resources rendered. */
+function statementsOf(built: Built, roleId: string): Array<{ sid?: string; actions: string[]; resources: string[] }> {
+  const rendered = renderer(built);
+  const policies = built.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies)
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .map((s: Json) => {
+      expect(s.Effect).toBe('Allow');
+      const actions = ([] as string[]).concat(s.Action).sort();
+      const resources = ([] as CfnValue[]).concat(s.Resource).map(rendered).sort();
+      return s.Sid === undefined ? { actions, resources } : { sid: s.Sid, actions, resources };
+    });
+}
+
+const CREDSPEC_KEY = 'credspecs/SampleWebApp.json';
+const PARAMETER_NAME = '/amazon-ecs-gmsa-linux/credspec';
+const ECS_EXEC_ACTIONS = [
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+];
+
+/** What each mode must render: the `credentialSpecs` entry and the CredSpec statements of the execution role. */
+function expectedCredSpec(built: Built, mode: ModeName): { entry: string; statements: Array<{ sid: string; actions: string[]; resources: string[] }> } {
+  const settings = settingsFor(mode);
+  const directory = built.stacks.directory;
+  const bucket = `arn:\${AWS::Partition}:s3:::\${${logicalId(directory, directory.credSpecBucket.node.defaultChild)}}`;
+  const parameterArn = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${PARAMETER_NAME}`;
+  const prefix = settings.domainJoinEcs ? 'credentialspec:' : 'credentialspecdomainless:';
+  const location = settings.credSpecFromS3 ? `${bucket}/${CREDSPEC_KEY}` : parameterArn;
+  const statements = settings.credSpecFromS3
+    ? [
+        { sid: 'LocateCredSpecBucket', actions: ['s3:GetBucketLocation'], resources: [bucket] },
+        { sid: 'ReadCredSpecObject', actions: ['s3:GetObject'], resources: [`${bucket}/${CREDSPEC_KEY}`] },
+      ]
+    : [{ sid: 'ReadCredSpecParameter', actions: ['ssm:GetParameters'], resources: [parameterArn] }];
+  if (!settings.domainJoinEcs) {
+    const secret = `\${${logicalId(directory, directory.identitySecret.node.defaultChild)}}`;
+    statements.push({ sid: 'ReadDomainlessIdentity', actions: ['secretsmanager:GetSecretValue'], resources: [secret] });
+  }
+  return { entry: `${prefix}${location}`, statements };
+}
+
+describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
+  const built = build(mode);
+  const { application, template } = built;
+  const settings = settingsFor(mode);
+  const rendered = renderer(built);
+
+  test('THEN the snapshot matches', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('THEN the container has exactly the credentialSpecs entry of the mode, naming what the bastion writes', () => {
+    const container = containerOf(template);
+    expect(container.CredentialSpecs).toHaveLength(1);
+    expect(rendered(container.CredentialSpecs[0])).toBe(expectedCredSpec(built, mode).entry);
+    // The bastion writes this very object and parameter (the directory stack's storage).
+    expect(built.stacks.directory.credSpecObjectKey).toBe(CREDSPEC_KEY);
+    expect(Template.fromStack(built.stacks.directory).toJSON().Resources[logicalId(built.stacks.directory, built.stacks.directory.credSpecParameter.node.defaultChild)].Properties.Name).toBe(PARAMETER_NAME);
+  });
+
+  test('THEN the execution role can pull the image, write the log group and read the CredSpec (and the identity in domainless mode), nothing else', () => {
+    const logGroup = logicalId(application, application.task.logGroup.node.defaultChild);
+    const statements = statementsOf(built, logicalId(application, application.task.executionRole.node.defaultChild));
+    const expected = [
+      {
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: ['arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}'],
+      },
+      // The only "*": ecr:GetAuthorizationToken has no resource-level permissions.
+      { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${logGroup}.Arn}`] },
+      ...expectedCredSpec(built, mode).statements,
+    ];
+    expect(statements).toEqual(expect.arrayContaining(expected));
+    expect(statements).toHaveLength(expected.length);
+    const role = template.toJSON().Resources[logicalId(application, application.task.executionRole.node.defaultChild)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('THEN the task role holds only the ECS Exec channel actions', () => {
+    const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
+    expect(statements).toEqual([{ actions: ECS_EXEC_ACTIONS, resources: ['*'] }]);
+    const role = template.toJSON().Resources[logicalId(application, application.task.taskRole.node.defaultChild)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('THEN the connection string names SQL Server by its AD host name, never the RDS endpoint', () => {
+    const host = built.stacks.database.kerberosHostName;
+    expect(host).toBe(`${built.stacks.database.dbInstanceIdentifier}.directory.amazon-ecs-gmsa-linux.com`);
+    const environment = containerOf(template).Environment as Array<{ Name: string; Value: CfnValue }>;
+    expect(environment).toEqual(
+      expect.arrayContaining([
+        { Name: 'ConnectionStrings__Chinook', Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true` },
+        { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
+      ]),
+    );
+    expect(JSON.stringify(environment)).not.toMatch(/rds\.amazonaws|Endpoint|Password/i);
+  });
+
+  test('THEN the container listens on 8080, checks /healthz with bash alone, and logs to a log group destroyed with the stack', () => {
+    const container = containerOf(template);
+    expect(container.PortMappings).toEqual([{ ContainerPort: 8080, Protocol: 'tcp' }]);
+    expect(container.HealthCheck).toEqual({
+      Command: [
+        'CMD',
+        'bash',
+        '-c',
+        "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '",
+      ],
+      Interval: 30,
+      Timeout: 5,
+      Retries: 3,
+      StartPeriod: 30,
+    });
+    expect(container.LinuxParameters.InitProcessEnabled).toBe(true);
+    const logGroup = logicalId(application, application.task.logGroup.node.defaultChild);
+    expect(container.LogConfiguration).toEqual({
+      LogDriver: 'awslogs',
+      Options: { 'awslogs-group': { Ref: logGroup }, 'awslogs-stream-prefix': 'web', 'awslogs-region': { Ref: 'AWS::Region' } },
+    });
+    template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+
+  test('THEN the image is built from web-app/ for linux/amd64 by the CDK toolkit', () => {
+    expect(rendered(containerOf(template).Image)).toMatch(
+      /^\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/cdk-hnb659fds-container-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}:[0-9a-f]{64}$/,
+    );
+    const assembly = built.app.synth();
+    const manifest = assembly.artifacts.find(
+      (a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact && a.id === `${application.stackName}.assets`,
+    );
+    const images = Object.values(manifest?.contents.dockerImages ?? {});
+    expect(images).toHaveLength(1);
+    expect(images[0].source.platform).toBe('linux/amd64');
+    const staged = path.join(assembly.directory, images[0].source.directory as string);
+    expect(fs.existsSync(path.join(staged, 'Dockerfile'))).toBe(true);
+    // Build outputs and the tests stay out of the build context.
+    expect(fs.existsSync(path.join(staged, 'tests'))).toBe(false);
+  });
+
+  test('THEN the ECR repository <SOLUTION_ID>/web-site is emptied and deleted on destroy, and its URI is an output', () => {
+    template.hasResource('AWS::ECR::Repository', {
+      Properties: { RepositoryName: 'amazon-ecs-gmsa-linux/web-site', EmptyOnDelete: true, ImageScanningConfiguration: { ScanOnPush: true } },
+      DeletionPolicy: 'Delete',
+    });
+    template.hasOutput('ECRRepositoryURI', {});
+  });
+
+  test('THEN the service keeps 2 tasks in the private subnets, rolls back a failing deployment and allows ECS Exec', () => {
+    const service = only(template, 'AWS::ECS::Service').Properties;
+    expect(service.DesiredCount).toBe(2);
+    expect(service.DeploymentConfiguration).toEqual({
+      DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+      MaximumPercent: 200,
+      MinimumHealthyPercent: 100,
+    });
+    expect(service.EnableExecuteCommand).toBe(true);
+    expect(service.LoadBalancers).toEqual([
+      { ContainerName: 'web', ContainerPort: 8080, TargetGroupArn: { Ref: logicalId(application, application.webApp.targetGroup.node.defaultChild) } },
+    ]);
+    const network = service.NetworkConfiguration.AwsvpcConfiguration;
+    expect(network.AssignPublicIp).toBe('DISABLED');
+    const privateSubnets = built.stacks.directory.vpc.privateSubnets.map((s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`);
+    expect(network.Subnets.map(rendered).sort()).toEqual(privateSubnets.sort());
+    expect(privateSubnets).toHaveLength(2);
+  });
+
+  test('THEN the load balancer is internet-facing in the public subnets and checks /healthz on the tasks by IP', () => {
+    const loadBalancer = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').Properties;
+    expect(loadBalancer.Scheme).toBe('internet-facing');
+    const publicSubnets = built.stacks.directory.vpc.publicSubnets.map((s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`);
+    expect(loadBalancer.Subnets.map(rendered).sort()).toEqual(publicSubnets.sort());
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 8080,
+      Protocol: 'HTTP',
+      TargetType: 'ip',
+      HealthCheckPath: '/healthz',
+      Matcher: { HttpCode: '200' },
+    });
+  });
+
+  test('THEN CPU target tracking scales the service between 2 and 6 tasks', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2,
+      MaxCapacity: 6,
+      ScalableDimension: 'ecs:service:DesiredCount',
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        TargetValue: 60,
+      }),
+    });
+  });
+
+  test('THEN the load balancer reaches the tasks on 8080 only, and the tasks reach SQL Server on 1433 by a rule of THIS stack', () => {
+    const tasks = logicalId(application, application.webApp.taskSecurityGroup.node.defaultChild);
+    const alb = logicalId(application, application.webApp.loadBalancerSecurityGroup.node.defaultChild);
+    const database = logicalId(built.stacks.database, built.stacks.database.databaseSecurityGroup.node.defaultChild);
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => ({
+      group: rendered(r.Properties.GroupId),
+      source: rendered(r.Properties.SourceSecurityGroupId),
+      ports: `${r.Properties.IpProtocol}/${r.Properties.FromPort}-${r.Properties.ToPort}`,
+    }));
+    expect(ingress).toEqual(
+      expect.arrayContaining([
+        { group: `\${${tasks}.GroupId}`, source: `\${${alb}.GroupId}`, ports: 'tcp/8080-8080' },
+        { group: `\${${database}.GroupId}`, source: `\${${tasks}.GroupId}`, ports: 'tcp/1433-1433' },
+      ]),
+    );
+    expect(ingress).toHaveLength(2);
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((r) => ({
+      group: rendered(r.Properties.GroupId),
+      destination: rendered(r.Properties.DestinationSecurityGroupId),
+      ports: `${r.Properties.IpProtocol}/${r.Properties.FromPort}-${r.Properties.ToPort}`,
+    }));
+    expect(egress).toEqual([{ group: `\${${alb}.GroupId}`, destination: `\${${tasks}.GroupId}`, ports: 'tcp/8080-8080' }]);
+    // The task security group has no inline ingress, and the database stack knows nothing of the application stack.
+    expect(template.toJSON().Resources[tasks].Properties.SecurityGroupIngress).toBeUndefined();
+    expect(JSON.stringify(Template.fromStack(built.stacks.database).toJSON())).not.toContain('TaskSecurityGroup');
+    expect(built.stacks.database.dependencies).not.toContain(application);
+  });
+
+  test('THEN ServiceURL is the http:// URL of the load balancer', () => {
+    const alb = logicalId(application, application.webApp.loadBalancer.node.defaultChild);
+    const output = template.toJSON().Outputs.ServiceURL;
+    expect(rendered(output.Value)).toBe(`http://\${${alb}.DNSName}`);
+  });
+
+  if (settings.fargate) {
+    test('THEN the task runs on Fargate LATEST (1.4.0 or later) with the Linux x86_64 runtime platform', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        RequiresCompatibilities: ['FARGATE'],
+        NetworkMode: 'awsvpc',
+        Cpu: '512',
+        Memory: '1024',
+        RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
+      });
+      const service = only(template, 'AWS::ECS::Service').Properties;
+      expect(service.PlatformVersion).toBe('LATEST');
+      expect(service.CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE', Weight: 1 }]);
+      expect(service.LaunchType).toBeUndefined();
+    });
+  } else {
+    test('THEN the task runs in awsvpc mode on the cluster capacity provider, spread across AZs', () => {
+      const taskDefinition = only(template, 'AWS::ECS::TaskDefinition').Properties;
+      expect(taskDefinition.RequiresCompatibilities).toEqual(['EC2']);
+      expect(taskDefinition.NetworkMode).toBe('awsvpc');
+      expect(taskDefinition.RuntimePlatform).toBeUndefined();
+      const service = only(template, 'AWS::ECS::Service').Properties;
+      const capacityProvider = built.stacks.cluster.capacityProvider;
+      if (capacityProvider === undefined) throw new Error('expected a capacity provider');
+      const capacityProviderId = logicalId(built.stacks.cluster, capacityProvider.node.findChild('CapacityProvider'));
+      expect(service.CapacityProviderStrategy.map((s: { CapacityProvider: CfnValue }) => rendered(s.CapacityProvider))).toEqual([
+        `\${${capacityProviderId}}`,
+      ]);
+      expect(service.PlatformVersion).toBeUndefined();
+      expect(service.PlacementStrategies[0]).toEqual({ Type: 'spread', Field: 'attribute:ecs.availability-zone' });
+    });
+  }
+});
+
+/** Every IPv4 and IPv6 source CIDR admitted by any security group of the template (inline or separate rules). */
+function ingressCidrs(template: Template): string[] {
+  const inline = Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap((g) => g.Properties.SecurityGroupIngress ?? []);
+  const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+  return [...inline, ...separate].flatMap((rule: { CidrIp?: string; CidrIpv6?: string }) => [rule.CidrIp, rule.CidrIpv6]).filter((c): c is string => c !== undefined);
+}
+
+describe('application stack load balancer ingress', () => {
+  test('GIVEN MY_SG_INGRESS_IP unset THEN the load balancer admits the internet on port 80 only', () => {
+    const { template } = build('domainless-ec2-ssm');
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() }],
+    });
+    expect(ingressCidrs(template)).toEqual(['0.0.0.0/0']);
+  });
+
+  test.each(MODE_NAMES)('GIVEN MY_SG_INGRESS_IP in mode %s THEN the load balancer admits only that address, and nothing is open to the internet', (mode) => {
+    const { template } = build(mode, { mySgIngressCidr: '203.0.113.7/32' });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: [{ CidrIp: '203.0.113.7/32', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() }],
+    });
+    expect(ingressCidrs(template)).toEqual(['203.0.113.7/32']);
+  });
+});
+
+describe('application stack settings', () => {
+  test.each(MODE_NAMES)('GIVEN DEPLOY_APP off in mode %s THEN there is no application stack', (mode) => {
+    const { app, stacks } = buildApp(settingsFor(mode));
+    expect(stacks.application).toBeUndefined();
+    expect(app.node.tryFindChild('amazon-ecs-gmsa-linux-application')).toBeUndefined();
+    expect(app.synth().stacks.map((s) => s.stackName)).not.toContain('amazon-ecs-gmsa-linux-application');
+  });
+
+  test('GIVEN DEPLOY_APP THEN the application stack deploys after the database stack (the bastion writes the CredSpec)', () => {
+    const built = build('domainless-ec2-ssm');
+    expect(built.application.dependencies).toContain(built.stacks.database);
+    expect(built.application.stackName).toBe('amazon-ecs-gmsa-linux-application');
+  });
+
+  test('GIVEN APP_IMAGE in this account\'s ECR THEN the task uses it and the execution role may pull from that repository only', () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/amazon-ecs-gmsa-linux/web-site:1.0';
+    const built = build('domainless-ec2-ssm', { appImage: image });
+    const rendered = renderer(built);
+    expect(rendered(containerOf(built.template).Image)).toBe('123456789012.dkr.ecr.eu-west-1.${AWS::URLSuffix}/amazon-ecs-gmsa-linux/web-site:1.0');
+    const statements = statementsOf(built, logicalId(built.application, built.application.task.executionRole.node.defaultChild));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          resources: ['arn:${AWS::Partition}:ecr:eu-west-1:123456789012:repository/amazon-ecs-gmsa-linux/web-site'],
+        },
+        { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
+      ]),
+    );
+    expect(JSON.stringify(statements)).not.toContain('container-assets');
+    // No image is built.
+    expect(built.app.synth().getStackArtifact(built.application.artifactId).assets).toEqual([]);
+  });
+
+  test('GIVEN APP_IMAGE in a public registry THEN the task pulls it by name and the execution role gets no ECR permission', () => {
+    const image = 'public.ecr.aws/docker/library/nginx:1.27';
+    const built = build('domainless-fargate-s3', { appImage: image });
+    expect(containerOf(built.template).Image).toBe(image);
+    const statements = statementsOf(built, logicalId(built.application, built.application.task.executionRole.node.defaultChild));
+    expect(JSON.stringify(statements)).not.toContain('ecr:');
+  });
+
+  test('fails without a capacity provider on EC2', () => {
+    const built = build('domainless-ec2-ssm');
+    const { directory, database, cluster } = built.stacks;
+    expect(
+      () =>
+        new ApplicationStack(built.app, 'NoCapacity', {
+          solutionId: 'x',
+          vpc: directory.vpc,
+          directory: directory.directory,
+          cluster: cluster.cluster,
+          fargate: false,
+          domainJoinEcs: false,
+          credSpecFromS3: false,
+          credSpecParameter: directory.credSpecParameter,
+          credSpecBucket: directory.credSpecBucket,
+          credSpecObjectKey: directory.credSpecObjectKey,
+          identitySecret: directory.identitySecret,
+          databaseSecurityGroup: database.databaseSecurityGroup,
+          kerberosHostName: database.kerberosHostName,
+        }),
+    ).toThrow(/Missing capacityProvider/);
+  });
+});
+
+/** Paths of the application stack's constructs that cdk-nag's AwsSolutions pack reports (other stacks are not ours). */
+function nagFindingsInApplicationStack(settings: Settings): string[] {
+  const previous = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'true';
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'application-nag-'));
+  try {
+    const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
+    const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+    addSecurityChecks(app);
+    buildGmsaApp(app, settings);
+    try {
+      app.synth();
+    } catch {
+      // Findings of other stacks make the synth throw; the report is written anyway.
+    }
+    const reportFile = path.join(outdir, 'validation-report.json');
+    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
+    return report.pluginReports
+      .flatMap((r: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) =>
+        r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)),
+      )
+      .filter((finding: string) => finding.includes(`${settings.solutionId}-application/`));
+  } finally {
+    process.env.CDK_VALIDATION = previous;
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe('application stack security checks', () => {
+  test.each([
+    ['domainless-ec2-ssm', {}],
+    ['domainless-fargate-s3', { mySgIngressCidr: '203.0.113.7/32' }],
+  ] as Array<[ModeName, Partial<Settings>]>)('GIVEN mode %s %j THEN cdk-nag reports nothing unacknowledged in the application stack', (mode, overrides) => {
+    expect(nagFindingsInApplicationStack(settingsFor(mode, { deployApp: true, ...overrides }))).toEqual([]);
+  });
+});
