@@ -22,7 +22,10 @@ export interface ApplicationStackProps extends StackProps {
   readonly cluster: ecs.ICluster;
   /** The EC2 capacity provider; absent with `FARGATE`. */
   readonly capacityProvider?: ecs.AsgCapacityProvider;
-  /** Security group of the container instances; absent with `FARGATE`. */
+  /**
+   * Security group of the container instances; absent with `FARGATE`. Not used for the web app's traffic: its tasks
+   * run in `awsvpc` mode behind their own security group.
+   */
   readonly instanceSecurityGroup?: ec2.ISecurityGroup;
   /** Run on Fargate. */
   readonly fargate: boolean;
