@@ -1,7 +1,8 @@
 #!/bin/bash
 # Prepares an Amazon ECS container instance (ECS-optimized Amazon Linux 2023) for gMSA, unattended, at first boot:
-# installs and starts credentials-fetcher and, in domain-joined mode, waits for the SSM seamless domain join and adds
-# this host's computer account to the group allowed to retrieve the gMSA's password.
+# installs credentials-fetcher, turns gMSA on in the ECS agent and starts credentials-fetcher. In domain-joined mode it
+# first waits for the SSM seamless domain join, adds this host's computer account to the group allowed to retrieve the
+# gMSA's password and renews the host's Kerberos ticket.
 #
 # It runs from EC2 user data, and the ECS agent takes tasks only after it has succeeded:
 #   - ecs.service is ordered After=cloud-final.service, the unit that runs user data, so the agent starts only once
