@@ -60,8 +60,11 @@ export class GmsaWebAppService extends Construct {
     const desiredCount = props.desiredCount ?? 2;
     const maxCount = props.maxCount ?? 6;
 
-    // Outbound stays open: the tasks reach SQL Server, the directory's DNS and, on Fargate, the domain controllers
-    // (Fargate's credentials-fetcher runs in the task's network) and the AWS endpoints for images, logs and ECS Exec.
+    // Outbound stays open: the tasks reach SQL Server, the directory's DNS and the AWS endpoints of ECS Exec. On
+    // Fargate (platform 1.4.0+) the image pull, the CredSpec, the identity secret and the logs also travel through the
+    // task's own network interface, and the gMSA ticket exchange with the domain controllers may as well; open egress
+    // keeps every one of these working without a rule per port.
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html
     this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: props.vpc,
       description: 'Web app tasks: 8080 from the load balancer only',
