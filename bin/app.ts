@@ -2,6 +2,7 @@
 import 'source-map-support/register';
 import { App } from 'aws-cdk-lib';
 import { buildGmsaApp } from '../lib/gmsa-app';
+import { addSecurityChecks } from '../lib/security-checks';
 import { Settings } from '../lib/settings';
 import { parseSettings, SettingsError, settingsNotices } from './settings';
 
@@ -21,3 +22,5 @@ try {
 
 for (const notice of settingsNotices(settings)) process.stderr.write(`${notice}\n`);
 buildGmsaApp(app, settings);
+// cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth.
+addSecurityChecks(app);

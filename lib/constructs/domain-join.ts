@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -52,6 +52,12 @@ export class DomainJoin extends Construct {
         requireEachIncludedType: true,
       },
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'SSM seamless domain join reads this password at every join; the account it belongs to may only join computers ' +
+        'and add them to the gMSA group. Rotating it is left to the operator.',
     });
 
     this.association = new ssm.CfnAssociation(this, 'Association', {

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PASSWORD_EXCLUDED_CHARACTERS, PASSWORD_LENGTH } from '../directory-names';
@@ -35,6 +35,12 @@ export class DomainlessIdentity extends Construct {
         requireEachIncludedType: true,
       },
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotated by the DomainlessIdentityRotation function of the database stack in domainless mode (cdk-nag sees ' +
+        'only schedules in this stack); in domain-joined mode no AD user or workload uses this secret.',
     });
   }
 }

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as directoryservice from 'aws-cdk-lib/aws-directoryservice';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -65,6 +65,12 @@ export class ManagedDirectory extends Construct {
         requireEachIncludedType: true,
       },
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.adminSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The directory takes this password once, at creation; afterwards only the bastion's configuration run reads it. " +
+        'Rotating the AD admin password is left to the operator: this sample rotates the credentials its workloads use.',
     });
 
     const privateSubnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });

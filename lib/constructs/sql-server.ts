@@ -1,7 +1,9 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
@@ -49,6 +51,8 @@ export class SqlServer extends Construct {
   public readonly secret: secretsmanager.ISecret;
   /** The rotation of {@link secret}; runs once right after it is created. */
   public readonly rotation: secretsmanager.SecretRotation;
+  /** Log group of the master secret's rotation function, created ahead of it so `cdk destroy` removes it. */
+  public readonly rotationLogGroup: logs.LogGroup;
   /** The role RDS uses to join the directory. */
   public readonly domainRole: iam.Role;
   /** The DB instance identifier. */
@@ -105,6 +109,17 @@ export class SqlServer extends Construct {
     this.rotation = this.instance.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? Duration.days(30),
     });
+    // The rotation function comes from the Serverless Application Repository, in a nested stack we can't change: its
+    // default log group /aws/lambda/<name> would outlive `cdk destroy`. Creating that group here, before the first
+    // rotation, gives it a retention and deletes it with the stack.
+    const application = this.rotation.node.findChild('Resource') as sam.CfnApplication;
+    const functionName = (application.parameters as Record<string, string>).functionName;
+    this.rotationLogGroup = new logs.LogGroup(this, 'RotationLogGroup', {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    application.node.addDependency(this.rotationLogGroup);
 
     // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
     Validations.of(this.domainRole).acknowledge({
