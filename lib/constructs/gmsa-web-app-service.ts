@@ -102,7 +102,7 @@ export class GmsaWebAppService extends Construct {
       id: 'AwsSolutions-ELB2',
       reason:
         'The stacks are environment-agnostic and ALB log delivery needs the region-specific ELB account in the bucket ' +
-        'policy; the tasks log every request to CloudWatch Logs instead.',
+        'policy; a sample: the load balancer metrics and the app logs in CloudWatch Logs are what it offers instead.',
     });
 
     const common = {

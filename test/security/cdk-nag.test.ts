@@ -5,6 +5,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addSecurityChecks } from '../../lib/security-checks';
 import { buildApp, MODE_NAMES, settingsFor } from '../helpers/modes';
 
+const README = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+const README_SECURITY_SECTION = README.slice(README.indexOf('## Security'), README.indexOf('## Troubleshooting'));
+
 interface Violation {
   readonly ruleName: string;
   readonly severity: string;
@@ -38,12 +41,16 @@ describe.each(MODE_NAMES.flatMap((mode) => [true, false].map((deployApp) => [mod
       expect(error === undefined ? '' : String(error)).toBe('');
       expect(violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
 
-      // Every acknowledgement is visible in the template, with its reason.
+      // Every acknowledgement is visible in the template, with its reason, and listed in the README's security section.
       for (const stack of Object.values(stacks).filter((s): s is Stack => s !== undefined)) {
         const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>;
         for (const resource of Object.values(resources)) {
           const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string; reason: string }> })?.rules_to_suppress;
-          for (const rule of rules ?? []) expect(rule.reason.length).toBeGreaterThan(20);
+          for (const rule of rules ?? []) {
+            expect(rule.reason.length).toBeGreaterThan(20);
+            const awsSolutionsRule = /^AwsSolutions-([A-Z]+[0-9]+)/.exec(rule.id)?.[1];
+            if (awsSolutionsRule !== undefined) expect(README_SECURITY_SECTION).toContain(awsSolutionsRule);
+          }
         }
       }
     });
