@@ -1,11 +1,8 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { buildGmsaApp } from '../../lib/gmsa-app';
-import { addSecurityChecks } from '../../lib/security-checks';
 import { Settings } from '../../lib/settings';
 import { ApplicationStack } from '../../lib/stacks/application-stack';
 import { buildApp, BuiltApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
@@ -451,39 +448,4 @@ describe('application stack settings', () => {
   });
 });
 
-/** Paths of the application stack's constructs that cdk-nag's AwsSolutions pack reports (other stacks are not ours). */
-function nagFindingsInApplicationStack(settings: Settings): string[] {
-  const previous = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'true';
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'application-nag-'));
-  try {
-    const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
-    const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-    addSecurityChecks(app);
-    buildGmsaApp(app, settings);
-    try {
-      app.synth();
-    } catch {
-      // Findings of other stacks make the synth throw; the report is written anyway.
-    }
-    const reportFile = path.join(outdir, 'validation-report.json');
-    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    return report.pluginReports
-      .flatMap((r: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) =>
-        r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)),
-      )
-      .filter((finding: string) => finding.includes(`${settings.solutionId}-application/`));
-  } finally {
-    process.env.CDK_VALIDATION = previous;
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
-}
 
-describe('application stack security checks', () => {
-  test.each([
-    ['domainless-ec2-ssm', {}],
-    ['domainless-fargate-s3', { mySgIngressCidr: '203.0.113.7/32' }],
-  ] as Array<[ModeName, Partial<Settings>]>)('GIVEN mode %s %j THEN cdk-nag reports nothing unacknowledged in the application stack', (mode, overrides) => {
-    expect(nagFindingsInApplicationStack(settingsFor(mode, { deployApp: true, ...overrides }))).toEqual([]);
-  });
-});

@@ -1,12 +1,6 @@
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HOST_SCRIPT_PATH, HOST_SCRIPT_SOURCE, USER_DATA_LIMIT_BYTES } from '../../lib/constructs/credentials-fetcher-hosts';
-import { buildGmsaApp } from '../../lib/gmsa-app';
-import { addSecurityChecks } from '../../lib/security-checks';
-import { Settings } from '../../lib/settings';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
 
 const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
@@ -79,33 +73,6 @@ function instanceRolePermissions(template: Template): { managed: string[]; allow
   return { managed, allowed };
 }
 
-/** cdk-nag (AwsSolutions) findings in the cluster stack, as `<rule> <construct path>`. */
-function clusterNagFindings(settings: Settings): string[] {
-  const previous = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'true';
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-nag-'));
-  try {
-    const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
-    const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-    addSecurityChecks(app);
-    buildGmsaApp(app, settings);
-    try {
-      app.synth();
-    } catch {
-      // Findings in other stacks make the synth throw; the report is written anyway.
-    }
-    const reportFile = path.join(outdir, 'validation-report.json');
-    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    return report.pluginReports
-      .flatMap((r: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) =>
-        r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)),
-      )
-      .filter((finding: string) => finding.includes(`${settings.solutionId}-cluster/`));
-  } finally {
-    process.env.CDK_VALIDATION = previous;
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
-}
 
 describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
   const settings = settingsFor(mode);
@@ -136,9 +103,6 @@ describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
     expect(template.toJSON()).toMatchSnapshot();
   });
 
-  test('GIVEN cdk-nag AwsSolutions THEN the cluster stack has no unacknowledged finding', () => {
-    expect(clusterNagFindings(settingsFor(mode, { deployApp: true }))).toEqual([]);
-  });
 });
 
 describe.each(FARGATE_MODES)('cluster stack in Fargate mode %s', (mode) => {

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -7,9 +6,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { BASTION_SCRIPTS, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
 import { SqlServer } from '../../lib/constructs/sql-server';
 import { DOMAIN_JOIN_USERNAME, GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../../lib/directory-names';
-import { buildGmsaApp } from '../../lib/gmsa-app';
-import { addSecurityChecks } from '../../lib/security-checks';
-import { Settings } from '../../lib/settings';
 import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
 import { parsePowerShell } from '../scripts/powershell-parser';
 
@@ -34,33 +30,6 @@ function bastionStatements(template: Template): Array<{ Action: string | string[
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
-/** Paths of the database stack's constructs that cdk-nag's AwsSolutions pack reports (other stacks are not ours). */
-function nagFindingsInDatabaseStack(settings: Settings): string[] {
-  const previous = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'true';
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'database-nag-'));
-  try {
-    const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
-    const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-    addSecurityChecks(app);
-    buildGmsaApp(app, settings);
-    try {
-      app.synth();
-    } catch {
-      // Findings of other stacks make the synth throw; the report is written anyway.
-    }
-    const reportFile = path.join(outdir, 'validation-report.json');
-    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    return report.pluginReports
-      .flatMap((r: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) =>
-        r.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)),
-      )
-      .filter((finding: string) => finding.includes(`${settings.solutionId}-database/`));
-  } finally {
-    process.env.CDK_VALIDATION = previous;
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
-}
 
 function databaseTemplate(mode: ModeName, overrides = {}): Template {
   const { stacks } = buildApp(settingsFor(mode, overrides));
@@ -349,14 +318,6 @@ describe('database stack (domainless, EC2, SSM)', () => {
   });
 });
 
-describe('database stack security checks', () => {
-  test.each([
-    ['domainless-ec2-ssm', {}],
-    ['domain-joined-ec2-s3', { mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' }],
-  ] as Array<[ModeName, Partial<Settings>]>)('GIVEN mode %s %j THEN cdk-nag reports nothing unacknowledged in the database stack', (mode, overrides) => {
-    expect(nagFindingsInDatabaseStack(settingsFor(mode, overrides))).toEqual([]);
-  });
-});
 
 describe('bastion scripts', () => {
   test('THEN the setup signals success only after AD, database and CredSpec, and joins the domain after signalling', () => {
