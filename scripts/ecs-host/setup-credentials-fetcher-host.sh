@@ -105,17 +105,28 @@ gate_ecs_agent() {
   systemctl daemon-reload
 }
 
-# Waits (bounded) while another dnf, yum or rpm process holds the package database.
-wait_for_package_manager() {
-  local waited=0
-  while pgrep -x 'dnf|dnf-3|yum|rpm|dnf-automatic' >/dev/null; do
-    if [ "${waited}" -ge "${PACKAGE_MANAGER_TIMEOUT}" ]; then
-      log "another package manager process still runs after ${PACKAGE_MANAGER_TIMEOUT} s"
+# Polls until the command "$3..." succeeds, for at most $1 seconds; logs $2 and fails when it never does.
+wait_until() {
+  local timeout=$1 failure=$2 waited=0
+  shift 2
+  until "$@"; do
+    if [ "${waited}" -ge "${timeout}" ]; then
+      log "${failure}"
       return 1
     fi
     sleep "${POLL_INTERVAL}"
     waited=$((waited + POLL_INTERVAL))
   done
+}
+
+no_package_manager_running() {
+  ! pgrep -x 'dnf|dnf-3|yum|rpm|dnf-automatic' >/dev/null
+}
+
+# Waits (bounded) while another dnf, yum or rpm process holds the package database.
+wait_for_package_manager() {
+  wait_until "${PACKAGE_MANAGER_TIMEOUT}" \
+    "another package manager process still runs after ${PACKAGE_MANAGER_TIMEOUT} s" no_package_manager_running
 }
 
 install_packages() {
@@ -153,16 +164,10 @@ realm_joined() {
 }
 
 wait_for_domain_join() {
-  local waited=0
   log "waiting for the SSM domain join to ${DOMAIN} (at most ${DOMAIN_JOIN_TIMEOUT} s)"
-  until realm_joined; do
-    if [ "${waited}" -ge "${DOMAIN_JOIN_TIMEOUT}" ]; then
-      log "not joined to ${DOMAIN} after ${DOMAIN_JOIN_TIMEOUT} s: check the AWS-JoinDirectoryServiceDomain association"
-      return 1
-    fi
-    sleep "${POLL_INTERVAL}"
-    waited=$((waited + POLL_INTERVAL))
-  done
+  wait_until "${DOMAIN_JOIN_TIMEOUT}" \
+    "not joined to ${DOMAIN} after ${DOMAIN_JOIN_TIMEOUT} s: check the AWS-JoinDirectoryServiceDomain association" \
+    realm_joined || return 1
   log "joined to ${DOMAIN}"
 }
 
