@@ -1,6 +1,7 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialsFetcherHosts } from '../constructs/credentials-fetcher-hosts';
@@ -56,6 +57,15 @@ export class ClusterStack extends Stack {
       enableFargateCapacityProviders: true,
     });
     this.cluster = cluster;
+    // Container Insights writes to this group and would create it itself, without a retention and outside the stack, so
+    // `cdk destroy` would leave it behind. Created here first, it has a retention and goes with the stack.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-reference-performance-logs-ECS.html
+    const insightsLogGroup = new logs.LogGroup(this, 'ContainerInsightsLogGroup', {
+      logGroupName: `/aws/ecs/containerinsights/${props.solutionId}/performance`,
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    cluster.node.addDependency(insightsLogGroup);
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName, description: 'ECS cluster' });
 
     if (props.fargate) {

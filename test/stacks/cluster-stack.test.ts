@@ -79,6 +79,17 @@ describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
   const { stacks } = buildApp(settings);
   const template = Template.fromStack(stacks.cluster);
 
+  test('THEN the Container Insights log group exists before the cluster, with a retention, and goes with the stack', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: '/aws/ecs/containerinsights/amazon-ecs-gmsa-linux/performance' },
+    });
+    const [[groupId, group]] = Object.entries(groups);
+    expect(group.Properties.RetentionInDays).toBe(7);
+    expect(group.DeletionPolicy).toBe('Delete');
+    const [cluster] = Object.values(template.findResources('AWS::ECS::Cluster'));
+    expect(cluster.DependsOn).toContain(groupId);
+  });
+
   test('THEN the cluster is named after the solution id and has Container Insights', () => {
     template.resourceCountIs('AWS::ECS::Cluster', 1);
     template.hasResourceProperties('AWS::ECS::Cluster', {
