@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The .NET test project of the PowerShell scripts (run by `npm run test:scripts`), and its build output.
+  modulePathIgnorePatterns: ['<rootDir>/test/powershell/'],
   transform: {
     // tsconfig sets isolatedModules: no type-check per test file (npm run build type-checks everything once).
     '^.+\\.tsx?$': 'ts-jest',

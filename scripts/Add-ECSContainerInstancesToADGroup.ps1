@@ -8,6 +8,22 @@
     before the group existed. Each host must renew its Kerberos ticket (or restart credentials-fetcher) afterwards.
     Computers already in the group are left as they are.
 
+.PARAMETER EcsAsgName
+    Name of the Auto Scaling group of the ECS container instances (the cluster stack's ECSAutoScalingGroupName
+    output).
+
+.PARAMETER GmsaPrincipalsGroup
+    AD group allowed to retrieve the gMSA password; the instances' computer accounts are added to it.
+
+.PARAMETER Server
+    A domain controller or the domain's DNS name. Default: the domain of this computer.
+
+.PARAMETER Credential
+    An AD account that may change the group's members. Default: the signed-in user.
+
+.PARAMETER Region
+    AWS Region of the Auto Scaling group. Default: the Region of the AWS tools' configuration.
+
 .EXAMPLE
     .\Add-ECSContainerInstancesToADGroup.ps1 -EcsAsgName <AutoScalingGroupName>
 

@@ -13,6 +13,26 @@
     Users are created in the delegated OU's Users OU (OU=Users,OU=<NetBIOS>,...), explicitly.
     Re-running changes nothing that is already right: it checks before it writes.
 
+.PARAMETER DomainName
+    DNS name of the directory, e.g. directory.amazon-ecs-gmsa-linux.com.
+
+.PARAMETER Credential
+    The directory's admin account (DIRECTORY\admin).
+
+.PARAMETER GmsaName
+    Name of the gMSA the web app runs as.
+
+.PARAMETER GmsaPrincipalsGroup
+    AD group allowed to retrieve the gMSA's password.
+
+.PARAMETER DomainlessUser
+    Domainless mode only: user name and password of the identity secret; the user is created in the directory's
+    delegated OU and added to the group.
+
+.PARAMETER DomainJoinUser
+    User name and password of the seamless-domain-join secret; the user may join computers and change the group's
+    members.
+
 .EXAMPLE
     $admin = Get-Credential -UserName "admin@directory.amazon-ecs-gmsa-linux.com" -Message 'AD admin'
     .\Configure-AD.ps1 -DomainName directory.amazon-ecs-gmsa-linux.com -Credential $admin

@@ -11,6 +11,30 @@
         app can read its own authentication scheme) and <NETBIOS>\<AD admin> (db_owner on Chinook, VIEW SERVER STATE).
     Re-running changes nothing that is already right.
 
+.PARAMETER SqlServerAddress
+    Address of the RDS for SQL Server instance (its endpoint; this script signs in with SQL authentication).
+
+.PARAMETER SqlCredential
+    The instance's master user name and password (the database stack's credentials secret).
+
+.PARAMETER NetBiosName
+    NetBIOS name of the directory, for the Windows logins (NETBIOS\name).
+
+.PARAMETER GmsaName
+    Name of the gMSA; its login is NETBIOS\<GmsaName>$.
+
+.PARAMETER AdAdminUserName
+    AD account that also gets a Windows login.
+
+.PARAMETER DatabaseName
+    Name of the sample database.
+
+.PARAMETER ChinookScriptUrl
+    Where the Chinook sample database script is downloaded from.
+
+.PARAMETER RdsCaBundleUrl
+    The RDS certificate bundle, imported so the connection to SQL Server verifies its certificate.
+
 .EXAMPLE
     $sql = Get-Credential -UserName sqladmin -Message 'RDS master user (see the DBCredentialsSecretArn output)'
     .\Configure-Database.ps1 -SqlServerAddress <endpoint> -SqlCredential $sql -NetBiosName DIRECTORY

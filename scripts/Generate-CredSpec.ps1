@@ -10,6 +10,30 @@
     the placeholders (a literal replace, as lib/constructs/credspec-document.ts tests it) and writes the minified
     JSON where it differs from what is there. New-CredentialSpec is not used: it refuses hosts that are not joined.
 
+.PARAMETER TemplatePath
+    The CredSpec template the CDK app wrote (placeholders __DOMAIN_SID__ and __DOMAIN_GUID__).
+
+.PARAMETER DomainName
+    DNS name of the directory.
+
+.PARAMETER Credential
+    An AD account that may read the domain and the gMSA (DIRECTORY\admin).
+
+.PARAMETER ParameterName
+    SSM parameter the CredSpec is written to.
+
+.PARAMETER BucketName
+    S3 bucket the CredSpec object is written to.
+
+.PARAMETER ObjectKey
+    Key of the CredSpec object in the bucket.
+
+.PARAMETER Region
+    AWS Region of the parameter and the bucket.
+
+.PARAMETER OutputPath
+    Where a copy of the CredSpec is written for people to read.
+
 .EXAMPLE
     .\Generate-CredSpec.ps1 -TemplatePath C:\SampleConfig\credspec-template.json -DomainName <domain> `
         -Credential (Get-Credential) -ParameterName /amazon-ecs-gmsa-linux/credspec -BucketName <bucket> `
