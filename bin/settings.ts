@@ -89,7 +89,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const ecsMinCapacity = parseInteger(ecsMinRaw, 0, 10) ?? DEFAULT_SETTINGS.ecsMinCapacity;
   const ecsMaxCapacity = parseInteger(ecsMaxRaw, 1, 10) ?? Math.max(DEFAULT_SETTINGS.ecsMaxCapacity, ecsMinCapacity);
   const appImage = parseImage(raw(n.appImage));
-  const identityRotationDays = parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
+  const identityRotationDays =
+    parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
 
   if (fargate.value && domainJoinEcs.value) {
     throw new SettingsError(
@@ -182,7 +183,10 @@ function parseBoolean(raw: RawValue | undefined): ParsedBoolean {
 function parseSolutionId(raw: RawValue | undefined): string {
   if (raw === undefined) return DEFAULT_SETTINGS.solutionId;
   if (!SOLUTION_ID.test(raw.value)) {
-    throw invalid(raw, 'expected lowercase letters, digits and hyphens, starting with a letter, at most 32 characters.');
+    throw invalid(
+      raw,
+      'expected lowercase letters, digits and hyphens, starting with a letter, at most 32 characters.',
+    );
   }
   return raw.value;
 }
@@ -228,7 +232,10 @@ function parseInstanceType(raw: RawValue | undefined, x86Only: boolean): string 
 function parseImage(raw: RawValue | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (raw.value.length > 512 || !IMAGE_REFERENCE.test(raw.value)) {
-    throw invalid(raw, 'expected a container image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site:1.0.');
+    throw invalid(
+      raw,
+      'expected a container image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site:1.0.',
+    );
   }
   return raw.value;
 }

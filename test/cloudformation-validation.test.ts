@@ -21,7 +21,9 @@ describe.each(MODE_NAMES)('CloudFormation validation in mode %s', (mode) => {
     const assembly = app.synth();
     const reportFile = path.join(assembly.directory, 'validation-report.json');
     const violations = fs.existsSync(reportFile)
-      ? JSON.parse(fs.readFileSync(reportFile, 'utf8')).pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)
+      ? JSON.parse(fs.readFileSync(reportFile, 'utf8')).pluginReports.flatMap(
+          (r: { violations: unknown[] }) => r.violations,
+        )
       : [];
     expect(violations).toEqual([]);
   });

@@ -112,27 +112,103 @@ describe('parseSettings fails on bad input with one line naming the setting, the
     ['DOMAIN_JOIN_ECS=on', { DOMAIN_JOIN_ECS: 'on' }, /^Invalid setting DOMAIN_JOIN_ECS="on": expected 0, 1/],
     ['CREDSPEC_FROM_S3=s3', { CREDSPEC_FROM_S3: 's3' }, /^Invalid setting CREDSPEC_FROM_S3="s3": expected 0, 1/],
     ['DEPLOY_APP=y', { DEPLOY_APP: 'y' }, /^Invalid setting DEPLOY_APP="y": expected 0, 1/],
-    ['SOLUTION_ID too long', { SOLUTION_ID: 'a'.repeat(33) }, /^Invalid setting SOLUTION_ID="a{33}": expected lowercase letters.*at most 32/],
+    [
+      'SOLUTION_ID too long',
+      { SOLUTION_ID: 'a'.repeat(33) },
+      /^Invalid setting SOLUTION_ID="a{33}": expected lowercase letters.*at most 32/,
+    ],
     ['SOLUTION_ID with capitals', { SOLUTION_ID: 'MyApp' }, /^Invalid setting SOLUTION_ID="MyApp": expected lowercase/],
-    ['SOLUTION_ID with a slash', { SOLUTION_ID: 'my/app' }, /^Invalid setting SOLUTION_ID="my\/app": expected lowercase/],
-    ['SOLUTION_ID starting with a digit', { SOLUTION_ID: '1app' }, /^Invalid setting SOLUTION_ID="1app": .*starting with a letter/],
-    ['MY_SG_INGRESS_IP=0.0.0.0/0', { MY_SG_INGRESS_IP: '0.0.0.0/0' }, /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/1 to \/32/],
-    ['MY_SG_INGRESS_IP IPv6', { MY_SG_INGRESS_IP: '2001:db8::1' }, /^Invalid setting MY_SG_INGRESS_IP="2001:db8::1": expected your public IPv4/],
-    ['MY_SG_INGRESS_IP hostname', { MY_SG_INGRESS_IP: 'example.com' }, /^Invalid setting MY_SG_INGRESS_IP="example.com": expected/],
-    ['MY_SG_INGRESS_IP 300.1.1.1', { MY_SG_INGRESS_IP: '300.1.1.1' }, /^Invalid setting MY_SG_INGRESS_IP="300.1.1.1": expected/],
-    ['MY_SG_INGRESS_IP /33', { MY_SG_INGRESS_IP: '10.0.0.1/33' }, /^Invalid setting MY_SG_INGRESS_IP="10.0.0.1\/33": expected/],
-    ['MY_SG_INGRESS_IP leading zero', { MY_SG_INGRESS_IP: '010.0.0.1' }, /^Invalid setting MY_SG_INGRESS_IP="010.0.0.1": expected/],
-    ['EC2_INSTANCE_KEYPAIR_NAME non-ASCII', { EC2_INSTANCE_KEYPAIR_NAME: 'clé' }, /^Invalid setting EC2_INSTANCE_KEYPAIR_NAME="clé": expected the name of an EC2 key pair/],
-    ['NAT_GATEWAYS=0', { NAT_GATEWAYS: '0' }, /^Invalid setting NAT_GATEWAYS="0": expected a whole number from 1 to 2\.$/],
+    [
+      'SOLUTION_ID with a slash',
+      { SOLUTION_ID: 'my/app' },
+      /^Invalid setting SOLUTION_ID="my\/app": expected lowercase/,
+    ],
+    [
+      'SOLUTION_ID starting with a digit',
+      { SOLUTION_ID: '1app' },
+      /^Invalid setting SOLUTION_ID="1app": .*starting with a letter/,
+    ],
+    [
+      'MY_SG_INGRESS_IP=0.0.0.0/0',
+      { MY_SG_INGRESS_IP: '0.0.0.0/0' },
+      /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/1 to \/32/,
+    ],
+    [
+      'MY_SG_INGRESS_IP IPv6',
+      { MY_SG_INGRESS_IP: '2001:db8::1' },
+      /^Invalid setting MY_SG_INGRESS_IP="2001:db8::1": expected your public IPv4/,
+    ],
+    [
+      'MY_SG_INGRESS_IP hostname',
+      { MY_SG_INGRESS_IP: 'example.com' },
+      /^Invalid setting MY_SG_INGRESS_IP="example.com": expected/,
+    ],
+    [
+      'MY_SG_INGRESS_IP 300.1.1.1',
+      { MY_SG_INGRESS_IP: '300.1.1.1' },
+      /^Invalid setting MY_SG_INGRESS_IP="300.1.1.1": expected/,
+    ],
+    [
+      'MY_SG_INGRESS_IP /33',
+      { MY_SG_INGRESS_IP: '10.0.0.1/33' },
+      /^Invalid setting MY_SG_INGRESS_IP="10.0.0.1\/33": expected/,
+    ],
+    [
+      'MY_SG_INGRESS_IP leading zero',
+      { MY_SG_INGRESS_IP: '010.0.0.1' },
+      /^Invalid setting MY_SG_INGRESS_IP="010.0.0.1": expected/,
+    ],
+    [
+      'EC2_INSTANCE_KEYPAIR_NAME non-ASCII',
+      { EC2_INSTANCE_KEYPAIR_NAME: 'clé' },
+      /^Invalid setting EC2_INSTANCE_KEYPAIR_NAME="clé": expected the name of an EC2 key pair/,
+    ],
+    [
+      'NAT_GATEWAYS=0',
+      { NAT_GATEWAYS: '0' },
+      /^Invalid setting NAT_GATEWAYS="0": expected a whole number from 1 to 2\.$/,
+    ],
     ['NAT_GATEWAYS=one', { NAT_GATEWAYS: 'one' }, /^Invalid setting NAT_GATEWAYS="one": expected a whole number/],
-    ['DB_INSTANCE_TYPE=small', { DB_INSTANCE_TYPE: 'small' }, /^Invalid setting DB_INSTANCE_TYPE="small": expected an instance type/],
-    ['ECS_INSTANCE_TYPE Graviton', { ECS_INSTANCE_TYPE: 't4g.medium' }, /^Invalid setting ECS_INSTANCE_TYPE="t4g.medium": expected an x86_64 instance type/],
-    ['ECS_MAX_CAPACITY=0', { ECS_MAX_CAPACITY: '0' }, /^Invalid setting ECS_MAX_CAPACITY="0": expected a whole number from 1 to 10\.$/],
-    ['ECS_MIN_CAPACITY above ECS_MAX_CAPACITY', { ECS_MIN_CAPACITY: '3', ECS_MAX_CAPACITY: '2' }, /^Invalid setting ECS_MAX_CAPACITY: ECS_MIN_CAPACITY \(3\) must not exceed ECS_MAX_CAPACITY \(2\)\.$/],
-    ['APP_IMAGE with spaces', { APP_IMAGE: 'my image' }, /^Invalid setting APP_IMAGE="my image": expected a container image reference/],
-    ['IDENTITY_ROTATION_DAYS=0', { IDENTITY_ROTATION_DAYS: '0' }, /^Invalid setting IDENTITY_ROTATION_DAYS="0": expected a whole number from 1 to 365\.$/],
-    ['FARGATE with DOMAIN_JOIN_ECS', { FARGATE: '1', DOMAIN_JOIN_ECS: 'true' }, /^Invalid combination FARGATE="1" with DOMAIN_JOIN_ECS="true": Fargate supports only domainless gMSA/],
-    ['FARGATE with CREDSPEC_FROM_S3=0', { FARGATE: 'yes', CREDSPEC_FROM_S3: '0' }, /^Invalid combination FARGATE="yes" with CREDSPEC_FROM_S3="0": Fargate reads the CredSpec only from S3/],
+    [
+      'DB_INSTANCE_TYPE=small',
+      { DB_INSTANCE_TYPE: 'small' },
+      /^Invalid setting DB_INSTANCE_TYPE="small": expected an instance type/,
+    ],
+    [
+      'ECS_INSTANCE_TYPE Graviton',
+      { ECS_INSTANCE_TYPE: 't4g.medium' },
+      /^Invalid setting ECS_INSTANCE_TYPE="t4g.medium": expected an x86_64 instance type/,
+    ],
+    [
+      'ECS_MAX_CAPACITY=0',
+      { ECS_MAX_CAPACITY: '0' },
+      /^Invalid setting ECS_MAX_CAPACITY="0": expected a whole number from 1 to 10\.$/,
+    ],
+    [
+      'ECS_MIN_CAPACITY above ECS_MAX_CAPACITY',
+      { ECS_MIN_CAPACITY: '3', ECS_MAX_CAPACITY: '2' },
+      /^Invalid setting ECS_MAX_CAPACITY: ECS_MIN_CAPACITY \(3\) must not exceed ECS_MAX_CAPACITY \(2\)\.$/,
+    ],
+    [
+      'APP_IMAGE with spaces',
+      { APP_IMAGE: 'my image' },
+      /^Invalid setting APP_IMAGE="my image": expected a container image reference/,
+    ],
+    [
+      'IDENTITY_ROTATION_DAYS=0',
+      { IDENTITY_ROTATION_DAYS: '0' },
+      /^Invalid setting IDENTITY_ROTATION_DAYS="0": expected a whole number from 1 to 365\.$/,
+    ],
+    [
+      'FARGATE with DOMAIN_JOIN_ECS',
+      { FARGATE: '1', DOMAIN_JOIN_ECS: 'true' },
+      /^Invalid combination FARGATE="1" with DOMAIN_JOIN_ECS="true": Fargate supports only domainless gMSA/,
+    ],
+    [
+      'FARGATE with CREDSPEC_FROM_S3=0',
+      { FARGATE: 'yes', CREDSPEC_FROM_S3: '0' },
+      /^Invalid combination FARGATE="yes" with CREDSPEC_FROM_S3="0": Fargate reads the CredSpec only from S3/,
+    ],
   ];
 
   test.each(table)('fails on %s', (_name, env, expected) => {
@@ -155,7 +231,9 @@ describe('settingsNotices', () => {
   });
 
   test('GIVEN DEPLOY_APP without an ingress IP THEN the notice names the open load balancer', () => {
-    expect(settingsNotices({ ...DEFAULT_SETTINGS, deployApp: true })[1]).toMatch(/load balancer is open to the internet on port 80/);
+    expect(settingsNotices({ ...DEFAULT_SETTINGS, deployApp: true })[1]).toMatch(
+      /load balancer is open to the internet on port 80/,
+    );
   });
 
   test('GIVEN both settings THEN no notice', () => {

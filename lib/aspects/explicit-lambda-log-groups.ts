@@ -32,7 +32,9 @@ function hasExplicitLogGroup(node: CfnResource): boolean {
     return node.loggingConfig !== undefined;
   }
   // CDK's custom-resource providers are plain CfnResources whose properties are rendered as given.
-  const rendered = Stack.of(node).resolve((node as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
+  const rendered = Stack.of(node).resolve(
+    (node as unknown as { _toCloudFormation(): unknown })._toCloudFormation(),
+  ) as {
     Resources: Record<string, { Properties?: { LoggingConfig?: unknown } }>;
   };
   return Object.values(rendered.Resources).some((r) => r.Properties?.LoggingConfig !== undefined);

@@ -131,7 +131,11 @@ export class AdManagementBastion extends Construct {
       allowAllOutbound: true,
     });
     if (props.rdpIngressCidr !== undefined) {
-      this.securityGroup.addIngressRule(ec2.Peer.ipv4(props.rdpIngressCidr), ec2.Port.tcp(3389), 'RDP from the deployer');
+      this.securityGroup.addIngressRule(
+        ec2.Peer.ipv4(props.rdpIngressCidr),
+        ec2.Port.tcp(3389),
+        'RDP from the deployer',
+      );
     }
 
     this.role = new iam.Role(this, 'Role', {

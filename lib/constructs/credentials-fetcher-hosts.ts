@@ -10,7 +10,14 @@ import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
-export const HOST_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'setup-credentials-fetcher-host.sh');
+export const HOST_SCRIPT_SOURCE = path.join(
+  __dirname,
+  '..',
+  '..',
+  'scripts',
+  'ecs-host',
+  'setup-credentials-fetcher-host.sh',
+);
 
 /** Where user data writes the host script on the instance, so people can read it there. */
 export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.sh';
@@ -89,7 +96,11 @@ export class CredentialsFetcherHosts extends Construct {
   constructor(scope: Construct, id: string, props: CredentialsFetcherHostsProps) {
     super(scope, id);
     const access = props.directoryAccess;
-    if (!Number.isInteger(props.minCapacity) || props.minCapacity < 0 || props.maxCapacity < Math.max(1, props.minCapacity)) {
+    if (
+      !Number.isInteger(props.minCapacity) ||
+      props.minCapacity < 0 ||
+      props.maxCapacity < Math.max(1, props.minCapacity)
+    ) {
       throw new Error(
         `Container instance capacity ${props.minCapacity}..${props.maxCapacity} is invalid: expected whole numbers with ` +
           '0 <= ECS_MIN_CAPACITY <= ECS_MAX_CAPACITY and ECS_MAX_CAPACITY >= 1.',
@@ -106,7 +117,8 @@ export class CredentialsFetcherHosts extends Construct {
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'ECS container instances: no inbound from outside; out to AD, SQL Server, package repositories and AWS APIs',
+      description:
+        'ECS container instances: no inbound from outside; out to AD, SQL Server, package repositories and AWS APIs',
       allowAllOutbound: true,
     });
     // Other stacks call `connections.allowTo(...)` so that their ingress rule lands in this stack; the matching
@@ -155,7 +167,10 @@ export class CredentialsFetcherHosts extends Construct {
       blockDevices: [
         {
           deviceName: '/dev/xvda',
-          volume: ec2.BlockDeviceVolume.ebs(ROOT_VOLUME_GIB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+          volume: ec2.BlockDeviceVolume.ebs(ROOT_VOLUME_GIB, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+          }),
         },
       ],
     });
@@ -236,7 +251,8 @@ export class CredentialsFetcherHosts extends Construct {
     });
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
-      reason: 'Scaling events show in the group activity history and the ECS capacity provider; no one subscribes here.',
+      reason:
+        'Scaling events show in the group activity history and the ECS capacity provider; no one subscribes here.',
     });
   }
 }
@@ -245,7 +261,10 @@ export class CredentialsFetcherHosts extends Construct {
  * The user-data lines that write the host script and run it with the mode's arguments.
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  */
-export function hostScriptCommands(access: HostDirectoryAccess, script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8')): string[] {
+export function hostScriptCommands(
+  access: HostDirectoryAccess,
+  script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8'),
+): string[] {
   if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
     throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
   }
@@ -264,7 +283,9 @@ export function hostScriptCommands(access: HostDirectoryAccess, script = fs.read
         ];
   const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
   if (unsafe !== undefined) {
-    throw new Error(`Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`);
+    throw new Error(
+      `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`,
+    );
   }
   return [
     // Quoted delimiter: the shell expands nothing inside the script text.

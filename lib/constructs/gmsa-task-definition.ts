@@ -228,9 +228,13 @@ function healthCheckScript(): string {
 function validate(props: GmsaTaskDefinitionProps): void {
   if (!props.fargate) return;
   if (props.gmsa.kind !== 'domainless') {
-    throw new Error('Invalid gMSA mode for Fargate: Fargate supports only domainless gMSA; use the domainless identity or EC2.');
+    throw new Error(
+      'Invalid gMSA mode for Fargate: Fargate supports only domainless gMSA; use the domainless identity or EC2.',
+    );
   }
   if (props.credSpec.kind !== 's3') {
-    throw new Error('Invalid CredSpec location for Fargate: Fargate reads the CredSpec only from S3; pass the S3 object.');
+    throw new Error(
+      'Invalid CredSpec location for Fargate: Fargate reads the CredSpec only from S3; pass the S3 object.',
+    );
   }
 }

@@ -82,9 +82,17 @@ export class GmsaWebAppService extends Construct {
       allowAllOutbound: false,
     });
     if (props.ingressCidr !== undefined) {
-      this.loadBalancerSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.ingressCidr), ec2.Port.tcp(80), 'HTTP from MY_SG_INGRESS_IP');
+      this.loadBalancerSecurityGroup.addIngressRule(
+        ec2.Peer.ipv4(props.ingressCidr),
+        ec2.Port.tcp(80),
+        'HTTP from MY_SG_INGRESS_IP',
+      );
     } else {
-      this.loadBalancerSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP from the internet (MY_SG_INGRESS_IP unset)');
+      this.loadBalancerSecurityGroup.addIngressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(80),
+        'HTTP from the internet (MY_SG_INGRESS_IP unset)',
+      );
       Validations.of(this.loadBalancerSecurityGroup).acknowledge({
         id: 'AwsSolutions-EC23',
         reason: 'MY_SG_INGRESS_IP is unset: the sample page is public on port 80 by choice and synth prints a notice.',
@@ -140,17 +148,31 @@ export class GmsaWebAppService extends Construct {
       this.service = new ecs.Ec2Service(this, 'Service', {
         ...common,
         taskDefinition: props.task.taskDefinition,
-        capacityProviderStrategies: [{ capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 }],
-        placementStrategies: [ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE), ecs.PlacementStrategy.spreadAcrossInstances()],
+        capacityProviderStrategies: [
+          { capacityProvider: props.capacity.capacityProvider.capacityProviderName, weight: 1 },
+        ],
+        placementStrategies: [
+          ecs.PlacementStrategy.spreadAcross(ecs.BuiltInAttributes.AVAILABILITY_ZONE),
+          ecs.PlacementStrategy.spreadAcrossInstances(),
+        ],
       });
     }
 
-    const listener = this.loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: false });
+    const listener = this.loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+    });
     // Registers the tasks by IP and opens 8080 from the load balancer's security group to the tasks' security group.
     this.targetGroup = listener.addTargets('WebApp', {
       port: WEB_APP_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
-      targets: [this.service.loadBalancerTarget({ containerName: props.task.container.containerName, containerPort: WEB_APP_PORT })],
+      targets: [
+        this.service.loadBalancerTarget({
+          containerName: props.task.container.containerName,
+          containerPort: WEB_APP_PORT,
+        }),
+      ],
       deregistrationDelay: Duration.seconds(30),
       healthCheck: {
         path: HEALTH_CHECK_PATH,

@@ -124,12 +124,16 @@ export class SqlServer extends Construct {
     // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
     Validations.of(this.domainRole).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess]',
-      reason: 'The managed policy RDS documents for joining a directory; it grants only Directory Service authorization calls.',
+      reason:
+        'The managed policy RDS documents for joining a directory; it grants only Directory Service authorization calls.',
     });
     for (const [id, reason] of [
       ['AwsSolutions-RDS3', 'A sample: one Availability Zone keeps its cost down; production would set multiAz.'],
       ['AwsSolutions-RDS10', 'A sample people deploy and destroy: cdk destroy must delete the instance.'],
-      ['AwsSolutions-RDS11', 'Clients and the Kerberos SPN use the SQL Server default port; the security group admits 1433 only from named groups.'],
+      [
+        'AwsSolutions-RDS11',
+        'Clients and the Kerberos SPN use the SQL Server default port; the security group admits 1433 only from named groups.',
+      ],
     ]) {
       Validations.of(this.instance).acknowledge({ id, reason });
     }

@@ -35,7 +35,8 @@ export interface EcrImageReference {
   readonly tagOrDigest: string;
 }
 
-const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9][a-z0-9._/-]*?)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))?$/;
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9][a-z0-9._/-]*?)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))?$/;
 
 /** The parts of an Amazon ECR private image reference; `undefined` for any other registry. */
 export function parseEcrImage(image: string): EcrImageReference | undefined {

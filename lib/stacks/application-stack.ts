@@ -70,7 +70,9 @@ export class ApplicationStack extends Stack {
 
     this.task = new GmsaTaskDefinition(this, 'TaskDefinition', {
       fargate: props.fargate,
-      gmsa: props.domainJoinEcs ? { kind: 'domain-joined' } : { kind: 'domainless', identitySecret: props.identitySecret },
+      gmsa: props.domainJoinEcs
+        ? { kind: 'domain-joined' }
+        : { kind: 'domainless', identitySecret: props.identitySecret },
       credSpec: props.credSpecFromS3
         ? { kind: 's3', bucket: props.credSpecBucket, objectKey: props.credSpecObjectKey }
         : { kind: 'ssm', parameter: props.credSpecParameter },
@@ -88,7 +90,11 @@ export class ApplicationStack extends Stack {
 
     // The rule lands in THIS stack (the peer is in the database stack, which deploys first and must not depend on
     // this one): SQL Server admits 1433 from the tasks' security group.
-    this.webApp.taskSecurityGroup.connections.allowTo(props.databaseSecurityGroup, ec2.Port.tcp(1433), 'SQL Server from the web app tasks');
+    this.webApp.taskSecurityGroup.connections.allowTo(
+      props.databaseSecurityGroup,
+      ec2.Port.tcp(1433),
+      'SQL Server from the web app tasks',
+    );
 
     // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
     Validations.of(this.task.executionRole).acknowledge({
@@ -101,7 +107,8 @@ export class ApplicationStack extends Stack {
     });
     Validations.of(this.task.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds no secret: a connection string with Integrated Security (no password) and a file path.',
+      reason:
+        'The environment holds no secret: a connection string with Integrated Security (no password) and a file path.',
     });
 
     new CfnOutput(this, 'ServiceURL', {
@@ -112,15 +119,21 @@ export class ApplicationStack extends Stack {
       value: this.image.repository.repositoryUri,
       description: 'Push your own image here and deploy with APP_IMAGE=<this URI>:<tag>',
     });
-    new CfnOutput(this, 'ServiceName', { value: this.webApp.service.serviceName, description: 'ECS service of the web app' });
-    new CfnOutput(this, 'LogGroupName', { value: this.task.logGroup.logGroupName, description: 'Logs of the web app containers' });
+    new CfnOutput(this, 'ServiceName', {
+      value: this.webApp.service.serviceName,
+      description: 'ECS service of the web app',
+    });
+    new CfnOutput(this, 'LogGroupName', {
+      value: this.task.logGroup.logGroupName,
+      description: 'Logs of the web app containers',
+    });
   }
 }
 
 function requireCapacityProvider(props: ApplicationStackProps): ecs.AsgCapacityProvider {
   if (props.capacityProvider === undefined) {
     throw new Error(
-      'Missing capacityProvider: the application stack runs on EC2 (FARGATE is off) and needs the cluster stack\'s capacity provider.',
+      "Missing capacityProvider: the application stack runs on EC2 (FARGATE is off) and needs the cluster stack's capacity provider.",
     );
   }
   return props.capacityProvider;

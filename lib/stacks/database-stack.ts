@@ -113,13 +113,19 @@ export class DatabaseStack extends Stack {
       keyPairName: props.keyPairName,
     });
     // Only the ingress side: the bastion's group already allows all outbound traffic.
-    this.databaseSecurityGroup.addIngressRule(this.bastion.securityGroup, ec2.Port.tcp(1433), 'from the AD management instance');
+    this.databaseSecurityGroup.addIngressRule(
+      this.bastion.securityGroup,
+      ec2.Port.tcp(1433),
+      'from the AD management instance',
+    );
 
     // The first rotation runs as soon as the schedule exists: it must not change the master password while the
     // bastion is using it, so it waits for the bastion's success signal.
     const rotationSchedule = this.sqlServer.secret.node.tryFindChild('RotationSchedule');
     if (rotationSchedule === undefined) {
-      throw new Error('The SQL Server secret has no RotationSchedule child: CDK changed where addRotationSingleUser puts it.');
+      throw new Error(
+        'The SQL Server secret has no RotationSchedule child: CDK changed where addRotationSingleUser puts it.',
+      );
     }
     rotationSchedule.node.addDependency(this.bastion.configured);
 

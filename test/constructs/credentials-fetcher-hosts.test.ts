@@ -44,9 +44,9 @@ describe('CredentialsFetcherHosts', () => {
 
   test('fails GIVEN an Arm instance type', () => {
     const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
-    expect(() => new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { instanceType: 't4g.medium' }))).toThrow(
-      /ECS_INSTANCE_TYPE "t4g.medium" is arm64: .* x86_64/,
-    );
+    expect(
+      () => new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { instanceType: 't4g.medium' })),
+    ).toThrow(/ECS_INSTANCE_TYPE "t4g.medium" is arm64: .* x86_64/);
   });
 
   test('GIVEN capacity 0..1 THEN the hosts are built', () => {
@@ -59,7 +59,10 @@ describe('CredentialsFetcherHosts', () => {
 
 describe('hostScriptCommands', () => {
   test('GIVEN domainless mode THEN the script runs with --mode domainless only', () => {
-    const lines = hostScriptCommands({ mode: 'domainless', identitySecret: {} as secretsmanager.ISecret }, '#!/bin/bash\ntrue\n');
+    const lines = hostScriptCommands(
+      { mode: 'domainless', identitySecret: {} as secretsmanager.ISecret },
+      '#!/bin/bash\ntrue\n',
+    );
     expect(lines).toEqual([
       `cat > ${HOST_SCRIPT_PATH} <<'GMSA_HOST_SCRIPT_END'`,
       '#!/bin/bash\ntrue',
@@ -71,7 +74,10 @@ describe('hostScriptCommands', () => {
 
   test('fails GIVEN a script that contains the heredoc delimiter', () => {
     expect(() =>
-      hostScriptCommands({ mode: 'domainless', identitySecret: {} as secretsmanager.ISecret }, 'echo\nGMSA_HOST_SCRIPT_END\n'),
+      hostScriptCommands(
+        { mode: 'domainless', identitySecret: {} as secretsmanager.ISecret },
+        'echo\nGMSA_HOST_SCRIPT_END\n',
+      ),
     ).toThrow(/must not contain a line "GMSA_HOST_SCRIPT_END"/);
   });
 
@@ -95,7 +101,8 @@ describe('hostScriptCommands', () => {
 // ---------------------------------------------------------------------------------------------------------------------
 
 const DOMAIN = 'directory.example.com';
-const JOIN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:aws/directory-services/d-1/seamless-domain-join-AbCdEf';
+const JOIN_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:111111111111:secret:aws/directory-services/d-1/seamless-domain-join-AbCdEf';
 const JOIN_PASSWORD = 'S3cret-Join-Password';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 
@@ -217,13 +224,25 @@ function runHostScript(args: string[], options: StubOptions = {}): ScriptRun {
   return {
     status: result.status,
     stderr: result.stderr,
-    calls: fs.readFileSync(calls, 'utf8').split('\n').filter((line) => line.length > 0),
+    calls: fs
+      .readFileSync(calls, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0),
     adcliStdin: fs.existsSync(adcliStdin) ? fs.readFileSync(adcliStdin, 'utf8') : '',
     root,
   };
 }
 
-const DOMAIN_JOINED_ARGS = ['--mode', 'domain-joined', '--domain', DOMAIN, '--join-secret', JOIN_SECRET_ARN, '--group', 'SampleWebAppGmsaPrincipals'];
+const DOMAIN_JOINED_ARGS = [
+  '--mode',
+  'domain-joined',
+  '--domain',
+  DOMAIN,
+  '--join-secret',
+  JOIN_SECRET_ARN,
+  '--group',
+  'SampleWebAppGmsaPrincipals',
+];
 const DROP_IN = path.join('etc', 'systemd', 'system', 'ecs.service.d', '50-gmsa-host-ready.conf');
 const READY_MARKER = path.join('var', 'lib', 'gmsa-linux-ecs', 'host-ready');
 
@@ -384,7 +403,9 @@ describe('setup-credentials-fetcher-host.sh', () => {
   });
 
   describe('GIVEN a host name that differs from the joined computer account', () => {
-    const run = track(runHostScript(DOMAIN_JOINED_ARGS, { joinAfterChecks: 0, hostname: 'ip-10-0-1-23.eu-west-1.compute.internal' }));
+    const run = track(
+      runHostScript(DOMAIN_JOINED_ARGS, { joinAfterChecks: 0, hostname: 'ip-10-0-1-23.eu-west-1.compute.internal' }),
+    );
 
     test('THEN it fails before changing AD (credentials-fetcher signs in as the host name)', () => {
       expect(run.status).not.toBe(0);

@@ -7,7 +7,8 @@ import {
   fillCredSpecTemplate,
 } from '../../lib/constructs/credspec-document';
 
-const IDENTITY_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:amazon-ecs-gmsa-linux/credentials-fetcher-identity-AbCdEf';
+const IDENTITY_ARN =
+  'arn:aws:secretsmanager:eu-west-1:111111111111:secret:amazon-ecs-gmsa-linux/credentials-fetcher-identity-AbCdEf';
 const DNS = 'directory.amazon-ecs-gmsa-linux.com';
 const SID = 'S-1-5-21-1004336348-1177238915-682003330';
 const GUID = '5f1c2c0e-4a7b-4f3e-9a51-0b8a2b7c9d10';
@@ -17,7 +18,12 @@ const GENERATE_CREDSPEC = fs.readFileSync(path.join(__dirname, '..', '..', 'scri
 describe('CredSpec template', () => {
   test('GIVEN domainless mode THEN the template is exactly the CredSpec with HostAccountConfig and an object PluginInput', () => {
     // WHEN
-    const template = buildCredSpecTemplate({ gmsaName: 'SampleWebApp', dnsName: DNS, netbiosName: 'DIRECTORY', domainlessCredentialArn: IDENTITY_ARN });
+    const template = buildCredSpecTemplate({
+      gmsaName: 'SampleWebApp',
+      dnsName: DNS,
+      netbiosName: 'DIRECTORY',
+      domainlessCredentialArn: IDENTITY_ARN,
+    });
 
     // THEN
     expect(template).toBe(
@@ -47,7 +53,12 @@ describe('CredSpec template', () => {
 
   test('GIVEN a SID and a GUID THEN filling replaces both placeholders and leaves minified, valid JSON', () => {
     // GIVEN
-    const template = buildCredSpecTemplate({ gmsaName: 'SampleWebApp', dnsName: DNS, netbiosName: 'DIRECTORY', domainlessCredentialArn: IDENTITY_ARN });
+    const template = buildCredSpecTemplate({
+      gmsaName: 'SampleWebApp',
+      dnsName: DNS,
+      netbiosName: 'DIRECTORY',
+      domainlessCredentialArn: IDENTITY_ARN,
+    });
 
     // WHEN
     const credSpec = fillCredSpecTemplate(template, SID, GUID);
@@ -57,7 +68,9 @@ describe('CredSpec template', () => {
     expect(credSpec).not.toContain(CREDSPEC_GUID_PLACEHOLDER);
     expect(credSpec).toBe(JSON.stringify(JSON.parse(credSpec)));
     expect(JSON.parse(credSpec).DomainJoinConfig).toMatchObject({ Sid: SID, Guid: GUID });
-    expect(JSON.parse(credSpec).ActiveDirectoryConfig.HostAccountConfig.PluginInput).toEqual({ CredentialArn: IDENTITY_ARN });
+    expect(JSON.parse(credSpec).ActiveDirectoryConfig.HostAccountConfig.PluginInput).toEqual({
+      CredentialArn: IDENTITY_ARN,
+    });
   });
 
   test('fails to fill with a value that is not a domain SID', () => {

@@ -6,7 +6,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { CredSpecLocation, GmsaMode, GmsaTaskDefinition, GmsaTaskDefinitionProps } from '../../lib/constructs/gmsa-task-definition';
+import {
+  CredSpecLocation,
+  GmsaMode,
+  GmsaTaskDefinition,
+  GmsaTaskDefinitionProps,
+} from '../../lib/constructs/gmsa-task-definition';
 import { GmsaWebAppService } from '../../lib/constructs/gmsa-web-app-service';
 import { parseEcrImage, WebAppImage } from '../../lib/constructs/web-app-image';
 
@@ -26,7 +31,9 @@ function fixture(): { stack: Stack; s3: CredSpecLocation; ssm: CredSpecLocation;
   };
 }
 
-function props(overrides: Partial<GmsaTaskDefinitionProps> & Pick<GmsaTaskDefinitionProps, 'gmsa' | 'credSpec'>): GmsaTaskDefinitionProps {
+function props(
+  overrides: Partial<GmsaTaskDefinitionProps> & Pick<GmsaTaskDefinitionProps, 'gmsa' | 'credSpec'>,
+): GmsaTaskDefinitionProps {
   return {
     fargate: false,
     image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/nginx:1.27'),
@@ -46,7 +53,12 @@ describe('GmsaTaskDefinition', () => {
       {
         'Fn::Join': [
           '',
-          ['credentialspecdomainless:arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:123456789012:parameter', { Ref: parameter }],
+          [
+            'credentialspecdomainless:arn:',
+            { Ref: 'AWS::Partition' },
+            ':ssm:eu-west-1:123456789012:parameter',
+            { Ref: parameter },
+          ],
         ],
       },
     ]);
@@ -58,9 +70,16 @@ describe('GmsaTaskDefinition', () => {
     const template = Template.fromStack(f.stack);
     const task = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0];
     expect(task.Properties.ContainerDefinitions[0].CredentialSpecs).toEqual([
-      { 'Fn::Join': ['', ['credentialspec:', { 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] }, '/credspecs/SampleWebApp.json']] },
+      {
+        'Fn::Join': [
+          '',
+          ['credentialspec:', { 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] }, '/credspecs/SampleWebApp.json'],
+        ],
+      },
     ]);
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
     const credSpecStatements = statements.filter((st: { Sid?: string }) => st.Sid !== undefined);
     expect(credSpecStatements).toEqual([
       {
@@ -69,7 +88,12 @@ describe('GmsaTaskDefinition', () => {
         Action: 's3:GetObject',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] }, '/credspecs/SampleWebApp.json']] },
       },
-      { Sid: 'LocateCredSpecBucket', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: { 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] } },
+      {
+        Sid: 'LocateCredSpecBucket',
+        Effect: 'Allow',
+        Action: 's3:GetBucketLocation',
+        Resource: { 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] },
+      },
     ]);
     // Domain-joined: the host's own computer account gets the ticket; no secret is read.
     expect(JSON.stringify(statements)).not.toContain('secretsmanager');
@@ -79,24 +103,39 @@ describe('GmsaTaskDefinition', () => {
     const f = fixture();
     const key = new kms.Key(f.stack, 'Key');
     const secret = new secretsmanager.Secret(f.stack, 'Encrypted', { encryptionKey: key });
-    new GmsaTaskDefinition(f.stack, 'Task', props({ gmsa: { kind: 'domainless', identitySecret: secret }, credSpec: f.ssm }));
-    const statements = Object.values(Template.fromStack(f.stack).findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    new GmsaTaskDefinition(
+      f.stack,
+      'Task',
+      props({ gmsa: { kind: 'domainless', identitySecret: secret }, credSpec: f.ssm }),
+    );
+    const statements = Object.values(Template.fromStack(f.stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
     const keyId = f.stack.getLogicalId(key.node.defaultChild as CfnElement);
-    expect(statements).toEqual(expect.arrayContaining([expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } })]));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
+      ]),
+    );
   });
 
   test('fails on Fargate in domain-joined mode', () => {
     const f = fixture();
-    expect(() => new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: { kind: 'domain-joined' }, credSpec: f.s3 }))).toThrow(
-      /Fargate supports only domainless gMSA/,
-    );
+    expect(
+      () =>
+        new GmsaTaskDefinition(
+          f.stack,
+          'Task',
+          props({ fargate: true, gmsa: { kind: 'domain-joined' }, credSpec: f.s3 }),
+        ),
+    ).toThrow(/Fargate supports only domainless gMSA/);
   });
 
   test('fails on Fargate with the CredSpec in SSM', () => {
     const f = fixture();
-    expect(() => new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: f.domainless, credSpec: f.ssm }))).toThrow(
-      /Fargate reads the CredSpec only from S3/,
-    );
+    expect(
+      () => new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: f.domainless, credSpec: f.ssm })),
+    ).toThrow(/Fargate reads the CredSpec only from S3/);
   });
 });
 
@@ -106,9 +145,9 @@ describe('GmsaWebAppService', () => {
     const vpc = new ec2.Vpc(f.stack, 'Vpc', { maxAzs: 2 });
     const cluster = new ecs.Cluster(f.stack, 'Cluster', { vpc });
     const task = new GmsaTaskDefinition(f.stack, 'Task', props({ gmsa: f.domainless, credSpec: f.s3 }));
-    expect(() => new GmsaWebAppService(f.stack, 'Service', { vpc, cluster, capacity: { kind: 'fargate' }, task })).toThrow(
-      /a Fargate service needs the Fargate task definition/,
-    );
+    expect(
+      () => new GmsaWebAppService(f.stack, 'Service', { vpc, cluster, capacity: { kind: 'fargate' }, task }),
+    ).toThrow(/a Fargate service needs the Fargate task definition/);
   });
 });
 
@@ -116,23 +155,39 @@ describe('WebAppImage', () => {
   test.each([
     [
       '123456789012.dkr.ecr.us-east-1.amazonaws.com/amazon-ecs-gmsa-linux/web-site:1.0',
-      { account: '123456789012', region: 'us-east-1', repositoryName: 'amazon-ecs-gmsa-linux/web-site', tagOrDigest: '1.0' },
+      {
+        account: '123456789012',
+        region: 'us-east-1',
+        repositoryName: 'amazon-ecs-gmsa-linux/web-site',
+        tagOrDigest: '1.0',
+      },
     ],
-    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/web', { account: '123456789012', region: 'eu-west-1', repositoryName: 'web', tagOrDigest: 'latest' }],
+    [
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/web',
+      { account: '123456789012', region: 'eu-west-1', repositoryName: 'web', tagOrDigest: 'latest' },
+    ],
     [
       `210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn/team/web@sha256:${'a'.repeat(64)}`,
-      { account: '210987654321', region: 'cn-north-1', partition: 'aws-cn', repositoryName: 'team/web', tagOrDigest: `sha256:${'a'.repeat(64)}` },
+      {
+        account: '210987654321',
+        region: 'cn-north-1',
+        partition: 'aws-cn',
+        repositoryName: 'team/web',
+        tagOrDigest: `sha256:${'a'.repeat(64)}`,
+      },
     ],
   ])('GIVEN the ECR image %s THEN its parts are read', (image, expected) => {
     expect(parseEcrImage(image)).toEqual(expect.objectContaining(expected));
   });
 
-  test.each(['public.ecr.aws/docker/library/nginx:1.27', 'nginx:1.27', 'ghcr.io/owner/web:1', '123456789012.dkr.ecr.us-east-1.amazonaws.com'])(
-    'GIVEN the non-ECR reference %s THEN it is not read as an ECR image',
-    (image) => {
-      expect(parseEcrImage(image)).toBeUndefined();
-    },
-  );
+  test.each([
+    'public.ecr.aws/docker/library/nginx:1.27',
+    'nginx:1.27',
+    'ghcr.io/owner/web:1',
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+  ])('GIVEN the non-ECR reference %s THEN it is not read as an ECR image', (image) => {
+    expect(parseEcrImage(image)).toBeUndefined();
+  });
 
   test('GIVEN no APP_IMAGE THEN the repository still exists, emptied and deleted on destroy', () => {
     const f = fixture();

@@ -37,7 +37,9 @@ export function synthWithSecurityChecks(settings: Settings): NagRun {
     const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
     const findings = (report.pluginReports as Array<{ violations: ReportedViolation[] }>).flatMap((r) =>
       r.violations.flatMap((v) =>
-        (v.violatingConstructs ?? [{}]).map((c) => `${v.ruleName} (${v.severity ?? 'error'}) ${c.constructPath ?? '?'}`),
+        (v.violatingConstructs ?? [{}]).map(
+          (c) => `${v.ruleName} (${v.severity ?? 'error'}) ${c.constructPath ?? '?'}`,
+        ),
       ),
     );
     return { stacks, findings };

@@ -32,7 +32,12 @@ export function runBin(settingsEnv: Record<string, string>, context: Record<stri
       CDK_VALIDATION: 'false',
       ...settingsEnv,
     };
-    const result = spawnSync(TSX, [path.join(ROOT, 'bin', 'app.ts')], { cwd: ROOT, env, encoding: 'utf8', timeout: 90_000 });
+    const result = spawnSync(TSX, [path.join(ROOT, 'bin', 'app.ts')], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
     return {
       status: result.status,
       stdout: result.stdout,

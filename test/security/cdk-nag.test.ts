@@ -13,7 +13,10 @@ const README_SECURITY_SECTION = README.slice(README.indexOf('## Security'), READ
 const VARIANTS: ReadonlyArray<[string, Partial<Settings>]> = [
   ['DEPLOY_APP=0', { deployApp: false }],
   ['DEPLOY_APP=1', { deployApp: true }],
-  ['DEPLOY_APP=1 MY_SG_INGRESS_IP EC2_INSTANCE_KEYPAIR_NAME', { deployApp: true, mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' }],
+  [
+    'DEPLOY_APP=1 MY_SG_INGRESS_IP EC2_INSTANCE_KEYPAIR_NAME',
+    { deployApp: true, mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' },
+  ],
 ];
 
 /**
@@ -29,9 +32,13 @@ describe.each(MODE_NAMES.flatMap((mode) => VARIANTS.map(([name, overrides]) => [
       expect(findings).toEqual([]);
 
       for (const stack of Object.values(stacks).filter((s): s is Stack => s !== undefined)) {
-        const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>;
+        const resources = Template.fromStack(stack).toJSON().Resources as Record<
+          string,
+          { Metadata?: Record<string, unknown> }
+        >;
         for (const resource of Object.values(resources)) {
-          const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string; reason: string }> })?.rules_to_suppress;
+          const rules = (resource.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string; reason: string }> })
+            ?.rules_to_suppress;
           for (const rule of rules ?? []) {
             expect(rule.reason.length).toBeGreaterThan(20);
             const awsSolutionsRule = /^AwsSolutions-([A-Z]+[0-9]+)/.exec(rule.id)?.[1];

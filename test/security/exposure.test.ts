@@ -35,7 +35,10 @@ const SQL_SERVER_DEFAULT_PORT = 1433;
 function ingressRules(stacks: GmsaStacks): IngressRule[] {
   const rules: IngressRule[] = [];
   for (const stack of Object.values(stacks).filter((s): s is Stack => s !== undefined)) {
-    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties?: CfnProperties }>;
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<
+      string,
+      { Type: string; Properties?: CfnProperties }
+    >;
     for (const [id, r] of Object.entries(resources)) {
       const asRule = (p: CfnProperties, group: string): IngressRule => ({
         stack: stack.stackName,
@@ -63,66 +66,71 @@ function idOf(group: ec2.ISecurityGroup | undefined): string {
   return Stack.of(group).getLogicalId(group.node.defaultChild as CfnElement);
 }
 
-describe.each(MODE_NAMES.flatMap((mode) => [[mode, undefined], [mode, MY_CIDR]] as const))(
-  'exposure in mode %s with MY_SG_INGRESS_IP=%p',
-  (mode, cidr) => {
-    const { stacks } = buildApp(settingsFor(mode, { deployApp: true, mySgIngressCidr: cidr }));
-    const rules = ingressRules(stacks);
-    const application = stacks.application!;
-    const albGroup = idOf(application.webApp.loadBalancerSecurityGroup);
+describe.each(
+  MODE_NAMES.flatMap(
+    (mode) =>
+      [
+        [mode, undefined],
+        [mode, MY_CIDR],
+      ] as const,
+  ),
+)('exposure in mode %s with MY_SG_INGRESS_IP=%p', (mode, cidr) => {
+  const { stacks } = buildApp(settingsFor(mode, { deployApp: true, mySgIngressCidr: cidr }));
+  const rules = ingressRules(stacks);
+  const application = stacks.application!;
+  const albGroup = idOf(application.webApp.loadBalancerSecurityGroup);
 
-    test('THEN only the load balancer may admit the internet, on port 80, and only without MY_SG_INGRESS_IP', () => {
-      const open = rules.filter((r) => r.cidr === '0.0.0.0/0' || r.cidr === '::/0');
-      if (cidr === undefined) {
-        expect(open).toEqual([expect.objectContaining({ cidr: '0.0.0.0/0', fromPort: 80, toPort: 80 })]);
-        expect(open[0].group).toContain(albGroup);
-      } else {
-        expect(open).toEqual([]);
-        const albRules = rules.filter((r) => r.group.includes(albGroup));
-        expect(albRules).toEqual([expect.objectContaining({ cidr: MY_CIDR, fromPort: 80, toPort: 80 })]);
-      }
-    });
+  test('THEN only the load balancer may admit the internet, on port 80, and only without MY_SG_INGRESS_IP', () => {
+    const open = rules.filter((r) => r.cidr === '0.0.0.0/0' || r.cidr === '::/0');
+    if (cidr === undefined) {
+      expect(open).toEqual([expect.objectContaining({ cidr: '0.0.0.0/0', fromPort: 80, toPort: 80 })]);
+      expect(open[0].group).toContain(albGroup);
+    } else {
+      expect(open).toEqual([]);
+      const albRules = rules.filter((r) => r.group.includes(albGroup));
+      expect(albRules).toEqual([expect.objectContaining({ cidr: MY_CIDR, fromPort: 80, toPort: 80 })]);
+    }
+  });
 
-    test('THEN RDP is admitted only from MY_SG_INGRESS_IP, and only to the bastion', () => {
-      const rdp = rules.filter((r) => r.fromPort !== undefined && r.fromPort <= 3389 && (r.toPort ?? r.fromPort) >= 3389);
-      if (cidr === undefined) {
-        expect(rdp).toEqual([]);
-      } else {
-        expect(rdp).toEqual([expect.objectContaining({ cidr: MY_CIDR, fromPort: 3389, toPort: 3389 })]);
-        expect(rdp[0].group).toContain(idOf(stacks.database.bastion.securityGroup));
-      }
-    });
+  test('THEN RDP is admitted only from MY_SG_INGRESS_IP, and only to the bastion', () => {
+    const rdp = rules.filter((r) => r.fromPort !== undefined && r.fromPort <= 3389 && (r.toPort ?? r.fromPort) >= 3389);
+    if (cidr === undefined) {
+      expect(rdp).toEqual([]);
+    } else {
+      expect(rdp).toEqual([expect.objectContaining({ cidr: MY_CIDR, fromPort: 3389, toPort: 3389 })]);
+      expect(rdp[0].group).toContain(idOf(stacks.database.bastion.securityGroup));
+    }
+  });
 
-    test('THEN SQL Server admits 1433 only from the bastion, its rotation function, the container instances and the tasks', () => {
-      // The port attribute stands for 1433 only while the instance keeps SQL Server's default port.
-      Template.fromStack(stacks.database).hasResourceProperties('AWS::RDS::DBInstance', { Port: Match.absent() });
-      const dbGroup = idOf(stacks.database.databaseSecurityGroup);
-      const intoDb = rules.filter((r) => r.group.includes(dbGroup));
-      const sqlRotationGroup = stacks.database.sqlServer.rotation.node.findChild('SecurityGroup') as ec2.ISecurityGroup;
-      const expected = [
-        idOf(stacks.database.bastion.securityGroup),
-        // The master secret's rotation function signs in to SQL Server to change the password.
-        idOf(sqlRotationGroup),
-        ...(mode.includes('fargate') ? [] : [idOf(stacks.cluster.instanceSecurityGroup)]),
-        idOf(application.webApp.taskSecurityGroup),
-      ];
-      expect(intoDb.filter((r) => r.fromPort !== 1433 || r.toPort !== 1433 || r.cidr !== undefined)).toEqual([]);
-      const sources = intoDb.map((r) => expected.find((id) => r.source?.includes(id)) ?? r.source);
-      expect(sources.sort()).toEqual([...expected].sort());
-    });
+  test('THEN SQL Server admits 1433 only from the bastion, its rotation function, the container instances and the tasks', () => {
+    // The port attribute stands for 1433 only while the instance keeps SQL Server's default port.
+    Template.fromStack(stacks.database).hasResourceProperties('AWS::RDS::DBInstance', { Port: Match.absent() });
+    const dbGroup = idOf(stacks.database.databaseSecurityGroup);
+    const intoDb = rules.filter((r) => r.group.includes(dbGroup));
+    const sqlRotationGroup = stacks.database.sqlServer.rotation.node.findChild('SecurityGroup') as ec2.ISecurityGroup;
+    const expected = [
+      idOf(stacks.database.bastion.securityGroup),
+      // The master secret's rotation function signs in to SQL Server to change the password.
+      idOf(sqlRotationGroup),
+      ...(mode.includes('fargate') ? [] : [idOf(stacks.cluster.instanceSecurityGroup)]),
+      idOf(application.webApp.taskSecurityGroup),
+    ];
+    expect(intoDb.filter((r) => r.fromPort !== 1433 || r.toPort !== 1433 || r.cidr !== undefined)).toEqual([]);
+    const sources = intoDb.map((r) => expected.find((id) => r.source?.includes(id)) ?? r.source);
+    expect(sources.sort()).toEqual([...expected].sort());
+  });
 
-    test('THEN the tasks admit only the load balancer, on 8080', () => {
-      const intoTasks = rules.filter((r) => r.group.includes(idOf(application.webApp.taskSecurityGroup)));
-      expect(intoTasks).toEqual([expect.objectContaining({ fromPort: 8080, toPort: 8080, cidr: undefined })]);
-      expect(intoTasks[0].source).toContain(albGroup);
-    });
+  test('THEN the tasks admit only the load balancer, on 8080', () => {
+    const intoTasks = rules.filter((r) => r.group.includes(idOf(application.webApp.taskSecurityGroup)));
+    expect(intoTasks).toEqual([expect.objectContaining({ fromPort: 8080, toPort: 8080, cidr: undefined })]);
+    expect(intoTasks[0].source).toContain(albGroup);
+  });
 
-    test('THEN the container instances admit nothing', () => {
-      if (mode.includes('fargate')) {
-        expect(stacks.cluster.instanceSecurityGroup).toBeUndefined();
-        return;
-      }
-      expect(rules.filter((r) => r.group.includes(idOf(stacks.cluster.instanceSecurityGroup)))).toEqual([]);
-    });
-  },
-);
+  test('THEN the container instances admit nothing', () => {
+    if (mode.includes('fargate')) {
+      expect(stacks.cluster.instanceSecurityGroup).toBeUndefined();
+      return;
+    }
+    expect(rules.filter((r) => r.group.includes(idOf(stacks.cluster.instanceSecurityGroup)))).toEqual([]);
+  });
+});

@@ -24,7 +24,9 @@ function resourcesOf(stack: Stack): Array<[string, CfnResource]> {
 describe.each(MODE_NAMES)('teardown in mode %s', (mode) => {
   const { stacks } = buildApp(settingsFor(mode, { deployApp: true }));
   const all = Object.values(stacks).filter((s): s is Stack => s !== undefined);
-  const resources = all.flatMap((stack) => resourcesOf(stack).map(([id, r]) => [`${stack.stackName}/${id}`, r] as const));
+  const resources = all.flatMap((stack) =>
+    resourcesOf(stack).map(([id, r]) => [`${stack.stackName}/${id}`, r] as const),
+  );
 
   test('THEN no resource is retained, snapshotted or kept unless allow-listed with a reason', () => {
     const kept = resources
@@ -56,7 +58,9 @@ describe.each(MODE_NAMES)('teardown in mode %s', (mode) => {
       .map(([, r]) => (r.Properties?.Parameters as { functionName?: string }).functionName)
       .filter(
         (name) =>
-          !resources.some(([, r]) => r.Type === 'AWS::Logs::LogGroup' && r.Properties?.LogGroupName === `/aws/lambda/${name}`),
+          !resources.some(
+            ([, r]) => r.Type === 'AWS::Logs::LogGroup' && r.Properties?.LogGroupName === `/aws/lambda/${name}`,
+          ),
       );
     expect(missing).toEqual([]);
   });
@@ -65,7 +69,9 @@ describe.each(MODE_NAMES)('teardown in mode %s', (mode) => {
     for (const stack of all) {
       const template = Template.fromStack(stack);
       const autoDeleted = new Set(
-        Object.values(template.findResources('Custom::S3AutoDeleteObjects')).map((r) => JSON.stringify(r.Properties.BucketName)),
+        Object.values(template.findResources('Custom::S3AutoDeleteObjects')).map((r) =>
+          JSON.stringify(r.Properties.BucketName),
+        ),
       );
       for (const id of Object.keys(template.findResources('AWS::S3::Bucket'))) {
         expect(autoDeleted).toContain(JSON.stringify({ Ref: id }));
@@ -85,8 +91,8 @@ describe.each(MODE_NAMES)('teardown in mode %s', (mode) => {
       .filter(
         ([, r]) =>
           (r.Type === 'AWS::ECS::CapacityProvider' &&
-            (r.Properties?.AutoScalingGroupProvider as { ManagedTerminationProtection?: string })?.ManagedTerminationProtection ===
-              'ENABLED') ||
+            (r.Properties?.AutoScalingGroupProvider as { ManagedTerminationProtection?: string })
+              ?.ManagedTerminationProtection === 'ENABLED') ||
           (r.Type === 'AWS::AutoScaling::AutoScalingGroup' && r.Properties?.NewInstancesProtectedFromScaleIn === true),
       )
       .map(([id]) => id);

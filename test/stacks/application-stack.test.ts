@@ -42,12 +42,14 @@ function render(value: CfnValue, templates: Record<string, Json>, own: Json): st
   if ('Ref' in v) {
     if (String(v.Ref).startsWith('AWS::')) return `\${${v.Ref}}`;
     const resource = own.Resources?.[v.Ref];
-    if (resource?.Type === 'AWS::SSM::Parameter' && typeof resource.Properties.Name === 'string') return resource.Properties.Name;
+    if (resource?.Type === 'AWS::SSM::Parameter' && typeof resource.Properties.Name === 'string')
+      return resource.Properties.Name;
     return `\${${v.Ref}}`;
   }
   if ('Fn::GetAtt' in v) {
     const [id, attribute] = v['Fn::GetAtt'];
-    if (own.Resources?.[id]?.Type === 'AWS::S3::Bucket' && attribute === 'Arn') return `arn:\${AWS::Partition}:s3:::\${${id}}`;
+    if (own.Resources?.[id]?.Type === 'AWS::S3::Bucket' && attribute === 'Arn')
+      return `arn:\${AWS::Partition}:s3:::\${${id}}`;
     return `\${${id}.${attribute}}`;
   }
   if ('Fn::Join' in v) {
@@ -112,7 +114,10 @@ const ECS_EXEC_ACTIONS = [
 ];
 
 /** What each mode must render: the `credentialSpecs` entry and the CredSpec statements of the execution role. */
-function expectedCredSpec(built: Built, mode: ModeName): { entry: string; statements: Array<{ sid: string; actions: string[]; resources: string[] }> } {
+function expectedCredSpec(
+  built: Built,
+  mode: ModeName,
+): { entry: string; statements: Array<{ sid: string; actions: string[]; resources: string[] }> } {
   const settings = settingsFor(mode);
   const directory = built.stacks.directory;
   const bucket = `arn:\${AWS::Partition}:s3:::\${${logicalId(directory, directory.credSpecBucket.node.defaultChild)}}`;
@@ -148,7 +153,11 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     expect(rendered(container.CredentialSpecs[0])).toBe(expectedCredSpec(built, mode).entry);
     // The bastion writes this very object and parameter (the directory stack's storage).
     expect(built.stacks.directory.credSpecObjectKey).toBe(CREDSPEC_KEY);
-    expect(Template.fromStack(built.stacks.directory).toJSON().Resources[logicalId(built.stacks.directory, built.stacks.directory.credSpecParameter.node.defaultChild)].Properties.Name).toBe(PARAMETER_NAME);
+    expect(
+      Template.fromStack(built.stacks.directory).toJSON().Resources[
+        logicalId(built.stacks.directory, built.stacks.directory.credSpecParameter.node.defaultChild)
+      ].Properties.Name,
+    ).toBe(PARAMETER_NAME);
   });
 
   test('THEN the execution role can pull the image, write the log group and read the CredSpec (and the identity in domainless mode), nothing else', () => {
@@ -157,7 +166,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     const expected = [
       {
         actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        resources: ['arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}'],
+        resources: [
+          'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}',
+        ],
       },
       // The only "*": ecr:GetAuthorizationToken has no resource-level permissions.
       { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
@@ -183,7 +194,10 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     const environment = containerOf(template).Environment as Array<{ Name: string; Value: CfnValue }>;
     expect(environment).toEqual(
       expect.arrayContaining([
-        { Name: 'ConnectionStrings__Chinook', Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true` },
+        {
+          Name: 'ConnectionStrings__Chinook',
+          Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
+        },
         { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
       ]),
     );
@@ -209,9 +223,17 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     const logGroup = logicalId(application, application.task.logGroup.node.defaultChild);
     expect(container.LogConfiguration).toEqual({
       LogDriver: 'awslogs',
-      Options: { 'awslogs-group': { Ref: logGroup }, 'awslogs-stream-prefix': 'web', 'awslogs-region': { Ref: 'AWS::Region' } },
+      Options: {
+        'awslogs-group': { Ref: logGroup },
+        'awslogs-stream-prefix': 'web',
+        'awslogs-region': { Ref: 'AWS::Region' },
+      },
     });
-    template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
   });
 
   test('THEN the image is built from web-app/ for linux/amd64 by the CDK toolkit', () => {
@@ -220,7 +242,8 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     );
     const assembly = built.app.synth();
     const manifest = assembly.artifacts.find(
-      (a): a is cxapi.AssetManifestArtifact => a instanceof cxapi.AssetManifestArtifact && a.id === `${application.stackName}.assets`,
+      (a): a is cxapi.AssetManifestArtifact =>
+        a instanceof cxapi.AssetManifestArtifact && a.id === `${application.stackName}.assets`,
     );
     const images = Object.values(manifest?.contents.dockerImages ?? {});
     expect(images).toHaveLength(1);
@@ -233,7 +256,11 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
 
   test('THEN the ECR repository <SOLUTION_ID>/web-site is emptied and deleted on destroy, and its URI is an output', () => {
     template.hasResource('AWS::ECR::Repository', {
-      Properties: { RepositoryName: 'amazon-ecs-gmsa-linux/web-site', EmptyOnDelete: true, ImageScanningConfiguration: { ScanOnPush: true } },
+      Properties: {
+        RepositoryName: 'amazon-ecs-gmsa-linux/web-site',
+        EmptyOnDelete: true,
+        ImageScanningConfiguration: { ScanOnPush: true },
+      },
       DeletionPolicy: 'Delete',
     });
     template.hasOutput('ECRRepositoryURI', {});
@@ -249,11 +276,17 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     });
     expect(service.EnableExecuteCommand).toBe(true);
     expect(service.LoadBalancers).toEqual([
-      { ContainerName: 'web', ContainerPort: 8080, TargetGroupArn: { Ref: logicalId(application, application.webApp.targetGroup.node.defaultChild) } },
+      {
+        ContainerName: 'web',
+        ContainerPort: 8080,
+        TargetGroupArn: { Ref: logicalId(application, application.webApp.targetGroup.node.defaultChild) },
+      },
     ]);
     const network = service.NetworkConfiguration.AwsvpcConfiguration;
     expect(network.AssignPublicIp).toBe('DISABLED');
-    const privateSubnets = built.stacks.directory.vpc.privateSubnets.map((s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`);
+    const privateSubnets = built.stacks.directory.vpc.privateSubnets.map(
+      (s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`,
+    );
     expect(network.Subnets.map(rendered).sort()).toEqual(privateSubnets.sort());
     expect(privateSubnets).toHaveLength(2);
   });
@@ -261,7 +294,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
   test('THEN the load balancer is internet-facing in the public subnets and checks /healthz on the tasks by IP', () => {
     const loadBalancer = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').Properties;
     expect(loadBalancer.Scheme).toBe('internet-facing');
-    const publicSubnets = built.stacks.directory.vpc.publicSubnets.map((s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`);
+    const publicSubnets = built.stacks.directory.vpc.publicSubnets.map(
+      (s) => `\${${logicalId(built.stacks.directory, s.node.defaultChild)}}`,
+    );
     expect(loadBalancer.Subnets.map(rendered).sort()).toEqual(publicSubnets.sort());
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
@@ -309,7 +344,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
       destination: rendered(r.Properties.DestinationSecurityGroupId),
       ports: `${r.Properties.IpProtocol}/${r.Properties.FromPort}-${r.Properties.ToPort}`,
     }));
-    expect(egress).toEqual([{ group: `\${${alb}.GroupId}`, destination: `\${${tasks}.GroupId}`, ports: 'tcp/8080-8080' }]);
+    expect(egress).toEqual([
+      { group: `\${${alb}.GroupId}`, destination: `\${${tasks}.GroupId}`, ports: 'tcp/8080-8080' },
+    ]);
     // The task security group has no inline ingress, and the database stack knows nothing of the application stack.
     expect(template.toJSON().Resources[tasks].Properties.SecurityGroupIngress).toBeUndefined();
     expect(JSON.stringify(Template.fromStack(built.stacks.database).toJSON())).not.toContain('TaskSecurityGroup');
@@ -346,9 +383,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
       const capacityProvider = built.stacks.cluster.capacityProvider;
       if (capacityProvider === undefined) throw new Error('expected a capacity provider');
       const capacityProviderId = logicalId(built.stacks.cluster, capacityProvider.node.findChild('CapacityProvider'));
-      expect(service.CapacityProviderStrategy.map((s: { CapacityProvider: CfnValue }) => rendered(s.CapacityProvider))).toEqual([
-        `\${${capacityProviderId}}`,
-      ]);
+      expect(
+        service.CapacityProviderStrategy.map((s: { CapacityProvider: CfnValue }) => rendered(s.CapacityProvider)),
+      ).toEqual([`\${${capacityProviderId}}`]);
       expect(service.PlatformVersion).toBeUndefined();
       expect(service.PlacementStrategies[0]).toEqual({ Type: 'spread', Field: 'attribute:ecs.availability-zone' });
     });
@@ -357,9 +394,13 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
 
 /** Every IPv4 and IPv6 source CIDR admitted by any security group of the template (inline or separate rules). */
 function ingressCidrs(template: Template): string[] {
-  const inline = Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap((g) => g.Properties.SecurityGroupIngress ?? []);
+  const inline = Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap(
+    (g) => g.Properties.SecurityGroupIngress ?? [],
+  );
   const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-  return [...inline, ...separate].flatMap((rule: { CidrIp?: string; CidrIpv6?: string }) => [rule.CidrIp, rule.CidrIpv6]).filter((c): c is string => c !== undefined);
+  return [...inline, ...separate]
+    .flatMap((rule: { CidrIp?: string; CidrIpv6?: string }) => [rule.CidrIp, rule.CidrIpv6])
+    .filter((c): c is string => c !== undefined);
 }
 
 describe('application stack load balancer ingress', () => {
@@ -367,19 +408,26 @@ describe('application stack load balancer ingress', () => {
     const { template } = build('domainless-ec2-ssm');
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('load balancer'),
-      SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() }],
+      SecurityGroupIngress: [
+        { CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() },
+      ],
     });
     expect(ingressCidrs(template)).toEqual(['0.0.0.0/0']);
   });
 
-  test.each(MODE_NAMES)('GIVEN MY_SG_INGRESS_IP in mode %s THEN the load balancer admits only that address, and nothing is open to the internet', (mode) => {
-    const { template } = build(mode, { mySgIngressCidr: '203.0.113.7/32' });
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: Match.stringLikeRegexp('load balancer'),
-      SecurityGroupIngress: [{ CidrIp: '203.0.113.7/32', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() }],
-    });
-    expect(ingressCidrs(template)).toEqual(['203.0.113.7/32']);
-  });
+  test.each(MODE_NAMES)(
+    'GIVEN MY_SG_INGRESS_IP in mode %s THEN the load balancer admits only that address, and nothing is open to the internet',
+    (mode) => {
+      const { template } = build(mode, { mySgIngressCidr: '203.0.113.7/32' });
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('load balancer'),
+        SecurityGroupIngress: [
+          { CidrIp: '203.0.113.7/32', FromPort: 80, ToPort: 80, IpProtocol: 'tcp', Description: Match.anyValue() },
+        ],
+      });
+      expect(ingressCidrs(template)).toEqual(['203.0.113.7/32']);
+    },
+  );
 });
 
 describe('application stack settings', () => {
@@ -396,12 +444,17 @@ describe('application stack settings', () => {
     expect(built.application.stackName).toBe('amazon-ecs-gmsa-linux-application');
   });
 
-  test('GIVEN APP_IMAGE in this account\'s ECR THEN the task uses it and the execution role may pull from that repository only', () => {
+  test("GIVEN APP_IMAGE in this account's ECR THEN the task uses it and the execution role may pull from that repository only", () => {
     const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/amazon-ecs-gmsa-linux/web-site:1.0';
     const built = build('domainless-ec2-ssm', { appImage: image });
     const rendered = renderer(built);
-    expect(rendered(containerOf(built.template).Image)).toBe('123456789012.dkr.ecr.eu-west-1.${AWS::URLSuffix}/amazon-ecs-gmsa-linux/web-site:1.0');
-    const statements = statementsOf(built, logicalId(built.application, built.application.task.executionRole.node.defaultChild));
+    expect(rendered(containerOf(built.template).Image)).toBe(
+      '123456789012.dkr.ecr.eu-west-1.${AWS::URLSuffix}/amazon-ecs-gmsa-linux/web-site:1.0',
+    );
+    const statements = statementsOf(
+      built,
+      logicalId(built.application, built.application.task.executionRole.node.defaultChild),
+    );
     expect(statements).toEqual(
       expect.arrayContaining([
         {
@@ -420,7 +473,10 @@ describe('application stack settings', () => {
     const image = 'public.ecr.aws/docker/library/nginx:1.27';
     const built = build('domainless-fargate-s3', { appImage: image });
     expect(containerOf(built.template).Image).toBe(image);
-    const statements = statementsOf(built, logicalId(built.application, built.application.task.executionRole.node.defaultChild));
+    const statements = statementsOf(
+      built,
+      logicalId(built.application, built.application.task.executionRole.node.defaultChild),
+    );
     expect(JSON.stringify(statements)).not.toContain('ecr:');
   });
 
@@ -447,5 +503,3 @@ describe('application stack settings', () => {
     ).toThrow(/Missing capacityProvider/);
   });
 });
-
-

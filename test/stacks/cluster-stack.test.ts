@@ -1,6 +1,10 @@
 import * as fs from 'fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HOST_SCRIPT_PATH, HOST_SCRIPT_SOURCE, USER_DATA_LIMIT_BYTES } from '../../lib/constructs/credentials-fetcher-hosts';
+import {
+  HOST_SCRIPT_PATH,
+  HOST_SCRIPT_SOURCE,
+  USER_DATA_LIMIT_BYTES,
+} from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
 
 const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
@@ -73,7 +77,6 @@ function instanceRolePermissions(template: Template): { managed: string[]; allow
   return { managed, allowed };
 }
 
-
 describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
   const settings = settingsFor(mode);
   const { stacks } = buildApp(settings);
@@ -113,7 +116,6 @@ describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
   test('THEN it matches the snapshot', () => {
     expect(template.toJSON()).toMatchSnapshot();
   });
-
 });
 
 describe.each(FARGATE_MODES)('cluster stack in Fargate mode %s', (mode) => {
@@ -152,9 +154,7 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
         ImageId: { Ref: amiParameter },
         InstanceType: 't3.medium',
         MetadataOptions: { HttpTokens: 'required' },
-        BlockDeviceMappings: [
-          { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } },
-        ],
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } }],
         SecurityGroupIds: [{ 'Fn::GetAtt': [instanceSgId, 'GroupId'] }],
       }),
     });
@@ -210,9 +210,13 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
   });
 
   test('THEN the host script sets the gMSA flag, installs the packages, enables and starts credentials-fetcher', () => {
-    expect(userData).toContain("grep -qx 'ECS_GMSA_SUPPORTED=true' \"${ECS_CONFIG}\" || echo 'ECS_GMSA_SUPPORTED=true' >>");
+    expect(userData).toContain(
+      "grep -qx 'ECS_GMSA_SUPPORTED=true' \"${ECS_CONFIG}\" || echo 'ECS_GMSA_SUPPORTED=true' >>",
+    );
     expect(userData).toContain('local packages=(credentials-fetcher)');
-    expect(userData).toContain('packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)');
+    expect(userData).toContain(
+      'packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)',
+    );
     expect(userData).toContain('dnf install -y "$@"');
     expect(userData).toContain('systemctl enable --now credentials-fetcher');
   });
@@ -225,7 +229,9 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
   test('THEN the instance role has exactly the permissions of the mode', () => {
     const { managed, allowed } = instanceRolePermissions(template);
     expect(managed).toEqual(
-      domainJoined ? ['AmazonSSMManagedInstanceCore', 'AmazonSSMDirectoryServiceAccess'] : ['AmazonSSMManagedInstanceCore'],
+      domainJoined
+        ? ['AmazonSSMManagedInstanceCore', 'AmazonSSMDirectoryServiceAccess']
+        : ['AmazonSSMManagedInstanceCore'],
     );
     const secretAccess: Allowed = domainJoined
       ? {
@@ -250,12 +256,19 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
           condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [clusterId, 'Arn'] } } },
         },
         {
-          actions: ['ecr:GetAuthorizationToken', 'ecs:DiscoverPollEndpoint', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          actions: [
+            'ecr:GetAuthorizationToken',
+            'ecs:DiscoverPollEndpoint',
+            'logs:CreateLogStream',
+            'logs:PutLogEvents',
+          ],
           resources: ['*'],
         },
         {
           actions: ['autoscaling:SetInstanceHealth'],
-          resources: [`arn:this:AWS::Partition:autoscaling:this:AWS::Region:this:AWS::AccountId:autoScalingGroup:*:autoScalingGroupName/this:${asgId}`],
+          resources: [
+            `arn:this:AWS::Partition:autoscaling:this:AWS::Region:this:AWS::AccountId:autoScalingGroup:*:autoScalingGroupName/this:${asgId}`,
+          ],
         },
       ]),
     );
@@ -295,9 +308,13 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
       FromPort: 1433,
       ToPort: 1433,
       SourceSecurityGroupId: { 'Fn::GetAtt': [instanceSgId, 'GroupId'] },
-      GroupId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('DatabaseSecurityGroup') }) },
+      GroupId: {
+        'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('DatabaseSecurityGroup') }),
+      },
     });
-    const databaseRules = JSON.stringify(Template.fromStack(stacks.database).findResources('AWS::EC2::SecurityGroupIngress'));
+    const databaseRules = JSON.stringify(
+      Template.fromStack(stacks.database).findResources('AWS::EC2::SecurityGroupIngress'),
+    );
     expect(databaseRules).not.toMatch(/ContainerInstances|cluster/);
   });
 

@@ -19,7 +19,10 @@ function userDataOf(template: Template): { text: string; intrinsics: number } {
   const instance = Object.values(template.findResources('AWS::EC2::Instance'))[0];
   const parts = instance.Properties.UserData['Fn::Base64']['Fn::Join'][1] as CfnValue[];
   const literal = parts.filter((p): p is string => typeof p === 'string');
-  return { text: parts.map((p) => (typeof p === 'string' ? p : '<ref>')).join(''), intrinsics: parts.length - literal.length };
+  return {
+    text: parts.map((p) => (typeof p === 'string' ? p : '<ref>')).join(''),
+    intrinsics: parts.length - literal.length,
+  };
 }
 
 /** Every IAM statement of the bastion's role. */
@@ -29,7 +32,6 @@ function bastionStatements(template: Template): Array<{ Action: string | string[
   });
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
-
 
 function databaseTemplate(mode: ModeName, overrides = {}): Template {
   const { stacks } = buildApp(settingsFor(mode, overrides));
@@ -58,7 +60,9 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
   test('THEN the CredSpec template in the user data has HostAccountConfig only in domainless mode', () => {
     const { text } = userDataOf(template);
     if (mode.startsWith('domainless')) {
-      expect(text).toContain('"HostAccountConfig":{"PortableCcgVersion":"1","PluginGUID":"{859E1386-BDB4-49E8-85C7-3070B13920E1}","PluginInput":{"CredentialArn":"<ref>"}}');
+      expect(text).toContain(
+        '"HostAccountConfig":{"PortableCcgVersion":"1","PluginGUID":"{859E1386-BDB4-49E8-85C7-3070B13920E1}","PluginInput":{"CredentialArn":"<ref>"}}',
+      );
     } else {
       expect(text).not.toContain('HostAccountConfig');
     }
@@ -67,7 +71,9 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
 
   test('THEN the domainless identity rotates only in domainless mode, after the bastion has signalled', () => {
     const schedules = template.findResources('AWS::SecretsManager::RotationSchedule', {
-      Properties: { RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('DomainlessIdentityRotation'), 'Arn'] } },
+      Properties: {
+        RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('DomainlessIdentityRotation'), 'Arn'] },
+      },
     });
     if (!mode.startsWith('domainless')) {
       expect(schedules).toEqual({});
@@ -83,8 +89,12 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
 describe('database stack (domainless, EC2, SSM)', () => {
   const { stacks } = buildApp(settingsFor('domainless-ec2-ssm'));
   const template = Template.fromStack(stacks.database);
-  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, CfnValue>; DependsOn?: string[] }>;
-  const idOf = (type: string, pattern: RegExp) => Object.keys(resources).find((id) => resources[id].Type === type && pattern.test(id))!;
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties: Record<string, CfnValue>; DependsOn?: string[] }
+  >;
+  const idOf = (type: string, pattern: RegExp) =>
+    Object.keys(resources).find((id) => resources[id].Type === type && pattern.test(id))!;
   const databaseSg = idOf('AWS::EC2::SecurityGroup', /^DatabaseSecurityGroup/);
   const bastionSg = idOf('AWS::EC2::SecurityGroup', /AdManagementBastionSecurityGroup/);
   const rotationSg = idOf('AWS::EC2::SecurityGroup', /RotationSingleUserSecurityGroup/);
@@ -103,7 +113,9 @@ describe('database stack (domainless, EC2, SSM)', () => {
       VPCSecurityGroups: [{ 'Fn::GetAtt': [databaseSg, 'GroupId'] }],
     });
     template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
-      SubnetIds: Match.arrayWith([{ 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet1') }) }]),
+      SubnetIds: Match.arrayWith([
+        { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet1') }) },
+      ]),
     });
   });
 
@@ -116,15 +128,25 @@ describe('database stack (domainless, EC2, SSM)', () => {
   });
 
   test('GIVEN DB_INSTANCE_TYPE=m5.large THEN SQL Server uses db.m5.large', () => {
-    databaseTemplate('domainless-ec2-ssm', { dbInstanceType: 'm5.large' }).hasResourceProperties('AWS::RDS::DBInstance', {
-      DBInstanceClass: 'db.m5.large',
-    });
+    databaseTemplate('domainless-ec2-ssm', { dbInstanceType: 'm5.large' }).hasResourceProperties(
+      'AWS::RDS::DBInstance',
+      {
+        DBInstanceClass: 'db.m5.large',
+      },
+    );
   });
 
   test('THEN the domain role is assumed by RDS and has AmazonRDSDirectoryServiceAccess', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })] },
-      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess']] }],
+      ManagedPolicyArns: [
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess'],
+          ],
+        },
+      ],
     });
   });
 
@@ -133,8 +155,12 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(stacks.database.kerberosHostName).toBe('amazon-ecs-gmsa-linux-sql.directory.amazon-ecs-gmsa-linux.com');
     template.hasOutput('KerberosHostName', { Value: 'amazon-ecs-gmsa-linux-sql.directory.amazon-ecs-gmsa-linux.com' });
     template.hasOutput('DBInstanceIdentifier', { Value: 'amazon-ecs-gmsa-linux-sql' });
-    template.hasOutput('DBInstanceEndpointAddress', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('SqlServerInstance'), 'Endpoint.Address'] } });
-    template.hasOutput('DBCredentialsSecretArn', { Value: { Ref: Match.stringLikeRegexp('SqlServerInstanceSecretAttachment') } });
+    template.hasOutput('DBInstanceEndpointAddress', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('SqlServerInstance'), 'Endpoint.Address'] },
+    });
+    template.hasOutput('DBCredentialsSecretArn', {
+      Value: { Ref: Match.stringLikeRegexp('SqlServerInstanceSecretAttachment') },
+    });
   });
 
   test('THEN the database stack admits on SQL Server exactly the bastion on 1433 and the rotation function; clients add their own rules', () => {
@@ -196,12 +222,23 @@ describe('database stack (domainless, EC2, SSM)', () => {
 
   test('GIVEN MY_SG_INGRESS_IP and a key pair THEN RDP 3389 from that address only, a public subnet and the key pair', () => {
     // WHEN
-    const open = databaseTemplate('domainless-ec2-ssm', { mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' });
+    const open = databaseTemplate('domainless-ec2-ssm', {
+      mySgIngressCidr: '203.0.113.7/32',
+      ec2InstanceKeyPairName: 'my-key',
+    });
 
     // THEN
     open.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('RDP'),
-      SecurityGroupIngress: [{ CidrIp: '203.0.113.7/32', IpProtocol: 'tcp', FromPort: 3389, ToPort: 3389, Description: 'RDP from the deployer' }],
+      SecurityGroupIngress: [
+        {
+          CidrIp: '203.0.113.7/32',
+          IpProtocol: 'tcp',
+          FromPort: 3389,
+          ToPort: 3389,
+          Description: 'RDP from the deployer',
+        },
+      ],
     });
     open.hasResourceProperties('AWS::EC2::Instance', {
       KeyName: 'my-key',
@@ -223,12 +260,19 @@ describe('database stack (domainless, EC2, SSM)', () => {
   });
 
   test('THEN the bastion reads exactly the admin, identity, domain-join and SQL Server secrets', () => {
-    const read = bastionStatements(template).find((s) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'))!;
+    const read = bastionStatements(template).find((s) =>
+      ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'),
+    )!;
     const names = (read.Resource as Array<Record<string, { OutputName?: string } | string>>).map((r) =>
       'Ref' in r ? String(r.Ref) : String((r['Fn::GetStackOutput'] as { OutputName: string }).OutputName),
     );
     expect(names).toHaveLength(4);
-    for (const pattern of [/DomainJoinSecret/, /DomainlessIdentitySecret/, /AdminPassword/, /^SqlServerInstanceSecretAttachment/]) {
+    for (const pattern of [
+      /DomainJoinSecret/,
+      /DomainlessIdentitySecret/,
+      /AdminPassword/,
+      /^SqlServerInstanceSecretAttachment/,
+    ]) {
       expect(names.filter((n) => pattern.test(n))).toHaveLength(1);
     }
   });
@@ -245,19 +289,55 @@ describe('database stack (domainless, EC2, SSM)', () => {
         expect.objectContaining({
           Sid: 'WriteCredSpecParameter',
           Action: ['ssm:GetParameter', 'ssm:PutParameter'],
-          Resource: { 'Fn::Join': ['', expect.arrayContaining([':parameter', { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/CredSpecStorageParameter/) }) }])] },
+          Resource: {
+            'Fn::Join': [
+              '',
+              expect.arrayContaining([
+                ':parameter',
+                {
+                  'Fn::GetStackOutput': expect.objectContaining({
+                    OutputName: expect.stringMatching(/CredSpecStorageParameter/),
+                  }),
+                },
+              ]),
+            ],
+          },
         }),
         expect.objectContaining({
           Sid: 'WriteCredSpecObject',
           Action: ['s3:GetObject', 's3:PutObject'],
-          Resource: { 'Fn::Join': ['', [{ 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/CredSpecStorageBucket.*Arn/) }) }, '/credspecs/SampleWebApp.json']] },
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                {
+                  'Fn::GetStackOutput': expect.objectContaining({
+                    OutputName: expect.stringMatching(/CredSpecStorageBucket.*Arn/),
+                  }),
+                },
+                '/credspecs/SampleWebApp.json',
+              ],
+            ],
+          },
         }),
-        expect.objectContaining({ Sid: 'SignalCreation', Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
-        expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/AdManagementBastionLogGroup/), 'Arn'] } }),
+        expect.objectContaining({
+          Sid: 'SignalCreation',
+          Action: 'cloudformation:SignalResource',
+          Resource: { Ref: 'AWS::StackId' },
+        }),
+        expect.objectContaining({
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/AdManagementBastionLogGroup/), 'Arn'] },
+        }),
       ]),
     );
     const writes = statements.filter((s) => ([] as string[]).concat(s.Action).some((a) => /Put|Write|Signal/.test(a)));
-    expect(writes.map((s) => s.Sid ?? s.Action)).toEqual(['WriteCredSpecParameter', 'WriteCredSpecObject', ['logs:CreateLogStream', 'logs:PutLogEvents'], 'SignalCreation']);
+    expect(writes.map((s) => s.Sid ?? s.Action)).toEqual([
+      'WriteCredSpecParameter',
+      'WriteCredSpecObject',
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      'SignalCreation',
+    ]);
   });
 
   test('THEN the bastion reads its scripts object by object, and has the SSM core policy', () => {
@@ -266,7 +346,9 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(scripts.Resource).toHaveLength(BASTION_SCRIPTS.length);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
-      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      ManagedPolicyArns: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] },
+      ],
     });
   });
 
@@ -280,16 +362,26 @@ describe('database stack (domainless, EC2, SSM)', () => {
   test('THEN the user data downloads every script into C:\\SampleConfig, writes the CredSpec template and the settings, and runs the setup', () => {
     const { text } = userDataOf(template);
     for (const name of BASTION_SCRIPTS) {
-      expect(text).toMatch(new RegExp(`Read-S3Object -BucketName '<ref>' -Key '[0-9a-f]{64}\\.ps1' -File 'C:\\\\SampleConfig\\\\${name.replace('.', '\\.')}'`));
+      expect(text).toMatch(
+        new RegExp(
+          `Read-S3Object -BucketName '<ref>' -Key '[0-9a-f]{64}\\.ps1' -File 'C:\\\\SampleConfig\\\\${name.replace('.', '\\.')}'`,
+        ),
+      );
       expect(fs.existsSync(path.join(SCRIPTS, name))).toBe(true);
     }
-    expect(text).toContain("Set-Content -Path 'C:\\SampleConfig\\credspec-template.json' -Encoding UTF8 -Value @'\n{\"CmsPlugins\"");
+    expect(text).toContain(
+      "Set-Content -Path 'C:\\SampleConfig\\credspec-template.json' -Encoding UTF8 -Value @'\n{\"CmsPlugins\"",
+    );
     expect(text).toContain(`"LogicalResourceId": "${instanceId}"`);
     expect(text).toContain(`"GmsaName": "${GMSA_NAME}"`);
     expect(text).toContain(`"GmsaPrincipalsGroup": "${GMSA_PRINCIPALS_GROUP}"`);
     expect(text).toContain(`"ChinookScriptUrl": "${CHINOOK_SCRIPT_URL}"`);
-    expect(text).toContain("& 'C:\\SampleConfig\\Invoke-BastionSetup.ps1' -ConfigPath 'C:\\SampleConfig\\bastion-setup.json'");
-    expect(text).toContain(`Send-CFNResourceSignal -StackName 'amazon-ecs-gmsa-linux-database' -LogicalResourceId '${instanceId}' -UniqueId 'user-data' -Status FAILURE`);
+    expect(text).toContain(
+      "& 'C:\\SampleConfig\\Invoke-BastionSetup.ps1' -ConfigPath 'C:\\SampleConfig\\bastion-setup.json'",
+    );
+    expect(text).toContain(
+      `Send-CFNResourceSignal -StackName 'amazon-ecs-gmsa-linux-database' -LogicalResourceId '${instanceId}' -UniqueId 'user-data' -Status FAILURE`,
+    );
     // The instance is not tagged for the domain-join association: it joins itself after signalling.
     expect(JSON.stringify(resources[instanceId].Properties.Tags)).not.toContain('domain-join');
   });
@@ -301,7 +393,9 @@ describe('database stack (domainless, EC2, SSM)', () => {
 
     // WHEN
     const written = Object.keys(JSON.parse(json)).sort();
-    const read = [...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$config\.(\w+)/g)].map((m) => m[1]))].sort();
+    const read = [
+      ...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$config\.(\w+)/g)].map((m) => m[1])),
+    ].sort();
 
     // THEN
     expect(read).toEqual(written);
@@ -312,19 +406,26 @@ describe('database stack (domainless, EC2, SSM)', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc');
     const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
     const props = { vpc, securityGroup, directoryId: 'd-1', directoryDnsName: 'example.com', instanceType: 't3.small' };
-    expect(() => new SqlServer(stack, 'Double', { ...props, instanceIdentifier: 'a--sql' })).toThrow(/DB instance identifier "a--sql" is invalid/);
+    expect(() => new SqlServer(stack, 'Double', { ...props, instanceIdentifier: 'a--sql' })).toThrow(
+      /DB instance identifier "a--sql" is invalid/,
+    );
     expect(() => new SqlServer(stack, 'Upper', { ...props, instanceIdentifier: 'Sql' })).toThrow(/is invalid/);
-    expect(() => new SqlServer(stack, 'Long', { ...props, instanceIdentifier: `a${'b'.repeat(63)}` })).toThrow(/is invalid/);
+    expect(() => new SqlServer(stack, 'Long', { ...props, instanceIdentifier: `a${'b'.repeat(63)}` })).toThrow(
+      /is invalid/,
+    );
   });
 });
-
 
 describe('bastion scripts', () => {
   test('THEN the setup signals success only after AD, database and CredSpec, and joins the domain after signalling', () => {
     const setup = script('Invoke-BastionSetup.ps1');
-    const order = ['Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1', 'Send-Signal -Status SUCCESS', 'Join-Domain -Credential'].map(
-      (step) => setup.lastIndexOf(step),
-    );
+    const order = [
+      'Configure-AD.ps1',
+      'Configure-Database.ps1',
+      'Generate-CredSpec.ps1',
+      'Send-Signal -Status SUCCESS',
+      'Join-Domain -Credential',
+    ].map((step) => setup.lastIndexOf(step));
     expect(order.every((index) => index > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(setup).toContain('Send-Signal -Status FAILURE');
@@ -348,10 +449,12 @@ describe('bastion scripts', () => {
     // GIVEN
     const setup = script('Invoke-BastionSetup.ps1');
     const declared = Object.fromEntries(
-      parsePowerShell(['Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1'].map((name) => ({ name, text: script(name) }))).map((r) => [
-        r.name,
-        r.parameters,
-      ]),
+      parsePowerShell(
+        ['Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1'].map((name) => ({
+          name,
+          text: script(name),
+        })),
+      ).map((r) => [r.name, r.parameters]),
     );
     // The call's own arguments: nested calls in parentheses (e.g. New-Credential -UserName) are left out.
     const callOf = (name: string) =>
@@ -361,7 +464,10 @@ describe('bastion scripts', () => {
         .replace(/\([^()]*\)/g, '()');
     const adBlock = setup.slice(setup.indexOf('$adParameters = @{')).split('\n    }')[0];
     const passed: Record<string, string[]> = {
-      'Configure-AD.ps1': [...[...adBlock.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]), ...[...setup.matchAll(/\$adParameters\.(\w+) =/g)].map((m) => m[1])],
+      'Configure-AD.ps1': [
+        ...[...adBlock.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]),
+        ...[...setup.matchAll(/\$adParameters\.(\w+) =/g)].map((m) => m[1]),
+      ],
       'Configure-Database.ps1': [...callOf('Configure-Database.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
       'Generate-CredSpec.ps1': [...callOf('Generate-CredSpec.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
     };
@@ -369,7 +475,9 @@ describe('bastion scripts', () => {
     for (const [name, parameters] of Object.entries(declared)) {
       // THEN
       const names = parameters.map((p) => p.name);
-      const mandatory = parameters.filter((p) => p.attributes.some((a) => /Mandatory = \$true/.test(a))).map((p) => p.name);
+      const mandatory = parameters
+        .filter((p) => p.attributes.some((a) => /Mandatory = \$true/.test(a)))
+        .map((p) => p.name);
       expect(passed[name].length).toBeGreaterThan(2);
       expect(passed[name].filter((p) => !names.includes(p))).toEqual([]);
       expect(mandatory.filter((p) => !passed[name].includes(p))).toEqual([]);

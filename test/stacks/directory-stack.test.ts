@@ -41,7 +41,13 @@ describe('directory stack', () => {
       ShortName: 'DIRECTORY',
       Edition: 'Standard',
       Password: {
-        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager:'), { Ref: Match.stringLikeRegexp('AdminPassword') }])],
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            Match.stringLikeRegexp('resolve:secretsmanager:'),
+            { Ref: Match.stringLikeRegexp('AdminPassword') },
+          ]),
+        ],
       },
       VpcSettings: { SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('privateSubnet1') }]) },
     });
@@ -119,7 +125,10 @@ describe('directory stack', () => {
       },
       Targets: [{ Key: 'tag:gmsa-linux-ecs:domain-join', Values: ['amazon-ecs-gmsa-linux'] }],
     });
-    expect(stacks.directory.domainJoinTag).toEqual({ key: 'gmsa-linux-ecs:domain-join', value: 'amazon-ecs-gmsa-linux' });
+    expect(stacks.directory.domainJoinTag).toEqual({
+      key: 'gmsa-linux-ecs:domain-join',
+      value: 'amazon-ecs-gmsa-linux',
+    });
   });
 
   test('THEN the CredSpec parameter is a String under the solution id with a placeholder', () => {
@@ -138,7 +147,9 @@ describe('directory stack', () => {
     expect(Object.keys(buckets)).toHaveLength(1);
     expect(bucket.DeletionPolicy).toBe('Delete');
     expect(bucket.Properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
