@@ -36,7 +36,7 @@ export interface BuiltApp {
 }
 
 /** The feature flags of `cdk.json`, so tests synthesize what `cdk synth` does. */
-const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
 ).context;
 

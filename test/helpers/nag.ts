@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { App } from 'aws-cdk-lib';
 import { GmsaStacks } from '../../lib/gmsa-app';
 import { addSecurityChecks } from '../../lib/security-checks';
 import { Settings } from '../../lib/settings';
@@ -19,15 +20,15 @@ interface ReportedViolation {
 }
 
 /**
- * Builds the app for the settings, adds the AwsSolutions checks as `bin/` does and synthesizes with CDK's built-in
- * validation on. A failing synth still writes its report, which lists every unacknowledged finding.
+ * Synthesizes the app with CDK's built-in CloudFormation validation on (and whatever validation plugins it has, such as
+ * cdk-nag). A failing synth still writes its report, which lists every unacknowledged finding of every plugin.
+ *
+ * @returns the findings as `<rule> (<severity>) <construct path>`; empty when everything passes.
  */
-export function synthWithSecurityChecks(settings: Settings): NagRun {
+export function synthFindings(app: App): string[] {
   const previous = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'true';
   try {
-    const { app, stacks } = buildApp(settings);
-    addSecurityChecks(app);
     try {
       app.synth();
     } catch {
@@ -35,15 +36,21 @@ export function synthWithSecurityChecks(settings: Settings): NagRun {
     }
     const reportFile = path.join(app.outdir, 'validation-report.json');
     const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    const findings = (report.pluginReports as Array<{ violations: ReportedViolation[] }>).flatMap((r) =>
+    return (report.pluginReports as Array<{ violations: ReportedViolation[] }>).flatMap((r) =>
       r.violations.flatMap((v) =>
         (v.violatingConstructs ?? [{}]).map(
           (c) => `${v.ruleName} (${v.severity ?? 'error'}) ${c.constructPath ?? '?'}`,
         ),
       ),
     );
-    return { stacks, findings };
   } finally {
     process.env.CDK_VALIDATION = previous;
   }
+}
+
+/** Builds the app for the settings, adds the AwsSolutions checks as `bin/` does and synthesizes it with validation on. */
+export function synthWithSecurityChecks(settings: Settings): NagRun {
+  const { app, stacks } = buildApp(settings);
+  addSecurityChecks(app);
+  return { stacks, findings: synthFindings(app) };
 }

@@ -2,11 +2,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CDK_JSON_CONTEXT } from './modes';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-// The CLI passes cdk.json's context (the feature flags) to the app along with `-c` values.
-const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
 
 /** What the `bin/` entry point did when run as the CDK CLI runs it. */
 export interface BinResult {
@@ -28,6 +27,7 @@ export function runBin(settingsEnv: Record<string, string>, context: Record<stri
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.tmpdir(),
       CDK_OUTDIR: outdir,
+      // The CLI passes cdk.json's context (the feature flags) to the app along with `-c` values.
       CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON_CONTEXT, ...context }),
       CDK_VALIDATION: 'false',
       ...settingsEnv,

@@ -1,5 +1,5 @@
 // Tests never reach AWS or Docker, and must not read the developer's settings.
-process.env.CDK_VALIDATION = 'false'; // one test per mode turns the built-in CloudFormation validation back on
+process.env.CDK_VALIDATION = 'false'; // test/security/cdk-nag.test.ts turns the built-in CloudFormation validation back on for every mode
 for (const name of [
   'SOLUTION_ID',
   'DOMAIN_JOIN_ECS',
