@@ -38,8 +38,10 @@ function timedOut(): CheckOutcome {
 export function failureOf(error: unknown, ctx: CheckContext): CheckOutcome {
   if (error instanceof CheckFailure) return fail(error.message, error.fix);
   if (ctx.signal.aborted) return timedOut();
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  // Duck-typed: an abort rejects with a DOMException, which is not an Error subclass in Node 20.
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown };
+  const name = typeof fields.name === 'string' ? fields.name : 'Error';
+  const message = (typeof fields.message === 'string' ? fields.message : String(error)).split('\n')[0];
   if (/AccessDenied|UnauthorizedOperation|AuthorizationError/.test(name)) {
     return fail(
       `${name}: ${message}`,

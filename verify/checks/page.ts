@@ -28,7 +28,10 @@ export const pageCheck: Check = {
         headers: { accept: 'application/json' },
       });
     } catch (error) {
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : (error as Error).message;
+      // An abort rejects with a DOMException, which is not an Error subclass in Node 20: read its name directly.
+      const { name, message } = error as { name?: string; message?: string };
+      const reason =
+        name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ctx.pageTimeoutMs} ms` : message;
       return fail(
         `GET ${url}: ${reason}`,
         'the load balancer only admits MY_SG_INGRESS_IP when it is set; check your address, then the targets.',
