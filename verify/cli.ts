@@ -155,6 +155,8 @@ if (require.main === module) {
   }).then(
     (code) => {
       process.exitCode = code;
+      // Every request is aborted by now; should a socket still hold the event loop, do not outlive the bound.
+      setTimeout(() => process.exit(code), 2000).unref();
     },
     () => {
       process.exitCode = 2;

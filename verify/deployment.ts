@@ -10,6 +10,9 @@ export function stackName(solutionId: string, role: StackRole): string {
   return `${solutionId}-${role}`;
 }
 
+/** How long finding the credentials may take. */
+export const CREDENTIALS_TIMEOUT_MS = 15_000;
+
 /** Errors that mean the credentials are missing or refused: nothing can be checked. */
 const CREDENTIAL_ERRORS = new Set([
   'CredentialsProviderError',
@@ -38,13 +41,26 @@ export async function preflight(clients: AwsClients): Promise<string> {
     );
   }
   try {
-    await clients.cloudFormation.config.credentials();
-  } catch {
+    // A credential process or SSO refresh could wait on its own; 15 s is plenty for any provider that works.
+    await withTimeout(clients.cloudFormation.config.credentials(), CREDENTIALS_TIMEOUT_MS);
+  } catch (error) {
+    if (error instanceof CannotCheckError) throw error;
     throw new CannotCheckError(
       'Cannot check: no AWS credentials found. Sign in (e.g. "aws sso login" or "aws configure") or set AWS_PROFILE, then run again.',
     );
   }
   return region;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CannotCheckError(`Cannot check: finding AWS credentials took longer than ${ms / 1000} s.`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
