@@ -28,7 +28,7 @@ const CREDENTIAL_ERRORS = new Set([
  * Resolves the region and the credentials once before any check, so that a missing one is a single line (exit 2)
  * rather than nine failures. Returns the region.
  */
-export async function preflight(clients: AwsClients): Promise<string> {
+export async function preflight(clients: AwsClients, credentialsTimeoutMs = CREDENTIALS_TIMEOUT_MS): Promise<string> {
   let region: string;
   try {
     region = await clients.cloudFormation.config.region();
@@ -42,7 +42,7 @@ export async function preflight(clients: AwsClients): Promise<string> {
   }
   try {
     // A credential process or SSO refresh could wait on its own; 15 s is plenty for any provider that works.
-    await withTimeout(clients.cloudFormation.config.credentials(), CREDENTIALS_TIMEOUT_MS);
+    await withTimeout(clients.cloudFormation.config.credentials(), credentialsTimeoutMs);
   } catch (error) {
     if (error instanceof CannotCheckError) throw error;
     throw new CannotCheckError(
