@@ -31,13 +31,29 @@ export interface StaticCredentials {
   readonly secretAccessKey: string;
 }
 
+/** Test seams: another endpoint (a local fake) and shorter timeouts. */
+export interface ClientOptions {
+  readonly endpoint?: string;
+  readonly requestTimeoutMs?: number;
+}
+
 /** Clients for a region (undefined: the SDK's own resolution, env then profile). */
-export function createClients(region?: string, credentials?: StaticCredentials): AwsClients {
+export function createClients(
+  region?: string,
+  credentials?: StaticCredentials,
+  options: ClientOptions = {},
+): AwsClients {
   const config = {
     region,
     credentials,
+    endpoint: options.endpoint,
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      // Without it the handler only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
   };
   return {
     cloudFormation: new CloudFormationClient(config),
