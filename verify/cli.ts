@@ -137,7 +137,8 @@ export function formatText(settings: Settings, region: string, results: readonly
   for (const result of results) {
     const detail = result.status === 'skip' ? `skipped: ${result.detail}` : result.detail;
     const fix = result.status === 'fail' && result.fix ? ` → fix: ${result.fix}` : '';
-    lines.push(`${MARKS[result.status]} ${result.title}: ${detail}${fix}`);
+    // One line per check, whatever a status reason or an error message carries.
+    lines.push(`${MARKS[result.status]} ${result.title}: ${detail}${fix}`.replace(/\s*\n\s*/g, ' '));
   }
   const count = (status: CheckResult['status']) => results.filter((result) => result.status === status).length;
   lines.push(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped.`);

@@ -26,11 +26,12 @@ const sm = mockClient(SecretsManagerClient);
 const ssm = mockClient(SSMClient);
 
 /** Runs main() in-process with test clients; returns the exit code and what it printed. */
-async function run(argv: string[], env: Record<string, string> = {}) {
+async function run(argv: string[], env: Record<string, string> = {}, budgetMs?: number) {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
     env,
+    budgetMs,
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     clients: createClients('us-east-1', { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }),
@@ -124,6 +125,26 @@ describe('npm run verify', () => {
     expect(code).toBe(0);
   });
 
+  test("prints a multi-line stack status reason on its check's one line", async () => {
+    givenFargateStacks();
+    givenHealthyServices();
+    cfn.on(DescribeStacksCommand, { StackName: `${SOLUTION_ID}-cluster` }).resolves({
+      Stacks: [
+        {
+          StackName: `${SOLUTION_ID}-cluster`,
+          StackStatus: 'ROLLBACK_COMPLETE',
+          StackStatusReason: 'The following resource(s) failed:\n  [Cluster]',
+          CreationTime: new Date(),
+        },
+      ],
+    });
+    const { code, stdout } = await run([], { FARGATE: '1' });
+    expect(code).toBe(1);
+    expect(stdout.split('\n')[1]).toMatch(
+      /^✗ Stacks complete: amazon-ecs-gmsa-linux-cluster ROLLBACK_COMPLETE \(The following resource\(s\) failed: \[Cluster\]\) → fix: /,
+    );
+  });
+
   test('--json prints every result and exits 1 when a check fails', async () => {
     givenFargateStacks();
     givenHealthyServices();
@@ -148,6 +169,19 @@ describe('npm run verify', () => {
       status: 'fail',
       detail: `${SOLUTION_ID}-sql is storage-full`,
     });
+  });
+
+  test('ends within its time budget when an AWS call never answers', async () => {
+    givenFargateStacks();
+    givenHealthyServices();
+    ds.on(DescribeDirectoriesCommand).callsFake(() => new Promise(() => undefined));
+    const started = Date.now();
+    const { code, stdout } = await run(['--json'], { FARGATE: '1' }, 500);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.checks.map((c: { status: string }) => c.status)).toEqual(['pass', ...Array(8).fill('fail')]);
+    expect(report.checks[1].detail).toBe("not finished when the run's time was up");
   });
 
   test('exits 2 with one line when a stack is not found (and with DEPLOY_APP, the application stack)', async () => {
