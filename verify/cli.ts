@@ -77,7 +77,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), io.budgetMs ?? RUN_BUDGET_MS);
   try {
-    const clients = io.clients ?? createClients();
+    // The AWS CLI and the CDK CLI also read AWS_DEFAULT_REGION; the JavaScript SDK reads only AWS_REGION and the profile.
+    const clients = io.clients ?? createClients(io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || undefined);
     const region = await preflight(clients);
     const deployment = await loadDeployment(clients, settings, region, controller.signal);
     const results = await runChecks(

@@ -37,7 +37,7 @@ export async function preflight(clients: AwsClients, credentialsTimeoutMs = CRED
   }
   if (!region) {
     throw new CannotCheckError(
-      'Cannot check: no AWS region. Set AWS_REGION (or AWS_PROFILE with a region) to the region you deployed to.',
+      'Cannot check: no AWS region. Set AWS_REGION (or AWS_DEFAULT_REGION, or a profile with a region) to the region you deployed to.',
     );
   }
   try {

@@ -45,7 +45,7 @@ export function failureOf(error: unknown, ctx: CheckContext): CheckOutcome {
   if (/AccessDenied|UnauthorizedOperation|AuthorizationError/.test(name)) {
     return fail(
       `${name}: ${message}`,
-      'your credentials need read access to this service (e.g. the ReadOnlyAccess policy).',
+      'your credentials need read access to this call (e.g. the ReadOnlyAccess policy).',
     );
   }
   if (name === 'TimeoutError' || name === 'AbortError') {

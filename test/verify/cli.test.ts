@@ -238,6 +238,12 @@ describe('npm run verify as a process, without credentials', () => {
     expect(result.stderr).toMatch(/^Cannot check: no AWS credentials found\. [^\n]+\n$/);
   });
 
+  test('takes the region from AWS_DEFAULT_REGION as the AWS and CDK CLIs do', () => {
+    const result = spawnCli({ AWS_DEFAULT_REGION: 'eu-west-1' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^Cannot check: no AWS credentials found\. [^\n]+\n$/);
+  });
+
   test('exits 2 with one line when no region is set', () => {
     const result = spawnCli({});
     expect(result.status).toBe(2);

@@ -1,7 +1,7 @@
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { identityCheck } from '../../verify/checks/identity';
-import { DOMAIN, IDENTITY_SECRET, makeContext } from './helpers';
+import { awsError, DOMAIN, IDENTITY_SECRET, makeContext } from './helpers';
 
 const sm = mockClient(SecretsManagerClient);
 const PASSWORD = 'S3cret-never-printed-0123456789ab';
@@ -65,5 +65,12 @@ describe('domainless identity check', () => {
     const outcome = await identityCheck.run(makeContext());
     expect(outcome.status).toBe('fail');
     expect(outcome.detail).toContain('never completed a rotation');
+  });
+
+  test('fails naming the missing permission when the caller may not read the secret', async () => {
+    sm.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException', 'User is not authorized'));
+    const outcome = await identityCheck.run(makeContext());
+    expect(outcome.status).toBe('fail');
+    expect(outcome.fix).toContain(`secretsmanager:GetSecretValue on ${IDENTITY_SECRET}`);
   });
 });

@@ -1,4 +1,8 @@
-import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  GetSecretValueCommandOutput,
+} from '@aws-sdk/client-secrets-manager';
 import { parseIdentitySecret } from '../../lambda/rotate-domainless-identity/identity-secret';
 import { outputOf } from '../deployment';
 import { Check, CheckContext, CheckOutcome, fail, pass, skip } from '../types';
@@ -27,10 +31,22 @@ export const identityCheck: Check = {
     const logGroup = ctx.deployment.stacks.find((s) => s.role === 'database')?.outputs.IdentityRotationLogGroupName;
     const readLog = `read the rotation log (aws logs tail ${logGroup ?? '<IdentityRotationLogGroupName>'})`;
 
-    const value = await ctx.clients.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
-      { abortSignal: ctx.signal },
-    );
+    let value: GetSecretValueCommandOutput;
+    try {
+      value = await ctx.clients.secretsManager.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+        { abortSignal: ctx.signal },
+      );
+    } catch (error) {
+      // ReadOnlyAccess does not include GetSecretValue: say exactly what is missing.
+      if (error instanceof Error && error.name === 'AccessDeniedException') {
+        return fail(
+          `not allowed to read ${secretId} (AccessDeniedException)`,
+          `run with credentials that have secretsmanager:GetSecretValue on ${secretId} (its value is never printed).`,
+        );
+      }
+      throw error;
+    }
     try {
       parseIdentitySecret(value.SecretString, `The AWSCURRENT version of ${secretId}`);
     } catch (error) {
