@@ -1,0 +1,91 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { pageCheck } from '../../verify/checks/page';
+import { makeContext } from './helpers';
+
+/** What the fake web app answers next: status and body, or nothing at all (hang). */
+let answer: { status: number; body: string } | 'hang' = { status: 200, body: '{}' };
+let requestedPath = '';
+let server: Server;
+let baseUrl = '';
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    requestedPath = request.url ?? '';
+    if (answer === 'hang') return;
+    response.writeHead(answer.status, { 'content-type': 'application/json' });
+    response.end(answer.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function context() {
+  return makeContext({}, (stacks) =>
+    stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: baseUrl } } : s)),
+  );
+}
+
+const status = (authScheme: string, extra: Record<string, unknown> = {}) => ({
+  status: 200,
+  body: JSON.stringify({
+    ok: authScheme === 'KERBEROS',
+    authScheme,
+    login: 'DIRECTORY\\SampleWebApp$',
+    server: 'amazon-ecs-gmsa-linux-sql',
+    database: 'Chinook',
+    ticketCache: { state: 'valid', location: '/var/credentials-fetcher/krbdir/krb5cc' },
+    cause: null,
+    ...extra,
+  }),
+});
+
+describe('page check', () => {
+  test('passes when /api/status reports KERBEROS', async () => {
+    answer = status('KERBEROS');
+    const outcome = await pageCheck.run(context());
+    expect(requestedPath).toBe('/api/status');
+    expect(outcome).toMatchObject({
+      status: 'pass',
+      detail: 'KERBEROS as DIRECTORY\\SampleWebApp$ on amazon-ecs-gmsa-linux-sql',
+    });
+  });
+
+  test('fails on NTLM, showing the ticket cache state and the cause', async () => {
+    answer = status('NTLM', { ticketCache: { state: 'missing', location: '' }, cause: 'no Kerberos ticket' });
+    const outcome = await pageCheck.run(context());
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toBe('authScheme NTLM, ticket cache missing: no Kerberos ticket');
+  });
+
+  test('fails on an HTTP error', async () => {
+    answer = { status: 502, body: 'Bad Gateway' };
+    const outcome = await pageCheck.run(context());
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toContain('HTTP 502');
+  });
+
+  test('fails on an answer that is not JSON', async () => {
+    answer = { status: 200, body: '<html>' };
+    expect((await pageCheck.run(context())).detail).toContain('not JSON');
+  });
+
+  test('fails, bounded, when the page does not answer', async () => {
+    answer = 'hang';
+    const started = Date.now();
+    const outcome = await pageCheck.run({ ...context(), pageTimeoutMs: 300 });
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toContain('timed out');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('is skipped without an application stack', async () => {
+    const ctx = makeContext({ deployApp: false }, (stacks) => stacks.filter((s) => s.role !== 'application'));
+    expect((await pageCheck.run(ctx)).status).toBe('skip');
+  });
+});

@@ -1,0 +1,61 @@
+import { outputOf, stackOf } from '../deployment';
+import { Check, CheckContext, CheckOutcome, fail, pass, skip } from '../types';
+import { NO_APPLICATION } from './service';
+
+/** `GET /api/status` of the web app (contract 7); no secrets in it. */
+interface AppStatus {
+  readonly ok?: boolean;
+  readonly authScheme?: string;
+  readonly login?: string;
+  readonly server?: string;
+  readonly database?: string;
+  readonly ticketCache?: { readonly state?: string; readonly location?: string };
+  readonly cause?: string;
+}
+
+/** The end of the chain: the app's own SQL session reports KERBEROS (sys.dm_exec_connections.auth_scheme). */
+export const pageCheck: Check = {
+  id: 'page',
+  title: 'The page',
+  description: 'ServiceURL/api/status answers 200 with authScheme KERBEROS',
+  async run(ctx: CheckContext): Promise<CheckOutcome> {
+    if (!stackOf(ctx, 'application')) return skip(NO_APPLICATION);
+    const url = `${outputOf(ctx, 'application', 'ServiceURL').replace(/\/+$/, '')}/api/status`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.pageTimeoutMs)]),
+        headers: { accept: 'application/json' },
+      });
+    } catch (error) {
+      // An abort rejects with a DOMException, which is not an Error subclass in Node 20: read its name directly.
+      const { name, message } = error as { name?: string; message?: string };
+      const reason =
+        name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ctx.pageTimeoutMs} ms` : message;
+      return fail(
+        `GET ${url}: ${reason}`,
+        'the load balancer only admits MY_SG_INGRESS_IP when it is set; check your address, then the targets.',
+      );
+    }
+    const body = await response.text();
+    if (response.status !== 200) {
+      return fail(`GET ${url}: HTTP ${response.status}`, 'see "Load balancer targets" and the app log.');
+    }
+    let status: AppStatus;
+    try {
+      status = JSON.parse(body) as AppStatus;
+    } catch {
+      return fail(`GET ${url}: not JSON`, 'deploy the current web app (its /api/status answers JSON).');
+    }
+    if (status.authScheme !== 'KERBEROS' || status.ok !== true) {
+      const cache = status.ticketCache ? `, ticket cache ${status.ticketCache.state ?? '?'}` : '';
+      const cause = status.cause ? `: ${status.cause}` : '';
+      return fail(
+        `authScheme ${status.authScheme ?? 'none'}${cache}${cause}`,
+        'NTLM: the server name is not <DBInstanceIdentifier>.<DirectoryName>; no ticket: see "Container instances", ' +
+          'the CredSpec and the gMSA principals group (README Troubleshooting).',
+      );
+    }
+    return pass(`KERBEROS as ${status.login ?? '?'} on ${status.server ?? '?'}`);
+  },
+};
