@@ -126,7 +126,7 @@ function expectedCredSpec(
   const location = settings.credSpecFromS3 ? `${bucket}/${CREDSPEC_KEY}` : parameterArn;
   const statements = settings.credSpecFromS3
     ? [
-        { sid: 'LocateCredSpecBucket', actions: ['s3:GetBucketLocation'], resources: [bucket] },
+        { sid: 'LocateCredSpecBucket', actions: ['s3:ListBucket'], resources: [bucket] },
         { sid: 'ReadCredSpecObject', actions: ['s3:GetObject'], resources: [`${bucket}/${CREDSPEC_KEY}`] },
       ]
     : [{ sid: 'ReadCredSpecParameter', actions: ['ssm:GetParameters'], resources: [parameterArn] }];

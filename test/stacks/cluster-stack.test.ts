@@ -209,15 +209,19 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     expect(lines[lines.length - 1]).toBe(expectedRun);
   });
 
-  test('THEN the host script sets the gMSA flag, installs the packages, enables and starts credentials-fetcher', () => {
-    expect(userData).toContain(
-      "grep -qx 'ECS_GMSA_SUPPORTED=true' \"${ECS_CONFIG}\" || echo 'ECS_GMSA_SUPPORTED=true' >>",
-    );
-    expect(userData).toContain('local packages=(credentials-fetcher)');
-    expect(userData).toContain(
-      'packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)',
-    );
+  // The stubbed runs in test/constructs/credentials-fetcher-hosts.test.ts show what these lines do to ecs.config, the
+  // drop-in and dnf; here: the user data of every EC2 mode carries them.
+  test('THEN the host script sets the gMSA flag and blocks IMDS for awsvpc tasks in ecs.config', () => {
+    expect(userData).toContain('set_ecs_config ECS_GMSA_SUPPORTED true\n');
+    expect(userData).toContain('set_ecs_config ECS_AWSVPC_BLOCK_IMDS true\n');
+    expect(userData).toMatch(/\n {2}configure_ecs_agent\n/);
+  });
+
+  test('THEN the host script installs what credentials-fetcher runs, and orders the agent after credentials-fetcher', () => {
+    expect(userData).toContain('local packages=(credentials-fetcher krb5-workstation cyrus-sasl-gssapi)');
+    expect(userData).toContain('packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools)');
     expect(userData).toContain('dnf install -y "$@"');
+    expect(userData).toContain("printf '[Unit]\\nWants=%s\\nAfter=%s\\nConditionPathExists=%s\\n'");
     expect(userData).toContain('systemctl enable --now credentials-fetcher');
   });
 
