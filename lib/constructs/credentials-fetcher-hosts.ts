@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
+import { ec2TaskSlots } from './gmsa-web-app-capacity';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
 export const HOST_SCRIPT_SOURCE = path.join(
@@ -92,6 +93,8 @@ export class CredentialsFetcherHosts extends Construct {
   public readonly role: iam.Role;
   /** The user data (the host script is appended last, so its exit status is the user data's). */
   public readonly userData: ec2.UserData;
+  /** How many awsvpc tasks the group holds at its maximum size: (network interfaces - 1) per host. */
+  public readonly awsvpcTaskSlots: number;
 
   constructor(scope: Construct, id: string, props: CredentialsFetcherHostsProps) {
     super(scope, id);
@@ -114,6 +117,8 @@ export class CredentialsFetcherHosts extends Construct {
           'x86_64 ECS-optimized Amazon Linux 2023 AMI; choose an x86_64 type such as t3.medium or m5.large.',
       );
     }
+    // Refuses a type without a known network-interface count, and hosts that cannot hold one rolling deployment.
+    this.awsvpcTaskSlots = ec2TaskSlots(props.instanceType, props.maxCapacity);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,

@@ -49,6 +49,18 @@ describe('CredentialsFetcherHosts', () => {
     ).toThrow(/ECS_INSTANCE_TYPE "t4g.medium" is arm64: .* x86_64/);
   });
 
+  test('fails GIVEN an x86_64 instance type without a known network-interface count', () => {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    expect(
+      () => new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { instanceType: 'x2iedn.xlarge' })),
+    ).toThrow(/ECS_INSTANCE_TYPE "x2iedn.xlarge" has no network-interface count/);
+  });
+
+  test('GIVEN 2 t3.medium hosts at most THEN they hold 4 awsvpc tasks', () => {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    expect(new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack)).awsvpcTaskSlots).toBe(4);
+  });
+
   test('GIVEN capacity 0..1 THEN the hosts are built', () => {
     const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
     const hosts = new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { minCapacity: 0, maxCapacity: 1 }));
