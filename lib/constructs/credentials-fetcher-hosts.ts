@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
 import { ec2TaskSlots } from './gmsa-web-app-capacity';
+import { LeaveDomainOnTermination } from './leave-domain-on-termination';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
 export const HOST_SCRIPT_SOURCE = path.join(
@@ -22,6 +23,12 @@ export const HOST_SCRIPT_SOURCE = path.join(
 
 /** Where user data writes the host script on the instance, so people can read it there. */
 export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.sh';
+
+/** The script that removes a terminating domain-joined host from AD (run by the lifecycle hook's automation). */
+export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'leave-domain.sh');
+
+/** Where user data writes the leave-domain script on domain-joined instances. */
+export const LEAVE_DOMAIN_SCRIPT_PATH = '/usr/local/sbin/leave-domain.sh';
 
 /** Ends the heredoc that carries the script into user data; the script must not contain this line. */
 const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
@@ -95,6 +102,8 @@ export class CredentialsFetcherHosts extends Construct {
   public readonly userData: ec2.UserData;
   /** How many awsvpc tasks the group holds at its maximum size: (network interfaces - 1) per host. */
   public readonly awsvpcTaskSlots: number;
+  /** Domain-joined only: removes a terminating host from AD (lifecycle hook, rule, runbook). */
+  public readonly leaveDomain?: LeaveDomainOnTermination;
 
   constructor(scope: Construct, id: string, props: CredentialsFetcherHostsProps) {
     super(scope, id);
@@ -222,6 +231,17 @@ export class CredentialsFetcherHosts extends Construct {
     // Writes ECS_CLUSTER into user data and gives the role the ECS agent's permissions on this cluster.
     props.cluster.addAsgCapacityProvider(this.capacityProvider);
 
+    if (access.mode === 'domain-joined') {
+      // Written at boot, run at termination: a replaced or scaled-in host takes its computer account out of AD.
+      this.userData.addCommands(
+        ...scriptFileCommands(LEAVE_DOMAIN_SCRIPT_PATH, readScript(LEAVE_DOMAIN_SCRIPT_SOURCE)),
+      );
+      this.leaveDomain = new LeaveDomainOnTermination(this, 'LeaveDomainOnTermination', {
+        autoScalingGroup: this.autoScalingGroup,
+        command: leaveDomainCommand(access),
+      });
+    }
+
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(...hostScriptCommands(access));
 
@@ -266,38 +286,55 @@ export class CredentialsFetcherHosts extends Construct {
  * The user-data lines that write the host script and run it with the mode's arguments.
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  */
-export function hostScriptCommands(
-  access: HostDirectoryAccess,
-  script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8'),
-): string[] {
-  if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
-    throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
-  }
+export function hostScriptCommands(access: HostDirectoryAccess, script = readScript(HOST_SCRIPT_SOURCE)): string[] {
   const args =
     access.mode === 'domainless'
       ? ['--mode', 'domainless']
-      : [
-          '--mode',
-          'domain-joined',
-          '--domain',
-          access.domainName,
-          '--join-secret',
-          access.domainJoinSecret.secretArn,
-          '--group',
-          access.gmsaPrincipalsGroup,
-        ];
+      : ['--mode', 'domain-joined', ...directoryArguments(access)];
+  return [...scriptFileCommands(HOST_SCRIPT_PATH, script), commandLine(HOST_SCRIPT_PATH, args)];
+}
+
+/** The command the lifecycle hook's automation runs on a terminating domain-joined host. */
+export function leaveDomainCommand(access: DomainJoinedHostAccess): string {
+  return commandLine(LEAVE_DOMAIN_SCRIPT_PATH, directoryArguments(access));
+}
+
+function readScript(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** The user-data lines that write a script to `file` and make it executable. */
+function scriptFileCommands(file: string, script: string): string[] {
+  if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
+    throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
+  }
+  return [
+    // Quoted delimiter: the shell expands nothing inside the script text.
+    `cat > ${file} <<'${HEREDOC_END}'`,
+    script.trimEnd(),
+    HEREDOC_END,
+    `chmod 0755 ${file}`,
+  ];
+}
+
+function directoryArguments(access: DomainJoinedHostAccess): string[] {
+  return [
+    '--domain',
+    access.domainName,
+    '--join-secret',
+    access.domainJoinSecret.secretArn,
+    '--group',
+    access.gmsaPrincipalsGroup,
+  ];
+}
+
+/** `file 'arg' 'arg' ...`; every argument single-quoted, so each must be free of quotes and shell characters. */
+function commandLine(file: string, args: string[]): string {
   const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
   if (unsafe !== undefined) {
     throw new Error(
       `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`,
     );
   }
-  return [
-    // Quoted delimiter: the shell expands nothing inside the script text.
-    `cat > ${HOST_SCRIPT_PATH} <<'${HEREDOC_END}'`,
-    script.trimEnd(),
-    HEREDOC_END,
-    `chmod 0755 ${HOST_SCRIPT_PATH}`,
-    [HOST_SCRIPT_PATH, ...args.map((a) => `'${a}'`)].join(' '),
-  ];
+  return [file, ...args.map((a) => `'${a}'`)].join(' ');
 }

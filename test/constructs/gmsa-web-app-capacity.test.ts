@@ -1,5 +1,4 @@
 import {
-  ec2TaskCapacityProblem,
   ec2TaskSlots,
   MAX_NETWORK_INTERFACES,
   webAppTaskCounts,
