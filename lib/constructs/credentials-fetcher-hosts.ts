@@ -27,9 +27,6 @@ export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.
 /** The script that removes a terminating domain-joined host from AD (run by the lifecycle hook's automation). */
 export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'leave-domain.sh');
 
-/** Where user data writes the leave-domain script on domain-joined instances. */
-export const LEAVE_DOMAIN_SCRIPT_PATH = '/usr/local/sbin/leave-domain.sh';
-
 /** Ends the heredoc that carries the script into user data; the script must not contain this line. */
 const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
 
@@ -232,13 +229,11 @@ export class CredentialsFetcherHosts extends Construct {
     props.cluster.addAsgCapacityProvider(this.capacityProvider);
 
     if (access.mode === 'domain-joined') {
-      // Written at boot, run at termination: a replaced or scaled-in host takes its computer account out of AD.
-      this.userData.addCommands(
-        ...scriptFileCommands(LEAVE_DOMAIN_SCRIPT_PATH, readScript(LEAVE_DOMAIN_SCRIPT_SOURCE)),
-      );
+      // A replaced or scaled-in host takes its computer account out of AD. The runbook carries the script (user data
+      // has no room left for it under EC2's 16 KB limit), so it also reaches hosts launched before a change to it.
       this.leaveDomain = new LeaveDomainOnTermination(this, 'LeaveDomainOnTermination', {
         autoScalingGroup: this.autoScalingGroup,
-        command: leaveDomainCommand(access),
+        commands: leaveDomainCommands(access),
       });
     }
 
@@ -294,9 +289,25 @@ export function hostScriptCommands(access: HostDirectoryAccess, script = readScr
   return [...scriptFileCommands(HOST_SCRIPT_PATH, script), commandLine(HOST_SCRIPT_PATH, args)];
 }
 
-/** The command the lifecycle hook's automation runs on a terminating domain-joined host. */
-export function leaveDomainCommand(access: DomainJoinedHostAccess): string {
-  return commandLine(LEAVE_DOMAIN_SCRIPT_PATH, directoryArguments(access));
+/**
+ * The shell lines Run Command runs on a terminating domain-joined host: write the leave-domain script to a temporary
+ * file, run it with the mode's arguments, remove it, and exit with the script's status.
+ * @param script the script's text; defaults to {@link LEAVE_DOMAIN_SCRIPT_SOURCE}
+ */
+export function leaveDomainCommands(
+  access: DomainJoinedHostAccess,
+  script = readScript(LEAVE_DOMAIN_SCRIPT_SOURCE),
+): string[] {
+  if (script.includes('{{')) {
+    throw new Error('The leave-domain script must not contain "{{": SSM would read it as a document parameter.');
+  }
+  return [
+    'script="$(mktemp)"',
+    ...scriptFileCommands('"${script}"', script).slice(0, -1),
+    `${commandLine('bash "${script}"', directoryArguments(access))} && status=0 || status=$?`,
+    'rm -f "${script}"',
+    'exit "${status}"',
+  ];
 }
 
 function readScript(file: string): string {

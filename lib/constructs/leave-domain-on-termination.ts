@@ -17,8 +17,8 @@ export const LEAVE_DOMAIN_COMMAND_TIMEOUT_SECONDS = 180;
 export interface LeaveDomainOnTerminationProps {
   /** The group of domain-joined container instances. */
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
-  /** The command Run Command runs on the terminating instance (the leave-domain script with its arguments). */
-  readonly command: string;
+  /** The shell lines Run Command runs on the terminating instance (the leave-domain script and its arguments). */
+  readonly commands: string[];
 }
 
 /**
@@ -123,7 +123,7 @@ export class LeaveDomainOnTermination extends Construct {
               DocumentName: 'AWS-RunShellScript',
               InstanceIds: ['{{ InstanceId }}'],
               Parameters: {
-                commands: [props.command],
+                commands: props.commands,
                 executionTimeout: [String(LEAVE_DOMAIN_COMMAND_TIMEOUT_SECONDS)],
               },
             },

@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LEAVE_DOMAIN_SCRIPT_SOURCE } from '../../lib/constructs/credentials-fetcher-hosts';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { LEAVE_DOMAIN_SCRIPT_SOURCE, leaveDomainCommands } from '../../lib/constructs/credentials-fetcher-hosts';
 
 // The leave-domain script, run by bash against a scratch root with stub commands (as the host script's tests do): no
 // directory is contacted. The stubs log their arguments; `timeout` logs its bound and runs the stubbed command.
@@ -13,7 +14,7 @@ const JOIN_SECRET_ARN =
   'arn:aws:secretsmanager:eu-west-1:111111111111:secret:aws/directory-services/d-1/seamless-domain-join-AbCdEf';
 const JOIN_PASSWORD = 'S3cret-Join-Password';
 const ARGS = ['--domain', DOMAIN, '--join-secret', JOIN_SECRET_ARN, '--group', GROUP];
-const REAL_TOOLS = ['bash', 'cat'];
+const REAL_TOOLS = ['bash', 'cat', 'mktemp', 'rm'];
 
 interface Options {
   /** Exit status of `adcli delete-computer`. */
@@ -24,6 +25,8 @@ interface Options {
   readonly secretStatus?: number;
   /** No /etc/krb5.keytab: the host never joined. */
   readonly withoutKeytab?: boolean;
+  /** Run these Run Command lines (the runbook's) instead of the script file. */
+  readonly runCommandLines?: string[];
 }
 
 interface Run {
@@ -32,6 +35,8 @@ interface Run {
   readonly calls: string[];
   /** What each adcli call read from stdin, in order. */
   readonly adcliStdin: string[];
+  /** The stub directory (inside the scratch root). */
+  readonly stubDir: string;
 }
 
 function stub(dir: string, name: string, body: string): void {
@@ -99,9 +104,12 @@ function runLeaveDomain(args: string[], options: Options = {}): Run {
   if (!options.withoutKeytab) fs.writeFileSync(path.join(root, 'etc', 'krb5.keytab'), 'keytab');
   const calls = path.join(root, 'calls.log');
   fs.writeFileSync(calls, '');
-  const result = spawnSync(path.join(bin, 'bash'), [LEAVE_DOMAIN_SCRIPT_SOURCE, ...args], {
+  const lines = path.join(root, 'run-command.sh');
+  if (options.runCommandLines) fs.writeFileSync(lines, options.runCommandLines.join('\n') + '\n');
+  const argv = options.runCommandLines ? [lines] : [LEAVE_DOMAIN_SCRIPT_SOURCE, ...args];
+  const result = spawnSync(path.join(bin, 'bash'), argv, {
     encoding: 'utf8',
-    env: { PATH: bin, GMSA_HOST_ROOT_DIR: root, STUB_CALLS: calls, STUB_DIR: bin },
+    env: { PATH: bin, GMSA_HOST_ROOT_DIR: root, STUB_CALLS: calls, STUB_DIR: bin, TMPDIR: root },
     timeout: 30_000,
   });
   const stdinFiles = fs
@@ -116,6 +124,7 @@ function runLeaveDomain(args: string[], options: Options = {}): Run {
       .split('\n')
       .filter((line) => line.length > 0),
     adcliStdin: stdinFiles.map((f) => fs.readFileSync(path.join(bin, f), 'utf8')),
+    stubDir: bin,
   };
 }
 
@@ -189,6 +198,44 @@ describe('leave-domain.sh', () => {
       expect(run.status).toBe(0);
       expect(run.calls.some((call) => /^(aws|adcli|timeout) /.test(call))).toBe(false);
       expect(run.stderr).toContain('never joined');
+    });
+  });
+
+  describe("GIVEN the runbook's Run Command lines", () => {
+    const commands = leaveDomainCommands({
+      mode: 'domain-joined',
+      domainName: DOMAIN,
+      domainJoinSecret: { secretArn: JOIN_SECRET_ARN } as secretsmanager.ISecret,
+      domainJoinTag: { key: 'k', value: 'v' },
+      gmsaPrincipalsGroup: GROUP,
+    });
+    const worked = runLeaveDomain([], { runCommandLines: commands });
+    const failed = runLeaveDomain([], { runCommandLines: commands, deleteStatus: 1, removeStatus: 1 });
+
+    test('THEN they write the script to a temporary file, run it with the arguments and remove the file', () => {
+      expect(worked.status).toBe(0);
+      expect(worked.calls).toContain(DELETE);
+      expect(fs.readdirSync(path.dirname(worked.stubDir)).filter((f) => f.startsWith('tmp.'))).toEqual([]);
+    });
+
+    test("THEN they exit with the script's status, which Run Command reports", () => {
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toContain('either: remove it in Active Directory');
+    });
+
+    test('fails GIVEN a script with "{{", which SSM would take for a parameter', () => {
+      expect(() =>
+        leaveDomainCommands(
+          {
+            mode: 'domain-joined',
+            domainName: DOMAIN,
+            domainJoinSecret: { secretArn: JOIN_SECRET_ARN } as secretsmanager.ISecret,
+            domainJoinTag: { key: 'k', value: 'v' },
+            gmsaPrincipalsGroup: GROUP,
+          },
+          'echo {{ x }}\n',
+        ),
+      ).toThrow(/must not contain "\{\{"/);
     });
   });
 

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   HOST_SCRIPT_PATH,
   HOST_SCRIPT_SOURCE,
+  LEAVE_DOMAIN_SCRIPT_SOURCE,
   USER_DATA_LIMIT_BYTES,
 } from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
@@ -223,6 +224,36 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     expect(userData).toContain('dnf install -y "$@"');
     expect(userData).toContain("printf '[Unit]\\nWants=%s\\nAfter=%s\\nConditionPathExists=%s\\n'");
     expect(userData).toContain('systemctl enable --now credentials-fetcher');
+  });
+
+  test(`THEN a terminating host ${domainJoined ? 'leaves' : 'has no need to leave'} the domain`, () => {
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', domainJoined ? 1 : 0);
+    template.resourceCountIs('AWS::Events::Rule', domainJoined ? 1 : 0);
+    template.resourceCountIs('AWS::SSM::Document', domainJoined ? 1 : 0);
+    if (!domainJoined) return;
+    template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      AutoScalingGroupName: { Ref: asgId },
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      DefaultResult: 'CONTINUE',
+    });
+    // The runbook carries the leave-domain script verbatim and runs it with the directory's arguments.
+    const [runbook] = Object.values(template.findResources('AWS::SSM::Document'));
+    const commands: unknown[] = runbook.Properties.Content.mainSteps[0].inputs.Parameters.commands;
+    const text = commands
+      .map((line) => {
+        if (typeof line === 'string') return line;
+        const parts: unknown[] = (line as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+        return parts.map((p) => (typeof p === 'string' ? p : '<TOKEN>')).join('');
+      })
+      .join('\n');
+    const leaveScript = fs.readFileSync(LEAVE_DOMAIN_SCRIPT_SOURCE, 'utf8').trimEnd();
+    expect(text).toContain(`cat > "\${script}" <<'GMSA_HOST_SCRIPT_END'\n${leaveScript}\nGMSA_HOST_SCRIPT_END\n`);
+    expect(text).toContain(
+      `bash "\${script}" '--domain' 'directory.amazon-ecs-gmsa-linux.com' '--join-secret' '<TOKEN>' ` +
+        "'--group' 'SampleWebAppGmsaPrincipals' && status=0 || status=$?",
+    );
+    // The script is not in user data: that has no room left under EC2's 16 KB limit.
+    expect(userData).not.toContain('adcli delete-computer');
   });
 
   test('THEN user data stays below the 16 KB EC2 limit', () => {
