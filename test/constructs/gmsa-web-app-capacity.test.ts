@@ -1,8 +1,4 @@
-import {
-  ec2TaskSlots,
-  MAX_NETWORK_INTERFACES,
-  webAppTaskCounts,
-} from '../../lib/constructs/gmsa-web-app-capacity';
+import { ec2TaskSlots, MAX_NETWORK_INTERFACES, webAppTaskCounts } from '../../lib/constructs/gmsa-web-app-capacity';
 import { parseSettings } from '../../bin/settings';
 
 describe('MAX_NETWORK_INTERFACES', () => {
