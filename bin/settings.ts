@@ -1,3 +1,4 @@
+import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
 
 /** A bad setting or an impossible combination; its message is the one line the user sees. */
@@ -110,6 +111,8 @@ export function parseSettings(sources: SettingsSources): Settings {
       `Invalid setting ${label}: ECS_MIN_CAPACITY (${ecsMinCapacity}) must not exceed ECS_MAX_CAPACITY (${ecsMaxCapacity}).`,
     );
   }
+
+  refuseHostsTooSmallForTheApp(fargate.value === true, ecsInstanceType, ecsMaxCapacity);
 
   return Object.freeze({
     solutionId,
@@ -238,4 +241,14 @@ function parseImage(raw: RawValue | undefined): string | undefined {
     );
   }
   return raw.value;
+}
+
+/**
+ * EC2 only: the container instances at ECS_MAX_CAPACITY must hold a rolling deployment of the web app's awsvpc tasks,
+ * and the instance type must be one whose network-interface count the app knows (lib/constructs/gmsa-web-app-capacity.ts).
+ */
+function refuseHostsTooSmallForTheApp(fargate: boolean, instanceType: string, maxHosts: number): void {
+  if (fargate) return;
+  const problem = ec2TaskCapacityProblem(instanceType, maxHosts);
+  if (problem !== undefined) throw new SettingsError(`Invalid combination: ${problem}`);
 }

@@ -82,6 +82,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
         directory: directory.directory,
         cluster: cluster.cluster,
         capacityProvider: cluster.capacityProvider,
+        ec2TaskSlots: cluster.ec2TaskSlots,
         instanceSecurityGroup: cluster.instanceSecurityGroup,
         fargate: settings.fargate,
         domainJoinEcs: settings.domainJoinEcs,

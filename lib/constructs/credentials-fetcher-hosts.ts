@@ -8,6 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
+import { ec2TaskSlots } from './gmsa-web-app-capacity';
+import { LeaveDomainOnTermination } from './leave-domain-on-termination';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
 export const HOST_SCRIPT_SOURCE = path.join(
@@ -21,6 +23,9 @@ export const HOST_SCRIPT_SOURCE = path.join(
 
 /** Where user data writes the host script on the instance, so people can read it there. */
 export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.sh';
+
+/** The script that removes a terminating domain-joined host from AD (run by the lifecycle hook's automation). */
+export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'leave-domain.sh');
 
 /** Ends the heredoc that carries the script into user data; the script must not contain this line. */
 const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
@@ -92,6 +97,10 @@ export class CredentialsFetcherHosts extends Construct {
   public readonly role: iam.Role;
   /** The user data (the host script is appended last, so its exit status is the user data's). */
   public readonly userData: ec2.UserData;
+  /** How many awsvpc tasks the group holds at its maximum size: (network interfaces - 1) per host. */
+  public readonly awsvpcTaskSlots: number;
+  /** Domain-joined only: removes a terminating host from AD (lifecycle hook, rule, runbook). */
+  public readonly leaveDomain?: LeaveDomainOnTermination;
 
   constructor(scope: Construct, id: string, props: CredentialsFetcherHostsProps) {
     super(scope, id);
@@ -114,6 +123,8 @@ export class CredentialsFetcherHosts extends Construct {
           'x86_64 ECS-optimized Amazon Linux 2023 AMI; choose an x86_64 type such as t3.medium or m5.large.',
       );
     }
+    // Refuses a type without a known network-interface count, and hosts that cannot hold one rolling deployment.
+    this.awsvpcTaskSlots = ec2TaskSlots(props.instanceType, props.maxCapacity);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -217,6 +228,15 @@ export class CredentialsFetcherHosts extends Construct {
     // Writes ECS_CLUSTER into user data and gives the role the ECS agent's permissions on this cluster.
     props.cluster.addAsgCapacityProvider(this.capacityProvider);
 
+    if (access.mode === 'domain-joined') {
+      // A replaced or scaled-in host takes its computer account out of AD. The runbook carries the script (user data
+      // has no room left for it under EC2's 16 KB limit), so it also reaches hosts launched before a change to it.
+      this.leaveDomain = new LeaveDomainOnTermination(this, 'LeaveDomainOnTermination', {
+        autoScalingGroup: this.autoScalingGroup,
+        commands: leaveDomainCommands(access),
+      });
+    }
+
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(...hostScriptCommands(access));
 
@@ -261,38 +281,71 @@ export class CredentialsFetcherHosts extends Construct {
  * The user-data lines that write the host script and run it with the mode's arguments.
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  */
-export function hostScriptCommands(
-  access: HostDirectoryAccess,
-  script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8'),
-): string[] {
-  if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
-    throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
-  }
+export function hostScriptCommands(access: HostDirectoryAccess, script = readScript(HOST_SCRIPT_SOURCE)): string[] {
   const args =
     access.mode === 'domainless'
       ? ['--mode', 'domainless']
-      : [
-          '--mode',
-          'domain-joined',
-          '--domain',
-          access.domainName,
-          '--join-secret',
-          access.domainJoinSecret.secretArn,
-          '--group',
-          access.gmsaPrincipalsGroup,
-        ];
+      : ['--mode', 'domain-joined', ...directoryArguments(access)];
+  return [...scriptFileCommands(HOST_SCRIPT_PATH, script), commandLine(HOST_SCRIPT_PATH, args)];
+}
+
+/**
+ * The shell lines Run Command runs on a terminating domain-joined host: write the leave-domain script to a temporary
+ * file, run it with the mode's arguments, remove it, and exit with the script's status.
+ * @param script the script's text; defaults to {@link LEAVE_DOMAIN_SCRIPT_SOURCE}
+ */
+export function leaveDomainCommands(
+  access: DomainJoinedHostAccess,
+  script = readScript(LEAVE_DOMAIN_SCRIPT_SOURCE),
+): string[] {
+  if (script.includes('{{')) {
+    throw new Error('The leave-domain script must not contain "{{": SSM would read it as a document parameter.');
+  }
+  return [
+    'script="$(mktemp)"',
+    ...scriptFileCommands('"${script}"', script).slice(0, -1),
+    `${commandLine('bash "${script}"', directoryArguments(access))} && status=0 || status=$?`,
+    'rm -f "${script}"',
+    'exit "${status}"',
+  ];
+}
+
+function readScript(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** The user-data lines that write a script to `file` and make it executable. */
+function scriptFileCommands(file: string, script: string): string[] {
+  if (script.split('\n').some((line) => line.trim() === HEREDOC_END)) {
+    throw new Error(`The host script must not contain a line "${HEREDOC_END}": it ends the heredoc in user data.`);
+  }
+  return [
+    // Quoted delimiter: the shell expands nothing inside the script text.
+    `cat > ${file} <<'${HEREDOC_END}'`,
+    script.trimEnd(),
+    HEREDOC_END,
+    `chmod 0755 ${file}`,
+  ];
+}
+
+function directoryArguments(access: DomainJoinedHostAccess): string[] {
+  return [
+    '--domain',
+    access.domainName,
+    '--join-secret',
+    access.domainJoinSecret.secretArn,
+    '--group',
+    access.gmsaPrincipalsGroup,
+  ];
+}
+
+/** `file 'arg' 'arg' ...`; every argument single-quoted, so each must be free of quotes and shell characters. */
+function commandLine(file: string, args: string[]): string {
   const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
   if (unsafe !== undefined) {
     throw new Error(
       `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`,
     );
   }
-  return [
-    // Quoted delimiter: the shell expands nothing inside the script text.
-    `cat > ${HOST_SCRIPT_PATH} <<'${HEREDOC_END}'`,
-    script.trimEnd(),
-    HEREDOC_END,
-    `chmod 0755 ${HOST_SCRIPT_PATH}`,
-    [HOST_SCRIPT_PATH, ...args.map((a) => `'${a}'`)].join(' '),
-  ];
+  return [file, ...args.map((a) => `'${a}'`)].join(' ');
 }

@@ -167,12 +167,14 @@ export class GmsaTaskDefinition extends Construct {
           resources: [credSpec.bucket.arnForObjects(credSpec.objectKey)],
         }),
       );
-      // The agent asks for the bucket's region (GetBucketLocation) before it downloads the object
-      // (agent/s3/factory/factory.go, getRegionFromBucket); without it the task fails to start.
+      // Before the download the agent finds the bucket's region with a signed HeadBucket (s3manager.GetBucketRegion,
+      // agent/s3/factory/factory.go), which S3 authorizes as s3:ListBucket on the bucket. A 403 still carries the
+      // x-amz-bucket-region header the agent reads, but granting it keeps the answer a 200. The agent never calls
+      // GetBucketLocation, so s3:GetBucketLocation is not granted.
       this.executionRole.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'LocateCredSpecBucket',
-          actions: ['s3:GetBucketLocation'],
+          actions: ['s3:ListBucket'],
           resources: [credSpec.bucket.bucketArn],
         }),
       );

@@ -4,11 +4,19 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { GmsaTaskDefinition, HEALTH_CHECK_PATH, WEB_APP_PORT } from './gmsa-task-definition';
+import {
+  DEPLOYMENT_MAX_HEALTHY_PERCENT,
+  DEPLOYMENT_MIN_HEALTHY_PERCENT,
+  webAppTaskCounts,
+} from './gmsa-web-app-capacity';
 
 /** Where the service's tasks run. */
 export type WebAppCapacity =
-  /** EC2 container instances with credentials-fetcher, through the cluster's capacity provider. */
-  | { readonly kind: 'ec2'; readonly capacityProvider: ecs.AsgCapacityProvider }
+  /**
+   * EC2 container instances with credentials-fetcher, through the cluster's capacity provider; `taskSlots` is how many
+   * awsvpc tasks they hold at their maximum count.
+   */
+  | { readonly kind: 'ec2'; readonly capacityProvider: ecs.AsgCapacityProvider; readonly taskSlots: number }
   /** Fargate (platform 1.4.0 or later). */
   | { readonly kind: 'fargate' };
 
@@ -27,21 +35,12 @@ export interface GmsaWebAppServiceProps {
    * @default - open to the internet on port 80 (synth prints a notice)
    */
   readonly ingressCidr?: string;
-  /**
-   * Tasks while idle.
-   * @default 2
-   */
-  readonly desiredCount?: number;
-  /**
-   * Most tasks CPU scaling may run.
-   * @default 6
-   */
-  readonly maxCount?: number;
 }
 
 /**
  * The web app's ECS service behind a public Application Load Balancer: tasks in the private subnets across AZs,
- * deployment circuit breaker with rollback, CPU target tracking, ECS Exec.
+ * deployment circuit breaker with rollback, CPU target tracking, ECS Exec. On EC2 the task counts (2 idle, up to 6)
+ * are lowered until a rolling deployment at the maximum count fits on the hosts (`webAppTaskCounts`).
  */
 export class GmsaWebAppService extends Construct {
   /** The ECS service. */
@@ -57,8 +56,9 @@ export class GmsaWebAppService extends Construct {
 
   constructor(scope: Construct, id: string, props: GmsaWebAppServiceProps) {
     super(scope, id);
-    const desiredCount = props.desiredCount ?? 2;
-    const maxCount = props.maxCount ?? 6;
+    const { desiredCount, maxCount } = webAppTaskCounts(
+      props.capacity.kind === 'ec2' ? props.capacity.taskSlots : undefined,
+    );
 
     // Outbound stays open: the tasks reach SQL Server, the directory's DNS and the AWS endpoints of ECS Exec. On
     // Fargate (platform 1.4.0+) the image pull, the CredSpec, the identity secret and the logs also travel through the
@@ -117,8 +117,8 @@ export class GmsaWebAppService extends Construct {
       cluster: props.cluster,
       desiredCount,
       // Rolling deployments start the new tasks before stopping the old ones.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
+      minHealthyPercent: DEPLOYMENT_MIN_HEALTHY_PERCENT,
+      maxHealthyPercent: DEPLOYMENT_MAX_HEALTHY_PERCENT,
       // A task that cannot get its CredSpec or ticket never becomes healthy: after a few failed launches ECS stops
       // the deployment and rolls back, so CloudFormation fails in minutes instead of waiting for hours.
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html

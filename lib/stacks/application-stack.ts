@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { GmsaTaskDefinition } from '../constructs/gmsa-task-definition';
-import { GmsaWebAppService } from '../constructs/gmsa-web-app-service';
+import { GmsaWebAppService, WebAppCapacity } from '../constructs/gmsa-web-app-service';
 import { WebAppImage } from '../constructs/web-app-image';
 import { DirectoryReference } from '../directory-reference';
 
@@ -22,6 +22,11 @@ export interface ApplicationStackProps extends StackProps {
   readonly cluster: ecs.ICluster;
   /** The EC2 capacity provider; absent with `FARGATE`. */
   readonly capacityProvider?: ecs.AsgCapacityProvider;
+  /**
+   * How many awsvpc tasks the container instances hold at their maximum count (the cluster stack's `ec2TaskSlots`);
+   * the service's task counts stay within it. Absent with `FARGATE`.
+   */
+  readonly ec2TaskSlots?: number;
   /**
    * Security group of the container instances; absent with `FARGATE`. Not used for the web app's traffic: its tasks
    * run in `awsvpc` mode behind their own security group.
@@ -83,7 +88,7 @@ export class ApplicationStack extends Stack {
     this.webApp = new GmsaWebAppService(this, 'WebApp', {
       vpc: props.vpc,
       cluster: props.cluster,
-      capacity: props.fargate ? { kind: 'fargate' } : { kind: 'ec2', capacityProvider: requireCapacityProvider(props) },
+      capacity: props.fargate ? { kind: 'fargate' } : ec2Capacity(props),
       task: this.task,
       ingressCidr: props.albIngressCidr,
     });
@@ -130,11 +135,11 @@ export class ApplicationStack extends Stack {
   }
 }
 
-function requireCapacityProvider(props: ApplicationStackProps): ecs.AsgCapacityProvider {
-  if (props.capacityProvider === undefined) {
+function ec2Capacity(props: ApplicationStackProps): WebAppCapacity {
+  if (props.capacityProvider === undefined || props.ec2TaskSlots === undefined) {
     throw new Error(
-      "Missing capacityProvider: the application stack runs on EC2 (FARGATE is off) and needs the cluster stack's capacity provider.",
+      "Missing capacityProvider or ec2TaskSlots: the application stack runs on EC2 (FARGATE is off) and needs the cluster stack's capacity provider and task slots.",
     );
   }
-  return props.capacityProvider;
+  return { kind: 'ec2', capacityProvider: props.capacityProvider, taskSlots: props.ec2TaskSlots };
 }

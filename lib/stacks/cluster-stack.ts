@@ -45,6 +45,8 @@ export class ClusterStack extends Stack {
   public readonly capacityProvider?: ecs.AsgCapacityProvider;
   /** Security group of the container instances; absent with `FARGATE`. */
   public readonly instanceSecurityGroup?: ec2.ISecurityGroup;
+  /** How many awsvpc tasks the container instances hold at their maximum count; absent with `FARGATE`. */
+  public readonly ec2TaskSlots?: number;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id, props);
@@ -90,6 +92,7 @@ export class ClusterStack extends Stack {
     });
     this.capacityProvider = hosts.capacityProvider;
     this.instanceSecurityGroup = hosts.securityGroup;
+    this.ec2TaskSlots = hosts.awsvpcTaskSlots;
 
     // The rule is created in this stack (the database stack deploys first and must not depend on this one).
     hosts.securityGroup.connections.allowTo(

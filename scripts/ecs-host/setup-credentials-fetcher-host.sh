@@ -1,6 +1,7 @@
 #!/bin/bash
 # Prepares an Amazon ECS container instance (ECS-optimized Amazon Linux 2023) for gMSA, unattended, at first boot:
-# installs credentials-fetcher, turns gMSA on in the ECS agent and starts credentials-fetcher. In domain-joined mode it
+# installs credentials-fetcher and the Kerberos and SASL tools it runs, turns gMSA on in the ECS agent, keeps awsvpc tasks
+# away from the instance metadata service and starts credentials-fetcher. In domain-joined mode it
 # first waits for the SSM seamless domain join, adds this host's computer account to the group allowed to retrieve the
 # gMSA's password and renews the host's Kerberos ticket.
 #
@@ -8,7 +9,10 @@
 #   - ecs.service is ordered After=cloud-final.service, the unit that runs user data, so the agent starts only once
 #     this script has returned (https://github.com/aws/amazon-ecs-agent, packaging/amazon-linux-ami-integrated/ecs.service);
 #   - its first step adds a drop-in that lets ecs.service start only when this script's ready marker exists, so an
-#     instance on which it failed never registers with the cluster, not even after a reboot.
+#     instance on which it failed never registers with the cluster, not even after a reboot;
+#   - the same drop-in orders ecs.service after credentials-fetcher.service (Wants= + After=) on every boot: the agent
+#     turns gMSA off for good when the credentials-fetcher socket is missing at its start, and credentials-fetcher's unit
+#     (Type=notify, the socket set up in ExecStartPost) is active only once the socket exists.
 # On failure it also asks Auto Scaling to replace the instance (set-instance-health Unhealthy) and exits non-zero.
 #
 # Usage:
@@ -97,11 +101,13 @@ on_exit() {
   exit "${status}"
 }
 
-# ecs.service may start only once this script has written the ready marker.
+# ecs.service may start only once this script has written the ready marker, and always after credentials-fetcher.
+# Wants= also starts credentials-fetcher when something starts the agent first; a missing unit is not an error there.
 gate_ecs_agent() {
   mkdir -p "$(dirname "${ECS_DROP_IN}")" "${STATE_DIR}"
   rm -f "${READY_MARKER}"
-  printf '[Unit]\nConditionPathExists=%s\n' "${READY_MARKER}" >"${ECS_DROP_IN}"
+  printf '[Unit]\nWants=%s\nAfter=%s\nConditionPathExists=%s\n' \
+    credentials-fetcher.service credentials-fetcher.service "${READY_MARKER}" >"${ECS_DROP_IN}"
   systemctl daemon-reload
 }
 
@@ -144,10 +150,21 @@ install_packages() {
   return 1
 }
 
-enable_gmsa_in_ecs_agent() {
+# Sets KEY=VALUE in the agent's config, replacing any earlier value of KEY (the agent reads the file at start).
+set_ecs_config() {
+  local key=$1 value=$2
+  { grep -v "^${key}=" "${ECS_CONFIG}" || true; echo "${key}=${value}"; } >"${ECS_CONFIG}.new"
+  mv "${ECS_CONFIG}.new" "${ECS_CONFIG}"
+}
+
+configure_ecs_agent() {
   mkdir -p "$(dirname "${ECS_CONFIG}")"
   touch "${ECS_CONFIG}"
-  grep -qx 'ECS_GMSA_SUPPORTED=true' "${ECS_CONFIG}" || echo 'ECS_GMSA_SUPPORTED=true' >>"${ECS_CONFIG}"
+  set_ecs_config ECS_GMSA_SUPPORTED true
+  # awsvpc tasks may not reach the instance metadata service, so no task can take the instance role's credentials
+  # (which read the domainless identity or the seamless-join secret). Default false; CDK does not write it.
+  # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+  set_ecs_config ECS_AWSVPC_BLOCK_IMDS true
 }
 
 start_credentials_fetcher() {
@@ -223,16 +240,18 @@ main() {
   parse_arguments "$@"
   gate_ecs_agent
 
-  local packages=(credentials-fetcher)
+  # credentials-fetcher runs kinit and `ldapsearch -Y GSSAPI` itself; its package does not require the Kerberos tools or
+  # the GSSAPI SASL plug-in, and the ECS-optimized AL2023 AMI is built from the minimal image.
+  local packages=(credentials-fetcher krb5-workstation cyrus-sasl-gssapi)
   if [ "${MODE}" = domain-joined ]; then
-    packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)
+    packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools)
   fi
   # Used for the Auto Scaling health and, in domain-joined mode, the join secret; installed when the AMI lacks it.
   command -v aws >/dev/null 2>&1 || packages+=(awscli-2)
   log "installing ${packages[*]}"
   install_packages "${packages[@]}"
 
-  enable_gmsa_in_ecs_agent
+  configure_ecs_agent
   if [ "${MODE}" = domain-joined ]; then
     # credentials-fetcher gets the gMSA's password with the host's own ticket: it starts once the host is a member.
     wait_for_domain_join

@@ -49,6 +49,18 @@ describe('CredentialsFetcherHosts', () => {
     ).toThrow(/ECS_INSTANCE_TYPE "t4g.medium" is arm64: .* x86_64/);
   });
 
+  test('fails GIVEN an x86_64 instance type without a known network-interface count', () => {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    expect(
+      () => new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { instanceType: 'x2iedn.xlarge' })),
+    ).toThrow(/ECS_INSTANCE_TYPE "x2iedn.xlarge" has no network-interface count/);
+  });
+
+  test('GIVEN 2 t3.medium hosts at most THEN they hold 4 awsvpc tasks', () => {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    expect(new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack)).awsvpcTaskSlots).toBe(4);
+  });
+
   test('GIVEN capacity 0..1 THEN the hosts are built', () => {
     const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
     const hosts = new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { minCapacity: 0, maxCapacity: 1 }));
@@ -107,7 +119,7 @@ const JOIN_PASSWORD = 'S3cret-Join-Password';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 
 /** Real tools the script uses; everything else is a stub. */
-const REAL_TOOLS = ['bash', 'mkdir', 'rm', 'touch', 'dirname', 'grep', 'seq', 'cat'];
+const REAL_TOOLS = ['bash', 'mkdir', 'rm', 'touch', 'dirname', 'grep', 'seq', 'cat', 'mv'];
 
 interface StubOptions {
   /** dnf's exit status. */
@@ -120,6 +132,8 @@ interface StubOptions {
   readonly hostname?: string;
   /** Leave out the `aws` stub (the AMI without the AWS CLI). */
   readonly withoutAwsCli?: boolean;
+  /** `/etc/ecs/ecs.config` before the script runs (user data writes ECS_CLUSTER first). */
+  readonly ecsConfig?: string;
 }
 
 interface ScriptRun {
@@ -211,7 +225,7 @@ function runHostScript(args: string[], options: StubOptions = {}): ScriptRun {
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc', 'krb5.keytab'), 'keytab');
   fs.mkdirSync(path.join(root, 'etc', 'ecs'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'etc', 'ecs', 'ecs.config'), 'ECS_CLUSTER=test\n');
+  fs.writeFileSync(path.join(root, 'etc', 'ecs', 'ecs.config'), options.ecsConfig ?? 'ECS_CLUSTER=test\n');
 
   const calls = path.join(root, 'calls.log');
   fs.writeFileSync(calls, '');
@@ -273,14 +287,30 @@ describe('setup-credentials-fetcher-host.sh', () => {
       expect(fs.existsSync(path.join(run.root, READY_MARKER))).toBe(true);
     });
 
-    test('THEN the ECS agent may start only once the ready marker exists', () => {
-      expect(read(run, DROP_IN)).toBe(`[Unit]\nConditionPathExists=${path.join(run.root, READY_MARKER)}\n`);
+    test('THEN the ECS agent may start only once the ready marker exists, and on every boot after credentials-fetcher', () => {
+      expect(read(run, DROP_IN)).toBe(
+        [
+          '[Unit]',
+          'Wants=credentials-fetcher.service',
+          'After=credentials-fetcher.service',
+          `ConditionPathExists=${path.join(run.root, READY_MARKER)}`,
+          '',
+        ].join('\n'),
+      );
       expect(indexOfCall(run, 'systemctl daemon-reload')).toBeLessThan(indexOfCall(run, 'dnf install'));
     });
 
-    test('THEN it installs credentials-fetcher only, turns gMSA on in the agent, enables and starts the daemon', () => {
-      expect(run.calls.filter((call) => call.startsWith('dnf '))).toEqual(['dnf install -y credentials-fetcher']);
-      expect(read(run, 'etc/ecs/ecs.config')).toBe('ECS_CLUSTER=test\nECS_GMSA_SUPPORTED=true\n');
+    test('THEN it installs credentials-fetcher with the Kerberos tools and the GSSAPI plug-in it runs, and checks them', () => {
+      expect(run.calls.filter((call) => call.startsWith('dnf '))).toEqual([
+        'dnf install -y credentials-fetcher krb5-workstation cyrus-sasl-gssapi',
+      ]);
+      expect(run.calls).toContain('rpm -q credentials-fetcher krb5-workstation cyrus-sasl-gssapi');
+    });
+
+    test('THEN it turns gMSA on in the agent, blocks IMDS for awsvpc tasks, enables and starts the daemon', () => {
+      expect(read(run, 'etc/ecs/ecs.config')).toBe(
+        'ECS_CLUSTER=test\nECS_GMSA_SUPPORTED=true\nECS_AWSVPC_BLOCK_IMDS=true\n',
+      );
       expect(run.calls).toContain('systemctl enable --now credentials-fetcher');
       expect(run.calls).toContain('systemctl is-active --quiet credentials-fetcher');
     });
@@ -302,7 +332,7 @@ describe('setup-credentials-fetcher-host.sh', () => {
 
     test('THEN it installs credentials-fetcher and the domain-join packages in one transaction', () => {
       expect(run.calls.filter((call) => call.startsWith('dnf '))).toEqual([
-        'dnf install -y credentials-fetcher realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools',
+        'dnf install -y credentials-fetcher krb5-workstation cyrus-sasl-gssapi realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools',
       ]);
     });
 
@@ -356,7 +386,22 @@ describe('setup-credentials-fetcher-host.sh', () => {
     const run = track(runHostScript(['--mode', 'domainless'], { withoutAwsCli: true }));
 
     test('THEN it installs awscli-2 with credentials-fetcher', () => {
-      expect(run.calls).toContain('dnf install -y credentials-fetcher awscli-2');
+      expect(run.calls).toContain('dnf install -y credentials-fetcher krb5-workstation cyrus-sasl-gssapi awscli-2');
+    });
+  });
+
+  describe('GIVEN an ecs.config that already turns the settings off', () => {
+    const run = track(
+      runHostScript(['--mode', 'domainless'], {
+        ecsConfig: 'ECS_CLUSTER=test\nECS_AWSVPC_BLOCK_IMDS=false\nECS_GMSA_SUPPORTED=false\nECS_LOGLEVEL=info\n',
+      }),
+    );
+
+    test('THEN it replaces them and keeps the other lines', () => {
+      expect(run.status).toBe(0);
+      expect(read(run, 'etc/ecs/ecs.config')).toBe(
+        'ECS_CLUSTER=test\nECS_LOGLEVEL=info\nECS_GMSA_SUPPORTED=true\nECS_AWSVPC_BLOCK_IMDS=true\n',
+      );
     });
   });
 

@@ -91,12 +91,14 @@ describe('GmsaTaskDefinition', () => {
       {
         Sid: 'LocateCredSpecBucket',
         Effect: 'Allow',
-        Action: 's3:GetBucketLocation',
+        Action: 's3:ListBucket',
         Resource: { 'Fn::GetAtt': ['Bucket83908E77', 'Arn'] },
       },
     ]);
     // Domain-joined: the host's own computer account gets the ticket; no secret is read.
     expect(JSON.stringify(statements)).not.toContain('secretsmanager');
+    // The agent locates the bucket with HeadBucket (s3:ListBucket), never with GetBucketLocation.
+    expect(JSON.stringify(statements)).not.toContain('GetBucketLocation');
   });
 
   test('GIVEN a customer-managed key on the identity secret THEN the execution role may decrypt with it', () => {

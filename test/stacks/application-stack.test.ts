@@ -126,7 +126,7 @@ function expectedCredSpec(
   const location = settings.credSpecFromS3 ? `${bucket}/${CREDSPEC_KEY}` : parameterArn;
   const statements = settings.credSpecFromS3
     ? [
-        { sid: 'LocateCredSpecBucket', actions: ['s3:GetBucketLocation'], resources: [bucket] },
+        { sid: 'LocateCredSpecBucket', actions: ['s3:ListBucket'], resources: [bucket] },
         { sid: 'ReadCredSpecObject', actions: ['s3:GetObject'], resources: [`${bucket}/${CREDSPEC_KEY}`] },
       ]
     : [{ sid: 'ReadCredSpecParameter', actions: ['ssm:GetParameters'], resources: [parameterArn] }];
@@ -308,10 +308,13 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     });
   });
 
-  test('THEN CPU target tracking scales the service between 2 and 6 tasks', () => {
+  // EC2 (defaults: 2 t3.medium hosts, 3 network interfaces each, one the host's): 4 awsvpc tasks fit, so at most 2
+  // tasks, which a rolling deployment doubles to 4. Fargate has no such bound.
+  const maxTasks = settings.fargate ? 6 : 2;
+  test(`THEN CPU target tracking scales the service between 2 and ${maxTasks} tasks`, () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: 2,
-      MaxCapacity: 6,
+      MaxCapacity: maxTasks,
       ScalableDimension: 'ecs:service:DesiredCount',
     });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
@@ -502,4 +505,22 @@ describe('application stack settings', () => {
         }),
     ).toThrow(/Missing capacityProvider/);
   });
+
+  test.each([
+    // [instance type, max hosts, desired, max tasks]: (interfaces - 1) x hosts slots; a deployment doubles the count.
+    ['t3.medium', 1, 1, 1],
+    ['t3.medium', 3, 2, 3],
+    ['m5.xlarge', 2, 2, 3],
+    ['m5.4xlarge', 2, 2, 6],
+  ])(
+    'GIVEN %s hosts, at most %d THEN the service runs %d tasks and scales to %d',
+    (ecsInstanceType, ecsMaxCapacity, desired, maxTasks) => {
+      const built = build('domainless-ec2-ssm', { ecsInstanceType, ecsMaxCapacity, ecsMinCapacity: 1 });
+      expect(only(built.template, 'AWS::ECS::Service').Properties.DesiredCount).toBe(desired);
+      built.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        MinCapacity: desired,
+        MaxCapacity: maxTasks,
+      });
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   HOST_SCRIPT_PATH,
   HOST_SCRIPT_SOURCE,
+  LEAVE_DOMAIN_SCRIPT_SOURCE,
   USER_DATA_LIMIT_BYTES,
 } from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
@@ -209,16 +210,50 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     expect(lines[lines.length - 1]).toBe(expectedRun);
   });
 
-  test('THEN the host script sets the gMSA flag, installs the packages, enables and starts credentials-fetcher', () => {
-    expect(userData).toContain(
-      "grep -qx 'ECS_GMSA_SUPPORTED=true' \"${ECS_CONFIG}\" || echo 'ECS_GMSA_SUPPORTED=true' >>",
-    );
-    expect(userData).toContain('local packages=(credentials-fetcher)');
-    expect(userData).toContain(
-      'packages+=(realmd oddjob oddjob-mkhomedir sssd adcli krb5-workstation samba-common-tools)',
-    );
+  // The stubbed runs in test/constructs/credentials-fetcher-hosts.test.ts show what these lines do to ecs.config, the
+  // drop-in and dnf; here: the user data of every EC2 mode carries them.
+  test('THEN the host script sets the gMSA flag and blocks IMDS for awsvpc tasks in ecs.config', () => {
+    expect(userData).toContain('set_ecs_config ECS_GMSA_SUPPORTED true\n');
+    expect(userData).toContain('set_ecs_config ECS_AWSVPC_BLOCK_IMDS true\n');
+    expect(userData).toMatch(/\n {2}configure_ecs_agent\n/);
+  });
+
+  test('THEN the host script installs what credentials-fetcher runs, and orders the agent after credentials-fetcher', () => {
+    expect(userData).toContain('local packages=(credentials-fetcher krb5-workstation cyrus-sasl-gssapi)');
+    expect(userData).toContain('packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools)');
     expect(userData).toContain('dnf install -y "$@"');
+    expect(userData).toContain("printf '[Unit]\\nWants=%s\\nAfter=%s\\nConditionPathExists=%s\\n'");
     expect(userData).toContain('systemctl enable --now credentials-fetcher');
+  });
+
+  test(`THEN a terminating host ${domainJoined ? 'leaves' : 'has no need to leave'} the domain`, () => {
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', domainJoined ? 1 : 0);
+    template.resourceCountIs('AWS::Events::Rule', domainJoined ? 1 : 0);
+    template.resourceCountIs('AWS::SSM::Document', domainJoined ? 1 : 0);
+    if (!domainJoined) return;
+    template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      AutoScalingGroupName: { Ref: asgId },
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      DefaultResult: 'CONTINUE',
+    });
+    // The runbook carries the leave-domain script verbatim and runs it with the directory's arguments.
+    const [runbook] = Object.values(template.findResources('AWS::SSM::Document'));
+    const commands: unknown[] = runbook.Properties.Content.mainSteps[0].inputs.Parameters.commands;
+    const text = commands
+      .map((line) => {
+        if (typeof line === 'string') return line;
+        const parts: unknown[] = (line as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+        return parts.map((p) => (typeof p === 'string' ? p : '<TOKEN>')).join('');
+      })
+      .join('\n');
+    const leaveScript = fs.readFileSync(LEAVE_DOMAIN_SCRIPT_SOURCE, 'utf8').trimEnd();
+    expect(text).toContain(`cat > "\${script}" <<'GMSA_HOST_SCRIPT_END'\n${leaveScript}\nGMSA_HOST_SCRIPT_END\n`);
+    expect(text).toContain(
+      `bash "\${script}" '--domain' 'directory.amazon-ecs-gmsa-linux.com' '--join-secret' '<TOKEN>' ` +
+        "'--group' 'SampleWebAppGmsaPrincipals' && status=0 || status=$?",
+    );
+    // The script is not in user data: that has no room left under EC2's 16 KB limit.
+    expect(userData).not.toContain('adcli delete-computer');
   });
 
   test('THEN user data stays below the 16 KB EC2 limit', () => {
