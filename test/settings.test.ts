@@ -390,6 +390,7 @@ describe('settingsNotices', () => {
     ['ECS_MIN_CAPACITI', 'ECS_MIN_CAPACITY'],
     ['DB_INSTANCE_TYP', 'DB_INSTANCE_TYPE'],
   ])('GIVEN the environment variable %s THEN a notice names %s', (variable, setting) => {
+    expect(parse({ [variable]: '1' })).toEqual(DEFAULT_SETTINGS);
     expect(noticesFor({ [variable]: '1' })).toEqual([
       `Notice: environment variable ${variable} is not a setting and is ignored: did you mean ${setting}?`,
     ]);
