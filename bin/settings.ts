@@ -120,18 +120,22 @@ const SOLUTION_ID_RULES: ReadonlyArray<{
     why: () => 'names built from it allow only these characters',
   },
   {
-    // The directory's DNS name `directory.<id>.com` must stay within 47 characters for RDS for SQL Server Kerberos.
+    // The directory's DNS name `directory.<id>.com` must stay within 47 characters for RDS for SQL Server Kerberos,
+    // which allows 33; the limit has been 32 since the first release.
     broken: (id) => id.length > 32,
     why: (id) => `it has ${id.length} characters`,
   },
   {
-    // RDS DB instance identifiers: no two consecutive hyphens, no trailing hyphen. ECR repository names and DNS labels
-    // refuse the same. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+    // RDS DB instance identifiers: no two consecutive hyphens, no trailing hyphen; the ECR repository `<id>/web-site`
+    // allows only one separator between letters or digits too.
+    // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
     broken: (id) => id.includes('--') || id.endsWith('-'),
     why: (id) => `the RDS instance identifier "${id}-sql" would contain "--"`,
   },
   {
-    // SSM parameter names may not begin with aws or ssm (case-insensitive); the CredSpec parameter is `/<id>/credspec`.
+    // SSM parameter names may not begin with aws or ssm (case-insensitive; `/aws/...` holds AWS's public parameters).
+    // The CredSpec parameter is `/<id>/credspec`: refused for its first level too, the safe reading of the rule.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
     broken: (id) => /^(?:aws|ssm)/.test(id),
     why: (id) => `the SSM parameter "/${id}/credspec" may not start with aws or ssm`,
   },
