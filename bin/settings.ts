@@ -256,8 +256,14 @@ function checkContextKeys(context: Readonly<Record<string, unknown>>): void {
 /** A set environment variable that is not a setting but within {@link TYPO_DISTANCE} of one (`FARGTE`, `fargate`). */
 function typoNotices(env: SettingsSources['env']): string[] {
   const names: string[] = Object.values(SETTING_NAMES).map((name) => name.env);
-  return Object.keys(env)
-    .filter((variable) => !names.includes(variable) && env[variable]?.trim())
+  const variables = Object.keys(env);
+  // On Windows, Node reads environment variables case-insensitively: `fargate` there IS FARGATE, and is read.
+  const readAsSetting = (variable: string) => {
+    const upper = variable.toUpperCase();
+    return names.includes(upper) && !variables.includes(upper) && env[upper] !== undefined;
+  };
+  return variables
+    .filter((variable) => !names.includes(variable) && env[variable]?.trim() && !readAsSetting(variable))
     .map((variable) => ({ variable, nearest: closest(variable, names) }))
     .filter(({ nearest }) => nearest.distance <= TYPO_DISTANCE)
     .map(

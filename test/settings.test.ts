@@ -113,12 +113,21 @@ describe('parseSettings', () => {
     },
   );
 
-  test.each(['t3.medium', 'm6i.large', 'c6in.large', 'c5n.xlarge', 'g4dn.xlarge', 'm7a.large', 'r6id.large'])(
-    'GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is accepted',
-    (type) => {
-      expect(parse({ ECS_INSTANCE_TYPE: type }).ecsInstanceType).toBe(type);
-    },
-  );
+  test.each([
+    't3.medium',
+    'm6i.large',
+    'c6in.large',
+    'c5n.xlarge',
+    'g4dn.xlarge',
+    'g4ad.xlarge',
+    'm7a.large',
+    'r6id.large',
+    'inf2.xlarge',
+    'x2iedn.xlarge',
+    'mac1.metal',
+  ])('GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is accepted', (type) => {
+    expect(parse({ ECS_INSTANCE_TYPE: type }).ecsInstanceType).toBe(type);
+  });
 
   test.each(SQL_SERVER_WEB_CLASSES)('GIVEN DB_INSTANCE_TYPE=db.%s THEN it is accepted', (type) => {
     expect(parse({ DB_INSTANCE_TYPE: `db.${type}` }).dbInstanceType).toBe(type);
@@ -394,6 +403,20 @@ describe('settingsNotices', () => {
     expect(noticesFor({ [variable]: '1' })).toEqual([
       `Notice: environment variable ${variable} is not a setting and is ignored: did you mean ${setting}?`,
     ]);
+  });
+
+  test('GIVEN a lowercase setting name in a case-insensitive environment (Windows) THEN it is read and no typo notice', () => {
+    // Node's process.env on Windows: lookups ignore case, keys keep the case they were set with.
+    const values: Record<string, string> = { fargate: '1', ECS_INSTANCE_TYPE: 'm5.large' };
+    const env = new Proxy(values, {
+      get: (target, key) =>
+        typeof key === 'string'
+          ? Object.entries(target).find(([name]) => name.toUpperCase() === key.toUpperCase())?.[1]
+          : undefined,
+    });
+    const settings = parseSettings({ env });
+    expect(settings.fargate).toBe(true);
+    expect(settingsNotices(settings, { env }).filter((n) => /environment variable/.test(n))).toEqual([]);
   });
 
   test('GIVEN common environment variables, exact setting names or an empty look-alike THEN no typo notice', () => {
