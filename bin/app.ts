@@ -8,9 +8,10 @@ import { parseSettings, SettingsError, settingsNotices } from './settings';
 
 const app = new App();
 
+const sources = { env: process.env, context: app.node.getAllContext() };
 let settings: Settings;
 try {
-  settings = parseSettings({ env: process.env, context: app.node.getAllContext() });
+  settings = parseSettings(sources);
 } catch (error) {
   if (error instanceof SettingsError) {
     // One line, no stack trace, nothing synthesized.
@@ -20,7 +21,7 @@ try {
   throw error;
 }
 
-for (const notice of settingsNotices(settings)) process.stderr.write(`${notice}\n`);
+for (const notice of settingsNotices(settings, sources)) process.stderr.write(`${notice}\n`);
 buildGmsaApp(app, settings);
 // cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth.
 addSecurityChecks(app);

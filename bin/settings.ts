@@ -1,5 +1,7 @@
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
+import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
+import { closest } from './typos';
 
 /** A bad setting or an impossible combination; its message is the one line the user sees. */
 export class SettingsError extends Error {
@@ -40,6 +42,52 @@ export const SETTING_NAMES = {
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
 } as const satisfies Record<string, SettingName>;
 
+type SettingKey = keyof typeof SETTING_NAMES;
+
+/**
+ * Context keys that belong to CDK, not to this app: feature flags (`@aws-cdk/...`, all of cdk.json's context), keys the
+ * CLI and the library set (`aws:cdk:...`, `aws-cdk:...`, `cdk-...`), cached look-ups from cdk.context.json (they contain
+ * a colon, e.g. `availability-zones:account=...:region=...`) and two keys the CLI keeps in context.
+ */
+function isCdkContextKey(key: string): boolean {
+  return (
+    key.startsWith('@') ||
+    key.includes(':') ||
+    /^(?:aws-)?cdk/.test(key) ||
+    key === 'acknowledged-issue-numbers' ||
+    key === 'cli-telemetry'
+  );
+}
+
+/**
+ * Settings that do nothing in some modes; setting one there gets a notice, since the user expected an effect.
+ * `because` completes "does nothing ...".
+ */
+const INERT_SETTINGS: ReadonlyArray<{
+  readonly settings: readonly SettingKey[];
+  readonly when: (settings: Settings) => boolean;
+  readonly because: string;
+}> = [
+  {
+    settings: ['ecsInstanceType', 'ecsMinCapacity', 'ecsMaxCapacity'],
+    when: (s) => s.fargate,
+    because: 'with FARGATE=1: the tasks run on Fargate and there are no EC2 container instances',
+  },
+  {
+    settings: ['identityRotationDays'],
+    when: (s) => s.domainJoinEcs,
+    because: 'with DOMAIN_JOIN_ECS=1: there is no domainless identity to rotate',
+  },
+  {
+    settings: ['appImage', 'credSpecFromS3'],
+    when: (s) => !s.deployApp,
+    because: 'without DEPLOY_APP=1: there is no application stack',
+  },
+];
+
+/** An environment variable this close to a setting's name (case-insensitive edit distance) is taken for a typo. */
+const TYPO_DISTANCE = 2;
+
 /** A raw value and the label that names where it came from, for error messages. */
 interface RawValue {
   readonly label: string;
@@ -55,13 +103,54 @@ const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
   no: false,
 };
 
-const SOLUTION_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const SOLUTION_ID_ALLOWED =
+  'expected lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit, ' +
+  'at most 32 characters, not starting with aws, ssm or sthree';
+
+/**
+ * SOLUTION_ID is the prefix of names that AWS checks at deploy time; each rule says which name would break, so the
+ * parser refuses the id at synth instead. Checked in order; the first broken rule names its reason.
+ */
+const SOLUTION_ID_RULES: ReadonlyArray<{
+  readonly broken: (id: string) => boolean;
+  readonly why: (id: string) => string;
+}> = [
+  {
+    // Stack names, the ECR repository `<id>/web-site`, the directory's DNS name `directory.<id>.com`.
+    broken: (id) => !/^[a-z][a-z0-9-]*$/.test(id),
+    why: () => 'names built from it allow only these characters',
+  },
+  {
+    // The directory's DNS name `directory.<id>.com` must stay within 47 characters for RDS for SQL Server Kerberos,
+    // which allows 33; the limit has been 32 since the first release.
+    broken: (id) => id.length > 32,
+    why: (id) => `it has ${id.length} characters`,
+  },
+  {
+    // RDS DB instance identifiers: no two consecutive hyphens, no trailing hyphen; the ECR repository `<id>/web-site`
+    // allows only one separator between letters or digits too.
+    // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+    broken: (id) => id.includes('--') || id.endsWith('-'),
+    why: (id) => `the RDS instance identifier "${id}-sql" would contain "--"`,
+  },
+  {
+    // SSM parameter names may not begin with aws or ssm (case-insensitive; `/aws/...` holds AWS's public parameters).
+    // The CredSpec parameter is `/<id>/credspec`: refused for its first level too, the safe reading of the rule.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
+    broken: (id) => /^(?:aws|ssm)/.test(id),
+    why: (id) => `the SSM parameter "/${id}/credspec" may not start with aws or ssm`,
+  },
+  {
+    // CloudFormation derives the CredSpec buckets' names from the stack name `<id>-directory`; S3 reserves the prefixes
+    // sthree- and amzn-s3-demo-. https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+    broken: (id) => /^(?:sthree-|amzn-s3-demo-)/.test(`${id}-`),
+    why: (id) =>
+      `S3 bucket names derived from the stack name "${id}-directory" may not start with sthree- or amzn-s3-demo-`,
+  },
+];
+
 // EC2 key pair names: up to 255 ASCII characters (EC2 API reference, CreateKeyPair).
 const KEY_PAIR_NAME = /^[\x20-\x7e]{1,255}$/;
-// An EC2 or RDS instance type without the `db.` prefix: family (with generation digit and attribute letters), a dot, a size.
-const INSTANCE_TYPE = /^[a-z]+[0-9][a-z0-9-]*\.[a-z0-9]+$/;
-// Graviton families have a `g` among the attribute letters after the generation digit (t4g, m7gd, c6gn).
-const GRAVITON_FAMILY = /^[a-z]+[0-9][a-z-]*g[a-z-]*\./;
 // A container image reference: optional registry host[:port]/, lowercase path components, optional :tag and @sha256 digest.
 const IMAGE_REFERENCE =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
@@ -74,6 +163,7 @@ const IMAGE_REFERENCE =
 export function parseSettings(sources: SettingsSources): Settings {
   const raw = (name: SettingName): RawValue | undefined => readRaw(sources, name);
   const n = SETTING_NAMES;
+  checkContextKeys(sources.context ?? {});
 
   const solutionId = parseSolutionId(raw(n.solutionId));
   const domainJoinEcs = parseBoolean(raw(n.domainJoinEcs));
@@ -83,8 +173,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const ec2InstanceKeyPairName = parseKeyPairName(raw(n.ec2InstanceKeyPairName));
   const mySgIngressCidr = parseIngressCidr(raw(n.mySgIngressIp));
   const natGateways = parseInteger(raw(n.natGateways), 1, 2) ?? DEFAULT_SETTINGS.natGateways;
-  const dbInstanceType = parseInstanceType(raw(n.dbInstanceType), false) ?? DEFAULT_SETTINGS.dbInstanceType;
-  const ecsInstanceType = parseInstanceType(raw(n.ecsInstanceType), true) ?? DEFAULT_SETTINGS.ecsInstanceType;
+  const dbInstanceType = parseDbInstanceClass(raw(n.dbInstanceType)) ?? DEFAULT_SETTINGS.dbInstanceType;
+  const ecsInstanceType = parseEc2InstanceType(raw(n.ecsInstanceType)) ?? DEFAULT_SETTINGS.ecsInstanceType;
   const ecsMinRaw = raw(n.ecsMinCapacity);
   const ecsMaxRaw = raw(n.ecsMaxCapacity);
   const ecsMinCapacity = parseInteger(ecsMinRaw, 0, 10) ?? DEFAULT_SETTINGS.ecsMinCapacity;
@@ -133,9 +223,12 @@ export function parseSettings(sources: SettingsSources): Settings {
   });
 }
 
-/** The notices synth prints once, for settings whose absence changes what is reachable. */
-export function settingsNotices(settings: Settings): string[] {
-  const notices: string[] = [];
+/**
+ * The notices synth prints once: settings whose absence changes what is reachable and, given the sources, environment
+ * variables that look like a misspelt setting and settings that do nothing in the chosen mode.
+ */
+export function settingsNotices(settings: Settings, sources?: SettingsSources): string[] {
+  const notices: string[] = sources ? [...typoNotices(sources.env), ...inertNotices(settings, sources)] : [];
   if (settings.ec2InstanceKeyPairName === undefined) {
     notices.push(
       'Notice: EC2_INSTANCE_KEYPAIR_NAME is not set: the Windows bastion has no key pair; reach it through Systems Manager Session Manager.',
@@ -148,6 +241,47 @@ export function settingsNotices(settings: Settings): string[] {
     );
   }
   return notices;
+}
+
+/** Refuses a `-c` key that is neither a setting's nor CDK's, naming the setting it most resembles. */
+function checkContextKeys(context: Readonly<Record<string, unknown>>): void {
+  const known: string[] = Object.values(SETTING_NAMES).map((name) => name.context);
+  for (const [key, value] of Object.entries(context)) {
+    if (known.includes(key) || isCdkContextKey(key)) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    throw new SettingsError(
+      `Unknown setting -c ${key}=${quote(text ?? '')}: did you mean -c ${closest(key, known).name}? ` +
+        `This app's context keys are ${known.join(', ')}.`,
+    );
+  }
+}
+
+/** A set environment variable that is not a setting but within {@link TYPO_DISTANCE} of one (`FARGTE`, `fargate`). */
+function typoNotices(env: SettingsSources['env']): string[] {
+  const names: string[] = Object.values(SETTING_NAMES).map((name) => name.env);
+  const variables = Object.keys(env);
+  // On Windows, Node reads environment variables case-insensitively: `fargate` there IS FARGATE, and is read.
+  const readAsSetting = (variable: string) => {
+    const upper = variable.toUpperCase();
+    return names.includes(upper) && !variables.includes(upper) && env[upper] !== undefined;
+  };
+  return variables
+    .filter((variable) => !names.includes(variable) && env[variable]?.trim() && !readAsSetting(variable))
+    .map((variable) => ({ variable, nearest: closest(variable, names) }))
+    .filter(({ nearest }) => nearest.distance <= TYPO_DISTANCE)
+    .map(
+      ({ variable, nearest }) =>
+        `Notice: environment variable ${variable} is not a setting and is ignored: did you mean ${nearest.name}?`,
+    );
+}
+
+function inertNotices(settings: Settings, sources: SettingsSources): string[] {
+  return INERT_SETTINGS.filter((rule) => rule.when(settings)).flatMap((rule) =>
+    rule.settings.flatMap((key) => {
+      const raw = readRaw(sources, SETTING_NAMES[key]);
+      return raw ? [`Notice: ${raw.label}=${quote(raw.value)} does nothing ${rule.because}.`] : [];
+    }),
+  );
 }
 
 function readRaw(sources: SettingsSources, name: SettingName): RawValue | undefined {
@@ -185,12 +319,8 @@ function parseBoolean(raw: RawValue | undefined): ParsedBoolean {
 
 function parseSolutionId(raw: RawValue | undefined): string {
   if (raw === undefined) return DEFAULT_SETTINGS.solutionId;
-  if (!SOLUTION_ID.test(raw.value)) {
-    throw invalid(
-      raw,
-      'expected lowercase letters, digits and hyphens, starting with a letter, at most 32 characters.',
-    );
-  }
+  const broken = SOLUTION_ID_RULES.find((rule) => rule.broken(raw.value));
+  if (broken) throw invalid(raw, `${SOLUTION_ID_ALLOWED} (${broken.why(raw.value)}).`);
   return raw.value;
 }
 
@@ -222,12 +352,36 @@ function parseInteger(raw: RawValue | undefined, min: number, max: number): numb
   return value;
 }
 
-function parseInstanceType(raw: RawValue | undefined, x86Only: boolean): string | undefined {
-  if (raw === undefined) return undefined;
+/** The instance type without an optional `db.` prefix, lowercase, checked for its shape. */
+function instanceTypeOf(raw: RawValue): string {
   const value = raw.value.toLowerCase().replace(/^db\./, '');
   if (!INSTANCE_TYPE.test(value)) throw invalid(raw, 'expected an instance type such as t3.small or m6i.large.');
-  if (x86Only && GRAVITON_FAMILY.test(value)) {
-    throw invalid(raw, 'expected an x86_64 instance type (credentials-fetcher hosts are x86_64), not a Graviton type.');
+  return value;
+}
+
+function parseEc2InstanceType(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const value = instanceTypeOf(raw);
+  if (isArmInstanceType(value)) {
+    throw invalid(
+      raw,
+      'expected an x86_64 instance type (credentials-fetcher hosts are x86_64), not an Arm type such as a1, t4g or m7g.',
+    );
+  }
+  return value;
+}
+
+function parseDbInstanceClass(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const value = instanceTypeOf(raw);
+  if (isArmInstanceType(value)) {
+    throw invalid(
+      raw,
+      'expected an x86_64 DB instance class (RDS runs SQL Server on x86_64 only), not an Arm class such as db.m6g or db.t4g.',
+    );
+  }
+  if (!isSqlServerWebClass(value)) {
+    throw invalid(raw, `expected a class RDS offers for SQL Server Web edition: ${describeSqlServerWebClasses()}.`);
   }
   return value;
 }

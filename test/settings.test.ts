@@ -1,5 +1,11 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
 import { parseSettings, SettingsError, settingsNotices } from '../bin/settings';
+import { SQL_SERVER_VERSION } from '../lib/constructs/sql-server';
 import { DEFAULT_SETTINGS } from '../lib/settings';
+import { CDK_JSON_CONTEXT } from './helpers/modes';
+import { synthFindings } from './helpers/nag';
 
 function parse(env: Record<string, string>, context?: Record<string, unknown>) {
   return parseSettings({ env, context });
@@ -100,6 +106,47 @@ describe('parseSettings', () => {
     expect(parse({}, { deployApp: true }).deployApp).toBe(true);
   });
 
+  test.each(['a', 'my-gmsa-1', 'a1b2', 'x'.repeat(32), 'awesome', 'three-sthree'])(
+    'GIVEN SOLUTION_ID=%p THEN it is accepted',
+    (id) => {
+      expect(parse({ SOLUTION_ID: id }).solutionId).toBe(id);
+    },
+  );
+
+  test.each([
+    't3.medium',
+    'm6i.large',
+    'c6in.large',
+    'c5n.xlarge',
+    'g4dn.xlarge',
+    'g4ad.xlarge',
+    'm7a.large',
+    'r6id.large',
+    'inf2.xlarge',
+    'x2iedn.xlarge',
+    'mac1.metal',
+  ])('GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is accepted', (type) => {
+    expect(parse({ ECS_INSTANCE_TYPE: type }).ecsInstanceType).toBe(type);
+  });
+
+  test.each(SQL_SERVER_WEB_CLASSES)('GIVEN DB_INSTANCE_TYPE=db.%s THEN it is accepted', (type) => {
+    expect(parse({ DB_INSTANCE_TYPE: `db.${type}` }).dbInstanceType).toBe(type);
+  });
+
+  test('GIVEN CDK context keys THEN they are not taken for settings', () => {
+    const cdkKeys = {
+      ...CDK_JSON_CONTEXT,
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:bundling-stacks': ['**'],
+      'aws-cdk:enableDiffNoFail': 'true',
+      'cdk-migrate': true,
+      'availability-zones:account=123456789012:region=us-east-1': ['us-east-1a'],
+      'acknowledged-issue-numbers': [12345],
+      'cli-telemetry': false,
+    };
+    expect(parse({}, cdkKeys)).toEqual(DEFAULT_SETTINGS);
+  });
+
   test('GIVEN a settings object THEN it is frozen', () => {
     expect(Object.isFrozen(parse({}))).toBe(true);
   });
@@ -127,6 +174,36 @@ describe('parseSettings fails on bad input with one line naming the setting, the
       'SOLUTION_ID starting with a digit',
       { SOLUTION_ID: '1app' },
       /^Invalid setting SOLUTION_ID="1app": .*starting with a letter/,
+    ],
+    [
+      'SOLUTION_ID with two hyphens in a row',
+      { SOLUTION_ID: 'a--b' },
+      /^Invalid setting SOLUTION_ID="a--b": expected .*single hyphens.* \(the RDS instance identifier "a--b-sql" would contain "--"\)\.$/,
+    ],
+    [
+      'SOLUTION_ID ending with a hyphen',
+      { SOLUTION_ID: 'abc-' },
+      /^Invalid setting SOLUTION_ID="abc-": expected .*ending with a letter or digit.*"abc--sql" would contain "--"/,
+    ],
+    [
+      'SOLUTION_ID starting with aws',
+      { SOLUTION_ID: 'aws-gmsa' },
+      /^Invalid setting SOLUTION_ID="aws-gmsa": expected .*the SSM parameter "\/aws-gmsa\/credspec" may not start with aws or ssm/,
+    ],
+    [
+      'SOLUTION_ID starting with ssm',
+      { SOLUTION_ID: 'ssmtest' },
+      /^Invalid setting SOLUTION_ID="ssmtest": .*SSM parameter/,
+    ],
+    [
+      'SOLUTION_ID=sthree',
+      { SOLUTION_ID: 'sthree' },
+      /^Invalid setting SOLUTION_ID="sthree": .*stack name "sthree-directory" may not start with sthree-/,
+    ],
+    [
+      'SOLUTION_ID starting with amzn-s3-demo-',
+      { SOLUTION_ID: 'amzn-s3-demo-x' },
+      /^Invalid setting SOLUTION_ID="amzn-s3-demo-x": .*amzn-s3-demo-/,
     ],
     [
       'MY_SG_INGRESS_IP=0.0.0.0/0',
@@ -179,6 +256,29 @@ describe('parseSettings fails on bad input with one line naming the setting, the
       { ECS_INSTANCE_TYPE: 't4g.medium' },
       /^Invalid setting ECS_INSTANCE_TYPE="t4g.medium": expected an x86_64 instance type/,
     ],
+    ...['a1.medium', 'm6g.large', 'c7gd.large', 'c6gn.large', 'r8g.large', 'im4gn.large', 'mac2.metal'].map(
+      (type): [string, Record<string, string>, RegExp] => [
+        `ECS_INSTANCE_TYPE Arm ${type}`,
+        { ECS_INSTANCE_TYPE: type },
+        new RegExp(`^Invalid setting ECS_INSTANCE_TYPE="${type}": expected an x86_64 instance type`),
+      ],
+    ),
+    ...['db.m6g.large', 'db.r7g.xlarge', 'db.t4g.medium', 'db.x2g.large', 'm6gd.large'].map(
+      (type): [string, Record<string, string>, RegExp] => [
+        `DB_INSTANCE_TYPE Arm ${type}`,
+        { DB_INSTANCE_TYPE: type },
+        new RegExp(`^Invalid setting DB_INSTANCE_TYPE="${type}": expected an x86_64 DB instance class .*SQL Server`),
+      ],
+    ),
+    ...['db.t3.micro', 'db.t2.small', 'db.m4.large', 'db.r4.large', 'db.m5.24xlarge', 'db.x1e.xlarge'].map(
+      (type): [string, Record<string, string>, RegExp] => [
+        `DB_INSTANCE_TYPE not offered for SQL Server Web ${type}`,
+        { DB_INSTANCE_TYPE: type },
+        new RegExp(
+          `^Invalid setting DB_INSTANCE_TYPE="${type}": expected a class RDS offers for SQL Server Web edition: db\\.t3 \\.small to \\.2xlarge; .*\\.$`,
+        ),
+      ],
+    ),
     [
       'ECS_MAX_CAPACITY=0',
       { ECS_MAX_CAPACITY: '0' },
@@ -220,6 +320,55 @@ describe('parseSettings fails on bad input with one line naming the setting, the
   test('fails on a bad context value, naming the context key', () => {
     expect(errorOf({}, { fargate: 'perhaps' })).toMatch(/^Invalid setting -c fargate="perhaps": expected 0, 1/);
   });
+
+  test.each([
+    ['fargte', '1', 'fargate'],
+    ['Fargate', '1', 'fargate'],
+    ['SOLUTION_ID', 'x', 'solutionId'],
+    ['dbInstanceClass', 'db.t3.small', 'dbInstanceType'],
+    ['ecsMaxCapacty', '3', 'ecsMaxCapacity'],
+  ])('fails on the unknown context key -c %s, naming the closest known key', (key, value, nearest) => {
+    const message = errorOf({}, { ...CDK_JSON_CONTEXT, [key]: value });
+    expect(message).toMatch(new RegExp(`^Unknown setting -c ${key}="${value}": did you mean -c ${nearest}\\? `));
+    expect(message).toContain("This app's context keys are solutionId, domainJoinEcs, fargate,");
+    expect(message).not.toContain('\n');
+  });
+});
+
+describe('the DB instance classes the parser accepts', () => {
+  /** Findings of CDK's built-in CloudFormation validation about each DB instance class of one template. */
+  function classFindings(classes: readonly string[]): Map<string, string[]> {
+    const app = new App({ context: CDK_JSON_CONTEXT });
+    const stack = new Stack(app, 'DbClasses', { env: { account: '123456789012', region: 'us-east-1' } });
+    const ids = new Map<string, string>();
+    classes.forEach((type, i) => {
+      const id = `Db${i}`;
+      ids.set(id, type);
+      new rds.CfnDBInstance(stack, id, {
+        engine: 'sqlserver-web',
+        licenseModel: 'license-included',
+        engineVersion: SQL_SERVER_VERSION.sqlServerFullVersion,
+        dbInstanceClass: `db.${type}`,
+        allocatedStorage: '20',
+      });
+    });
+    const byClass = new Map<string, string[]>(classes.map((type) => [type, []]));
+    for (const finding of synthFindings(app)) {
+      const id = / DbClasses\/(Db\d+)$/.exec(finding)?.[1];
+      if (id && /E3025|E3062/.test(finding)) byClass.get(ids.get(id)!)!.push(finding);
+    }
+    return byClass;
+  }
+
+  test("GIVEN every accepted class and some refused ones THEN CDK's validation agrees with the parser", () => {
+    const refused = ['t3.micro', 't2.small', 'm4.large', 'r4.large', 'm5.8xlarge', 'm5.24xlarge', 'm6g.large'];
+    const findings = classFindings([...SQL_SERVER_WEB_CLASSES, ...refused]);
+    const flagged = [...findings].filter(([, list]) => list.length > 0).map(([type]) => type);
+    // Each accepted class passes E3025 (classes of the engine) and E3062 (classes of the engine version) ...
+    expect(flagged.filter((type) => SQL_SERVER_WEB_CLASSES.includes(type))).toEqual([]);
+    // ... and the validation is really looking: the refused ones are flagged.
+    expect(flagged).toEqual(refused);
+  });
 });
 
 describe('settingsNotices', () => {
@@ -234,6 +383,104 @@ describe('settingsNotices', () => {
     expect(settingsNotices({ ...DEFAULT_SETTINGS, deployApp: true })[1]).toMatch(
       /load balancer is open to the internet on port 80/,
     );
+  });
+
+  const quiet = { ...DEFAULT_SETTINGS, ec2InstanceKeyPairName: 'k', mySgIngressCidr: '203.0.113.10/32' };
+  const noticesFor = (env: Record<string, string>, context?: Record<string, unknown>) =>
+    settingsNotices(parseSettings({ env, context }), { env, context }).filter(
+      (notice) => !/EC2_INSTANCE_KEYPAIR_NAME is not set|MY_SG_INGRESS_IP is not set/.test(notice),
+    );
+
+  test.each([
+    ['FARGTE', 'FARGATE'],
+    ['fargate', 'FARGATE'],
+    ['DEPLOYAPP', 'DEPLOY_APP'],
+    ['solutionId', 'SOLUTION_ID'],
+    ['ECS_MIN_CAPACITI', 'ECS_MIN_CAPACITY'],
+    ['DB_INSTANCE_TYP', 'DB_INSTANCE_TYPE'],
+  ])('GIVEN the environment variable %s THEN a notice names %s', (variable, setting) => {
+    expect(parse({ [variable]: '1' })).toEqual(DEFAULT_SETTINGS);
+    expect(noticesFor({ [variable]: '1' })).toEqual([
+      `Notice: environment variable ${variable} is not a setting and is ignored: did you mean ${setting}?`,
+    ]);
+  });
+
+  test('GIVEN a lowercase setting name in a case-insensitive environment (Windows) THEN it is read and no typo notice', () => {
+    // Node's process.env on Windows: lookups ignore case, keys keep the case they were set with.
+    const values: Record<string, string> = { fargate: '1', ECS_INSTANCE_TYPE: 'm5.large' };
+    const env = new Proxy(values, {
+      get: (target, key) =>
+        typeof key === 'string'
+          ? Object.entries(target).find(([name]) => name.toUpperCase() === key.toUpperCase())?.[1]
+          : undefined,
+    });
+    const settings = parseSettings({ env });
+    expect(settings.fargate).toBe(true);
+    expect(settingsNotices(settings, { env }).filter((n) => /environment variable/.test(n))).toEqual([]);
+  });
+
+  test('GIVEN common environment variables, exact setting names or an empty look-alike THEN no typo notice', () => {
+    const env = {
+      PATH: '/usr/bin',
+      HOME: '/home/me',
+      USER: 'me',
+      SHELL: '/bin/bash',
+      LANG: 'C.UTF-8',
+      PWD: '/work',
+      TERM: 'xterm',
+      HOSTNAME: 'box',
+      AWS_REGION: 'us-east-1',
+      AWS_PROFILE: 'default',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      CDK_DEFAULT_REGION: 'us-east-1',
+      CDK_DEFAULT_ACCOUNT: '123456789012',
+      CDK_OUTDIR: '/tmp/out',
+      CDK_CONTEXT_JSON: '{}',
+      NODE_OPTIONS: '',
+      DEPLOY_APP: '1',
+      SOLUTION_ID: 'my-app',
+      FARGTE: '',
+    };
+    expect(noticesFor(env)).toEqual([]);
+  });
+
+  test.each([
+    [{ FARGATE: '1', ECS_INSTANCE_TYPE: 'm5.large' }, 'ECS_INSTANCE_TYPE="m5.large" does nothing with FARGATE=1'],
+    [{ FARGATE: '1', ECS_MIN_CAPACITY: '2' }, 'ECS_MIN_CAPACITY="2" does nothing with FARGATE=1'],
+    [{ FARGATE: '1', ECS_MAX_CAPACITY: '4' }, 'ECS_MAX_CAPACITY="4" does nothing with FARGATE=1'],
+    [
+      { DOMAIN_JOIN_ECS: '1', IDENTITY_ROTATION_DAYS: '7' },
+      'IDENTITY_ROTATION_DAYS="7" does nothing with DOMAIN_JOIN_ECS=1',
+    ],
+    [{ APP_IMAGE: 'nginx:1' }, 'APP_IMAGE="nginx:1" does nothing without DEPLOY_APP=1'],
+    [{ CREDSPEC_FROM_S3: '1' }, 'CREDSPEC_FROM_S3="1" does nothing without DEPLOY_APP=1'],
+  ])('GIVEN %p THEN a notice says the setting does nothing in that mode', (env, expected) => {
+    expect(noticesFor(env)).toEqual([
+      expect.stringMatching(new RegExp(`^Notice: ${expected.replace(/[.*?()]/g, '\\$&')}: `)),
+    ]);
+  });
+
+  test('GIVEN a setting given with -c that does nothing THEN the notice names the context key', () => {
+    expect(noticesFor({}, { fargate: true, ecsInstanceType: 'm5.large' })).toEqual([
+      expect.stringMatching(/^Notice: -c ecsInstanceType="m5.large" does nothing with FARGATE=1: /),
+    ]);
+  });
+
+  test('GIVEN the same settings in the mode where they act THEN no notice', () => {
+    expect(
+      noticesFor({
+        ECS_INSTANCE_TYPE: 'm5.large',
+        ECS_MAX_CAPACITY: '4',
+        IDENTITY_ROTATION_DAYS: '7',
+        DEPLOY_APP: '1',
+        APP_IMAGE: 'nginx:1',
+        CREDSPEC_FROM_S3: '1',
+      }),
+    ).toEqual([]);
+  });
+
+  test('GIVEN no sources THEN only the reachability notices', () => {
+    expect(settingsNotices(quiet)).toEqual([]);
   });
 
   test('GIVEN both settings THEN no notice', () => {

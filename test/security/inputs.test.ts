@@ -8,6 +8,10 @@ const BAD_INPUTS: Array<[string, string]> = [
   ['SOLUTION_ID', 'a-very-long-solution-id-over-32-chars'],
   ['SOLUTION_ID', 'MyCapitals'],
   ['SOLUTION_ID', 'with/slash'],
+  // Pass the character rules but break the RDS identifier `<id>-sql` (no "--"): a stack trace at synth before.
+  ['SOLUTION_ID', 'a--b'],
+  ['SOLUTION_ID', 'abc-'],
+  ['SOLUTION_ID', 'aws-gmsa'],
   ['DOMAIN_JOIN_ECS', '2'],
   ['FARGATE', 'maybe'],
   ['CREDSPEC_FROM_S3', 'sometimes'],
@@ -19,7 +23,12 @@ const BAD_INPUTS: Array<[string, string]> = [
   ['MY_SG_INGRESS_IP', '300.1.1.1'],
   ['NAT_GATEWAYS', '3'],
   ['DB_INSTANCE_TYPE', 'huge'],
+  // Arm, and a class RDS does not offer for SQL Server Web: a validation dump after writing templates before.
+  ['DB_INSTANCE_TYPE', 'db.m6g.large'],
+  ['DB_INSTANCE_TYPE', 'db.t3.micro'],
   ['ECS_INSTANCE_TYPE', 'm7g.large'],
+  // The first Graviton family: a stack trace at synth before.
+  ['ECS_INSTANCE_TYPE', 'a1.medium'],
   ['ECS_MIN_CAPACITY', '-1'],
   ['ECS_MAX_CAPACITY', '11'],
   ['APP_IMAGE', 'UPPER/Case Image'],
@@ -43,6 +52,18 @@ describe('bad input through bin/app.ts', () => {
     const result = runBin(env);
     expect(result.status).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(expected)]);
+    expect(result.outdirFiles).toEqual([]);
+  });
+
+  test.each([
+    ['fargte', 'fargate'],
+    ['SOLUTION_ID', 'solutionId'],
+  ])('fails on the unknown context key -c %s=1, naming -c %s, with one line and no cloud assembly', (key, nearest) => {
+    const result = runBin({}, { [key]: '1' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^Unknown setting -c ${key}="1": did you mean -c ${nearest}\\? `)),
+    ]);
     expect(result.outdirFiles).toEqual([]);
   });
 });
