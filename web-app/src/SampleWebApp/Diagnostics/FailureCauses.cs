@@ -45,6 +45,12 @@ public static class FailureCauses
     /// <summary>The causes the evidence points at (possibly none).</summary>
     public static IReadOnlySet<FailureCause> Likely(string? serverHost, ChinookDataException failure, TicketCacheStatus ticketCache)
     {
+        if (failure.Stage == DataFailureStage.TicketCache)
+        {
+            // The app stopped before the network: the ticket cache is the one cause shown by evidence.
+            return new HashSet<FailureCause> { FailureCause.Ticket };
+        }
+
         var likely = new HashSet<FailureCause>();
         if (serverHost is not null && (serverHost.EndsWith(".rds.amazonaws.com", StringComparison.OrdinalIgnoreCase)
                                        || System.Net.IPAddress.TryParse(serverHost, out _)

@@ -116,7 +116,7 @@ public sealed class StatusReader(IChinookDataSource dataSource, IConfiguration c
     /// </summary>
     internal static List<string> InnerMessages(Exception failure)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal) { failure.Message };
+        var seen = new HashSet<string>(StringComparer.Ordinal) { failure.Message.Trim() };
         var messages = new List<string>();
         for (var inner = failure.InnerException; inner is not null; inner = inner.InnerException)
         {
