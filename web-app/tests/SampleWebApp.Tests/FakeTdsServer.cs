@@ -61,15 +61,22 @@ internal sealed class FakeTdsServer : IDisposable
         try
         {
             var stream = client.GetStream();
-            var buffer = new byte[8192];
-            await stream.ReadAsync(buffer, timeout.Token); // PRELOGIN
+            await ReadPacketAsync(stream, timeout.Token); // PRELOGIN
             await stream.WriteAsync(PreloginResponse(), timeout.Token);
-            await stream.ReadAsync(buffer, timeout.Token); // LOGIN7 (with the SSPI token), if the client gets that far
+            await ReadPacketAsync(stream, timeout.Token); // LOGIN7 (with the SSPI token), if the client gets that far
         }
         catch (Exception)
         {
             // The client hung up or the test ended: nothing to report.
         }
+    }
+
+    private static async Task ReadPacketAsync(NetworkStream stream, CancellationToken cancellationToken)
+    {
+        var header = new byte[8];
+        await stream.ReadExactlyAsync(header, cancellationToken);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(2));
+        await stream.ReadExactlyAsync(new byte[Math.Max(0, length - 8)], cancellationToken);
     }
 
     private static byte[] PreloginResponse()
