@@ -111,7 +111,18 @@ internal sealed class AppProcess : IDisposable
     public async Task<(HttpStatusCode Status, string Body, TimeSpan Elapsed)> GetAsync(string path)
     {
         var clock = Stopwatch.StartNew();
-        using var response = await Client.GetAsync(path);
+        HttpResponseMessage response;
+        try
+        {
+            response = await Client.GetAsync(path);
+        }
+        catch (HttpRequestException ex)
+        {
+            var exit = _process.WaitForExit(2000) ? $"exited with {_process.ExitCode}" : "still running";
+            throw new Xunit.Sdk.XunitException($"GET {path} failed ({ex.Message}); the app {exit}:\n{Output}");
+        }
+
+        using var _ = response;
         var body = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, body, clock.Elapsed);
     }
