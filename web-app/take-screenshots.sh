@@ -49,9 +49,9 @@ port=18089
 mkdir -p "$out"
 # Window sizes (width,height) per page: headless Chromium captures the window, so each is as tall as its page.
 declare -A sizes=(
-  [kerberos]='desktop:1280,1180 phone:390,1460'
-  [ntlm]='desktop:1280,1240 phone:390,1560'
-  [failure]='desktop:1280,1760 phone:390,3400'
+  [kerberos]='desktop:1280,1100 phone:390,1460'
+  [ntlm]='desktop:1280,1120 phone:390,1560'
+  [failure]='desktop:1280,1720 phone:390,2620'
 )
 for mode in kerberos ntlm failure; do
   (cd "$work/app" && ASPNETCORE_ENVIRONMENT=Development SAMPLEWEBAPP_FAKE_DATA=$mode ASPNETCORE_HTTP_PORTS=$port \
