@@ -8,6 +8,7 @@ namespace SampleWebApp.Tests;
 /// <summary>
 /// The built app run as its own process (<c>dotnet SampleWebApp.dll</c>), in Production like the ECS task definition.
 /// A separate process is the point: a crash in native Kerberos code must show as a dead process, not a failed test host.
+/// The tests that start one share a collection, so they run one at a time: timings mean something on a busy machine.
 /// </summary>
 internal sealed class AppProcess : IDisposable
 {
@@ -44,7 +45,8 @@ internal sealed class AppProcess : IDisposable
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { AppDll },
-            WorkingDirectory = Path.GetDirectoryName(AppDll)!,
+            // The content root (appsettings.json, wwwroot) is the working directory, as /app is in the image.
+            WorkingDirectory = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(AppDll)!, "..", "..", "..")),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -173,3 +175,14 @@ internal sealed class AppProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>Tests that run the app as a process: one at a time (see <see cref="AppProcess"/>).</summary>
+[CollectionDefinition(Name)]
+public sealed class AppProcessCollection
+{
+    public const string Name = "app processes";
+}
+
+/// <summary>The network-failure process tests: one at a time, beside <see cref="AppProcessCollection"/>.</summary>
+[CollectionDefinition(NetworkFailureProcessTests.Collection)]
+public sealed class NetworkFailureProcessCollection;

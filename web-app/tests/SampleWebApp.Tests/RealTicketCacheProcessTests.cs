@@ -6,6 +6,7 @@ namespace SampleWebApp.Tests;
 /// The ticket-cache check must accept real caches, not only reject bad ones: caches written by MIT kinit from a
 /// throwaway KDC, read by the app running as a process.
 /// </summary>
+[Collection(AppProcessCollection.Name)]
 public sealed class RealTicketCacheProcessTests
 {
     private static async Task<string> TicketCacheStateAsync(AppProcess app)
