@@ -51,7 +51,7 @@ mkdir -p "$out"
 declare -A sizes=(
   [kerberos]='desktop:1280,1100 phone:390,1460'
   [ntlm]='desktop:1280,1120 phone:390,1560'
-  [failure]='desktop:1280,1720 phone:390,2620'
+  [failure]='desktop:1280,1540 phone:390,2620'
 )
 for mode in kerberos ntlm failure; do
   (cd "$work/app" && ASPNETCORE_ENVIRONMENT=Development SAMPLEWEBAPP_FAKE_DATA=$mode ASPNETCORE_HTTP_PORTS=$port \
