@@ -75,7 +75,7 @@ public sealed class DiagnosticsTests
         try
         {
             var status = TicketCache.Inspect($"DIR:{directory}");
-            Assert.Equal(TicketCacheState.Present, status.State);
+            Assert.Equal(TicketCacheState.Empty, status.State);
             Assert.Equal(directory, status.Path);
         }
         finally
@@ -87,7 +87,7 @@ public sealed class DiagnosticsTests
     [Fact]
     public void Ticket_cache_of_a_non_file_type_is_not_checked()
     {
-        Assert.Equal(TicketCacheState.NotAFile, TicketCache.Inspect("KEYRING:persistent:0").State);
+        Assert.Equal(TicketCacheState.NotChecked, TicketCache.Inspect("KEYRING:persistent:0").State);
     }
 
     [Fact]
@@ -97,12 +97,65 @@ public sealed class DiagnosticsTests
         var failure = new ChinookDataException(DataFailureStage.Connection, "A network-related or instance-specific error occurred.",
             new System.Net.Sockets.SocketException(11001)) { SqlErrorNumber = 11001 };
         var ticket = new TicketCacheStatus("/var/credentials-fetcher/krbdir/krb5cc", "/var/credentials-fetcher/krbdir/krb5cc",
-            TicketCacheState.Present, DateTime.UtcNow);
+            TicketCacheState.Usable, DateTime.UtcNow);
 
         // WHEN the likely causes are worked out
         var likely = FailureCauses.Likely("sqlserver01.directory.example.com", failure, ticket);
 
         // THEN only DNS is pointed at
         Assert.Equal([FailureCause.Dns], likely);
+    }
+
+    [Theory]
+    [InlineData(0, "Success")]
+    [InlineData(-2, "Unknown error 258")]
+    [InlineData(10061, "Connection refused")]
+    public void Refused_or_timed_out_connection_points_at_the_network_path(int number, string inner)
+    {
+        var failure = new ChinookDataException(DataFailureStage.Connection, "A network-related or instance-specific error occurred.",
+            new InvalidOperationException(inner)) { SqlErrorNumber = number };
+        var ticket = new TicketCacheStatus("FILE:/k", "/k", TicketCacheState.Usable);
+
+        Assert.Equal([FailureCause.Network], FailureCauses.Likely("sqlserver01.directory.example.com", failure, ticket));
+    }
+
+    [Fact]
+    public void Inner_messages_drop_Success_and_translate_258()
+    {
+        var failure = new ChinookDataException(DataFailureStage.Connection, "Outer.",
+            new InvalidOperationException("Unknown error 258", new InvalidOperationException("Success")));
+
+        Assert.Equal(["timed out (Unknown error 258)"], StatusReader.InnerMessages(failure));
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(-2, "-2 (timed out)")]
+    [InlineData(258, "258 (timed out)")]
+    [InlineData(18456, "18456 (SQL Server: login failed)")]
+    [InlineData(53, "53")]
+    public void Error_number_0_is_hidden_and_timeouts_are_named(int number, string? expected)
+    {
+        var failure = new ChinookDataException(DataFailureStage.Connection, "x") { SqlErrorNumber = number };
+        var report = new StatusReport("h", "Chinook", TicketCache.Inspect(null), null, null, failure, [], new HashSet<FailureCause>());
+
+        Assert.Equal(expected, report.ErrorNumberText);
+    }
+
+    [Theory]
+    [InlineData("Server=h;Integrated Security=true", 5)]
+    [InlineData("Server=h;Integrated Security=true;Connect Timeout=30", 30)]
+    [InlineData("Server=h;Integrated Security=true;Timeout=2", 2)]
+    [InlineData("Server=h;Integrated Security=true;Connection Timeout=15", 15)]
+    public void Connect_Timeout_defaults_to_5_s_only_when_the_connection_string_sets_none(string connectionString, int expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Chinook"] = connectionString,
+        }).Build();
+
+        var dataSource = new SqlChinookDataSource(configuration, NullLogger<SqlChinookDataSource>.Instance);
+
+        Assert.Equal(expected, dataSource.ConnectTimeoutSeconds);
     }
 }

@@ -69,7 +69,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task Failing_login_renders_the_page_with_the_driver_message_and_the_three_causes_but_no_stack_trace()
+    public async Task Failing_login_renders_the_page_with_the_driver_message_and_the_four_causes_but_no_stack_trace()
     {
         // GIVEN a database whose login fails, with an exception that carries a real stack trace
         var failure = ThrownLoginFailure();
@@ -87,12 +87,14 @@ public sealed class HomePageTests
         Assert.Contains("Login failed for user &#x27;&#x27;. The login is from an untrusted domain.", body);
         Assert.Contains("Caused by: GSSAPI operation failed: No Kerberos credentials available", body);
         Assert.Contains("Error number 18456 (SQL Server: login failed).", body);
-        // AND it lists the three usual causes
+        // AND it lists the four usual causes
         Assert.Contains("id=\"causes\"", body);
         Assert.Contains("data-cause=\"server-name\"", body);
         Assert.Contains("The server name is not the directory name.", body);
         Assert.Contains("data-cause=\"dns\"", body);
         Assert.Contains("DNS does not point at the directory.", body);
+        Assert.Contains("data-cause=\"network\"", body);
+        Assert.Contains("Connection refused or timed out.", body);
         Assert.Contains("data-cause=\"ticket\"", body);
         Assert.Contains("credentials-fetcher could not get a ticket.", body);
         // AND no stack trace or exception type leaks into the page

@@ -10,20 +10,21 @@ public sealed class TicketCacheLineTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
-    public async Task Present_ticket_cache_shows_its_path_without_the_FILE_prefix()
+    public async Task Usable_ticket_cache_shows_its_path_without_the_FILE_prefix()
     {
-        // GIVEN KRB5CCNAME=FILE:<path> and a ticket file at that path
+        // GIVEN KRB5CCNAME=FILE:<path> and a ticket cache at that path
         var path = Path.Combine(_directory, "krb5cc");
-        await File.WriteAllBytesAsync(path, [5, 4, 0, 12]);
+        await File.WriteAllBytesAsync(path, Ccache.Version4(DateTime.UtcNow.AddHours(8)));
         using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"), ticketCache: $"FILE:{path}");
 
         // WHEN the home page is requested
         var (status, body) = await app.GetAsync("/");
 
-        // THEN the cache is reported present, with the plain path
+        // THEN the cache is reported usable, with the plain path and when its ticket ends
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("data-state=\"Present\"", body);
-        Assert.Contains("<span class=\"badge ok\">present</span>", body);
+        Assert.Contains("data-state=\"usable\"", body);
+        Assert.Contains("<span class=\"badge ok\">usable</span>", body);
+        Assert.Contains("Valid until", body);
         Assert.Contains($"<code>{path}</code>", body);
         Assert.Contains($"<code>FILE:{path}</code>", body);
     }
@@ -39,7 +40,7 @@ public sealed class TicketCacheLineTests : IDisposable
         var (_, body) = await app.GetAsync("/");
 
         // THEN it says the file is missing
-        Assert.Contains("data-state=\"Missing\"", body);
+        Assert.Contains("data-state=\"missing\"", body);
         Assert.Contains("<span class=\"badge bad\">missing</span>", body);
         Assert.Contains($"<code>{path}</code>", body);
     }
@@ -54,7 +55,7 @@ public sealed class TicketCacheLineTests : IDisposable
         var (_, body) = await app.GetAsync("/");
 
         // THEN it says the variable is not set
-        Assert.Contains("data-state=\"NotConfigured\"", body);
+        Assert.Contains("data-state=\"not-checked\"", body);
         Assert.Contains("KRB5CCNAME is not set", body);
     }
 }

@@ -12,6 +12,9 @@ public interface IChinookDataSource
     /// </summary>
     string? ServerHost { get; }
 
+    /// <summary>The database named in the connection string (<c>Database=</c>), or null. Never touches the network.</summary>
+    string? DatabaseName => null;
+
     /// <summary>
     /// Opens one connection, reads who this session is and how it authenticated, and picks random albums.
     /// </summary>
@@ -42,6 +45,12 @@ public enum DataFailureStage
     /// <summary>Opening the connection failed: name resolution, network, TLS, or the login (Kerberos) itself.</summary>
     Connection,
 
+    /// <summary>
+    /// The Kerberos ticket cache named by <c>KRB5CCNAME</c> is not usable, so the app did not try to log in
+    /// (a bad cache crashes .NET's Kerberos code instead of failing the login).
+    /// </summary>
+    TicketCache,
+
     /// <summary>The login worked but a query failed (missing database, table or permission).</summary>
     Query,
 }
@@ -63,4 +72,7 @@ public sealed class ChinookDataException : Exception
 
     /// <summary>SQL Server's error number when the driver reported one (18456 = login failed), otherwise null.</summary>
     public int? SqlErrorNumber { get; init; }
+
+    /// <summary>The ticket cache that stopped the login, for <see cref="DataFailureStage.TicketCache"/>.</summary>
+    public SampleWebApp.Diagnostics.TicketCacheStatus? TicketCache { get; init; }
 }
