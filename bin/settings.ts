@@ -1,3 +1,4 @@
+import { SQL_SERVER_VERSION_PATTERN } from '../lib/constructs/sql-server';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
 
 /** A bad setting or an impossible combination; its message is the one line the user sees. */
@@ -32,6 +33,8 @@ export const SETTING_NAMES = {
   mySgIngressIp: { env: 'MY_SG_INGRESS_IP', context: 'mySgIngressIp' },
   natGateways: { env: 'NAT_GATEWAYS', context: 'natGateways' },
   dbInstanceType: { env: 'DB_INSTANCE_TYPE', context: 'dbInstanceType' },
+  dbEngineVersion: { env: 'DB_ENGINE_VERSION', context: 'dbEngineVersion' },
+  keepBastionRunning: { env: 'KEEP_BASTION_RUNNING', context: 'keepBastionRunning' },
   ecsInstanceType: { env: 'ECS_INSTANCE_TYPE', context: 'ecsInstanceType' },
   ecsMinCapacity: { env: 'ECS_MIN_CAPACITY', context: 'ecsMinCapacity' },
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
@@ -83,6 +86,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const mySgIngressCidr = parseIngressCidr(raw(n.mySgIngressIp));
   const natGateways = parseInteger(raw(n.natGateways), 1, 2) ?? DEFAULT_SETTINGS.natGateways;
   const dbInstanceType = parseInstanceType(raw(n.dbInstanceType), false) ?? DEFAULT_SETTINGS.dbInstanceType;
+  const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
+  const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
   const ecsInstanceType = parseInstanceType(raw(n.ecsInstanceType), true) ?? DEFAULT_SETTINGS.ecsInstanceType;
   const ecsMinRaw = raw(n.ecsMinCapacity);
   const ecsMaxRaw = raw(n.ecsMaxCapacity);
@@ -122,6 +127,8 @@ export function parseSettings(sources: SettingsSources): Settings {
     mySgIngressCidr,
     natGateways,
     dbInstanceType,
+    dbEngineVersion,
+    keepBastionRunning,
     ecsInstanceType,
     ecsMinCapacity,
     ecsMaxCapacity,
@@ -227,6 +234,17 @@ function parseInstanceType(raw: RawValue | undefined, x86Only: boolean): string 
     throw invalid(raw, 'expected an x86_64 instance type (credentials-fetcher hosts are x86_64), not a Graviton type.');
   }
   return value;
+}
+
+function parseEngineVersion(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!SQL_SERVER_VERSION_PATTERN.test(raw.value)) {
+    throw invalid(
+      raw,
+      'expected a SQL Server major version such as 16.00, or a full RDS version such as 16.00.4236.2.v1.',
+    );
+  }
+  return raw.value;
 }
 
 function parseImage(raw: RawValue | undefined): string | undefined {
