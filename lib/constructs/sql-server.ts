@@ -125,7 +125,8 @@ export class SqlServer extends Construct {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.securityGroup],
-      credentials: rds.Credentials.fromSecret(this.masterSecret),
+      // With the username given, the template names it as a string instead of reading it from the secret.
+      credentials: rds.Credentials.fromSecret(this.masterSecret, SQL_SERVER_MASTER_USERNAME),
       domain: props.directoryId,
       domainRole: this.domainRole,
       storageEncrypted: true,
