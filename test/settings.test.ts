@@ -86,6 +86,26 @@ describe('parseSettings', () => {
     });
   });
 
+  test.each([
+    ['16.00', '16.00'],
+    ['15.00', '15.00'],
+    [' 16.00.4236.2.v1 ', '16.00.4236.2.v1'],
+  ])('GIVEN DB_ENGINE_VERSION=%p THEN the engine version is %p', (value, expected) => {
+    expect(parse({ DB_ENGINE_VERSION: value }).dbEngineVersion).toBe(expected);
+  });
+
+  test('GIVEN no DB_ENGINE_VERSION THEN the major version 16.00 (SQL Server 2022)', () => {
+    expect(parse({}).dbEngineVersion).toBe('16.00');
+  });
+
+  test.each([
+    ['1', true],
+    ['no', false],
+  ])('GIVEN KEEP_BASTION_RUNNING=%p THEN keepBastionRunning is %p', (value, expected) => {
+    expect(parse({ KEEP_BASTION_RUNNING: value }).keepBastionRunning).toBe(expected);
+    expect(parse({}, { keepBastionRunning: value }).keepBastionRunning).toBe(expected);
+  });
+
   test('GIVEN ECS_MIN_CAPACITY above the default maximum THEN the maximum follows it', () => {
     expect(parse({ ECS_MIN_CAPACITY: '3' })).toMatchObject({ ecsMinCapacity: 3, ecsMaxCapacity: 3 });
   });
@@ -173,6 +193,21 @@ describe('parseSettings fails on bad input with one line naming the setting, the
       'DB_INSTANCE_TYPE=small',
       { DB_INSTANCE_TYPE: 'small' },
       /^Invalid setting DB_INSTANCE_TYPE="small": expected an instance type/,
+    ],
+    [
+      'DB_ENGINE_VERSION=2022',
+      { DB_ENGINE_VERSION: '2022' },
+      /^Invalid setting DB_ENGINE_VERSION="2022": expected a SQL Server major version such as 16\.00, or a full RDS version such as 16\.00\.4236\.2\.v1\.$/,
+    ],
+    [
+      'DB_ENGINE_VERSION=16.00.4236.2',
+      { DB_ENGINE_VERSION: '16.00.4236.2' },
+      /^Invalid setting DB_ENGINE_VERSION="16\.00\.4236\.2": expected a SQL Server major version/,
+    ],
+    [
+      'KEEP_BASTION_RUNNING=always',
+      { KEEP_BASTION_RUNNING: 'always' },
+      /^Invalid setting KEEP_BASTION_RUNNING="always": expected 0, 1, true, false, yes or no/,
     ],
     [
       'ECS_INSTANCE_TYPE Graviton',
