@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -99,7 +100,12 @@ export class CredSpecCleanup extends Construct {
     super(scope, id);
 
     // One call per resource: AwsCustomResource runs a single API call per event. Both share CDK's one provider
-    // function per stack, whose role gets exactly these two statements.
+    // function per stack, whose role gets exactly these two statements. Its log group is ours, so that it has a
+    // retention and `cdk destroy` removes it (CDK's default one is retained).
+    const logGroup = new logs.LogGroup(this, 'ProviderLogGroup', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.parameterCleanup = new cr.AwsCustomResource(this, 'Parameter', {
       resourceType: 'Custom::CredSpecParameterCleanup',
       onDelete: {
@@ -113,6 +119,7 @@ export class CredSpecCleanup extends Construct {
         new iam.PolicyStatement({ actions: ['ssm:DeleteParameter'], resources: [props.parameter.parameterArn] }),
       ]),
       installLatestAwsSdk: false,
+      logGroup,
     });
     this.objectCleanup = new cr.AwsCustomResource(this, 'Object', {
       resourceType: 'Custom::CredSpecObjectCleanup',
@@ -129,6 +136,7 @@ export class CredSpecCleanup extends Construct {
         }),
       ]),
       installLatestAwsSdk: false,
+      logGroup,
     });
     // CDK's single provider function of AwsCustomResource, shared by the stack: only its role is ours to annotate.
     const providerId = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
