@@ -20,7 +20,11 @@ export interface SqlServerProps {
    * characters. Set explicitly so the Kerberos host name is known at synth time.
    */
   readonly instanceIdentifier: string;
-  /** Instance class without the `db.` prefix, e.g. `t3.small` (the smallest class SQL Server Web allows). */
+  /**
+   * Instance class without the `db.` prefix, e.g. `t3.small`. Which classes a Region offers for an engine version:
+   * `aws rds describe-orderable-db-instance-options --engine sqlserver-web`
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.RegionSupport.html).
+   */
   readonly instanceType: string;
   /** The instance's security group (its owner adds the ingress rules). */
   readonly securityGroup: ec2.ISecurityGroup;
@@ -101,7 +105,9 @@ export class SqlServer extends Construct {
     this.kerberosHostName = `${props.instanceIdentifier}.${props.directoryDnsName}`;
 
     // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.SettingUp.html (IAM role). Both
-    // principals, as CDK's own default domain role has: RDS and its Directory Service integration assume it.
+    // principals, as CDK's own default domain role has: RDS and its Directory Service integration assume it. Opt-in
+    // Regions need a regional form of the second principal instead:
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.RDS_Fea_Regions_DB-eng.Feature.KerberosAuthentication.html
     this.domainRole = new iam.Role(this, 'DomainRole', {
       assumedBy: new iam.CompositePrincipal(
         new iam.ServicePrincipal('rds.amazonaws.com'),
