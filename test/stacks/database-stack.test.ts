@@ -398,7 +398,8 @@ describe('database stack (domainless, EC2, SSM)', () => {
     // WHEN
     const written = Object.keys(JSON.parse(json)).sort();
     const read = [
-      ...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$config\.(\w+)/g)].map((m) => m[1])),
+      // PowerShell names are case-insensitive: $config and $script:Config are the same settings object.
+      ...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$(?:script:)?config\.(\w+)/gi)].map((m) => m[1])),
     ].sort();
 
     // THEN
@@ -640,12 +641,10 @@ describe('bastion scripts', () => {
   test('THEN the setup runs AD, CredSpec, then the database, signals, joins without rebooting and stops unless told to keep running', () => {
     // Contract 2 of the bastion: the run order, by call site. The Pester suites run the script itself.
     const setup = script('Invoke-BastionSetup.ps1');
-    const order = [
-      /PSScriptRoot\\Configure-AD\.ps1/,
-      /PSScriptRoot\\Generate-CredSpec\.ps1/,
-      /PSScriptRoot\\Configure-Database\.ps1/,
-      /-Status SUCCESS/,
-    ].map((step) => setup.search(step));
+    const order = ['Configure-AD.ps1', 'Generate-CredSpec.ps1', 'Configure-Database.ps1'].map((step) =>
+      setup.lastIndexOf(step),
+    );
+    order.push(setup.lastIndexOf('-Status SUCCESS'));
     expect(order.every((index) => index > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(setup).toContain('Get-RDSDBInstance');
@@ -654,7 +653,7 @@ describe('bastion scripts', () => {
     expect(setup).not.toMatch(/Add-Computer[^\n]*-Restart/);
     expect(setup).toContain('Stop-Computer -Force');
     expect(setup).toContain('Restart-Computer -Force');
-    expect(setup).toContain('$config.KeepRunning');
+    expect(setup).toMatch(/\$(?:script:)?config\.KeepRunning/i);
     expect(setup).toContain('Write-CWLLogEvent');
     expect(setup).toContain("'X-aws-ec2-metadata-token'");
   });
@@ -682,21 +681,18 @@ describe('bastion scripts', () => {
         })),
       ).map((r) => [r.name, r.parameters]),
     );
-    // The call's own arguments: nested calls in parentheses (e.g. New-Credential -UserName) are left out.
-    const callOf = (name: string) =>
-      setup
-        .slice(setup.indexOf(`& "$PSScriptRoot\\${name}"`))
-        .split('| ForEach-Object')[0]
-        .replace(/\([^()]*\)/g, '()');
-    const adBlock = setup.slice(setup.indexOf('$adParameters = @{')).split('\n    }')[0];
-    const passed: Record<string, string[]> = {
-      'Configure-AD.ps1': [
-        ...[...adBlock.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]),
-        ...[...setup.matchAll(/\$adParameters\.(\w+) =/g)].map((m) => m[1]),
-      ],
-      'Configure-Database.ps1': [...callOf('Configure-Database.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
-      'Generate-CredSpec.ps1': [...callOf('Generate-CredSpec.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
+    // The keys of the hashtable each script is splatted with: inline after the call, or a variable built before it.
+    const keysOf = (block: string) => [...block.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]);
+    const passedTo = (name: string): string[] => {
+      const call = setup.slice(setup.lastIndexOf(`'${name}'`));
+      const inline = /^'[^']+'\s+-Parameters\s+@\{([\s\S]*?)\n\s*\}/.exec(call);
+      if (inline) return keysOf(inline[1]);
+      const variable = /^'[^']+'\s+-Parameters\s+\$(\w+)/.exec(call)?.[1];
+      if (variable === undefined) return [];
+      const block = new RegExp(`\\$${variable} = @\\{([\\s\\S]*?)\\n\\s*\\}`).exec(setup)?.[1] ?? '';
+      return [...keysOf(block), ...[...setup.matchAll(new RegExp(`\\$${variable}\\.(\\w+) =`, 'g'))].map((m) => m[1])];
     };
+    const passed = Object.fromEntries(Object.keys(declared).map((name) => [name, passedTo(name)]));
 
     for (const [name, parameters] of Object.entries(declared)) {
       // THEN
@@ -731,14 +727,17 @@ describe('bastion scripts', () => {
   test('THEN Configure-Database.ps1 creates the gMSA and admin logins idempotently and sets the database online', () => {
     const configureDb = script('Configure-Database.ps1');
     expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
-    expect(configureDb).toContain('IF NOT EXISTS (SELECT 1 FROM sys.server_principals');
+    expect(configureDb).toContain('sys.server_principals');
     expect(configureDb).toContain('GRANT VIEW SERVER STATE TO');
     expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
     expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
     // Contract 4: the pinned script is checked against its hash, and the database must exist before the logins.
     expect(configureDb).toMatch(/\$ChinookScriptSha256\b/);
     expect(configureDb).toContain("DB_ID(N'");
-    for (const name of BASTION_SCRIPTS) expect(script(name)).not.toContain('AutoIncrement');
+    for (const name of BASTION_SCRIPTS) expect(script(name)).not.toContain('Chinook_SqlServer_AutoIncrementPKs.sql');
+    // Run by hand without the settings file, the script still loads the same pinned file.
+    expect(configureDb).toContain(`[string] $ChinookScriptUrl = '${CHINOOK_SCRIPT_URL}'`);
+    expect(configureDb).toContain(`[string] $ChinookScriptSha256 = '${CHINOOK_SCRIPT_SHA256}'`);
   });
 
   test('THEN Add-ECSContainerInstancesToADGroup.ps1 takes the Auto Scaling group name', () => {
