@@ -1,4 +1,5 @@
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
+import { SQL_SERVER_VERSION_PATTERN } from '../lib/constructs/sql-server';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
 import { closest } from './typos';
@@ -35,6 +36,8 @@ export const SETTING_NAMES = {
   mySgIngressIp: { env: 'MY_SG_INGRESS_IP', context: 'mySgIngressIp' },
   natGateways: { env: 'NAT_GATEWAYS', context: 'natGateways' },
   dbInstanceType: { env: 'DB_INSTANCE_TYPE', context: 'dbInstanceType' },
+  dbEngineVersion: { env: 'DB_ENGINE_VERSION', context: 'dbEngineVersion' },
+  keepBastionRunning: { env: 'KEEP_BASTION_RUNNING', context: 'keepBastionRunning' },
   ecsInstanceType: { env: 'ECS_INSTANCE_TYPE', context: 'ecsInstanceType' },
   ecsMinCapacity: { env: 'ECS_MIN_CAPACITY', context: 'ecsMinCapacity' },
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
@@ -174,6 +177,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const mySgIngressCidr = parseIngressCidr(raw(n.mySgIngressIp));
   const natGateways = parseInteger(raw(n.natGateways), 1, 2) ?? DEFAULT_SETTINGS.natGateways;
   const dbInstanceType = parseDbInstanceClass(raw(n.dbInstanceType)) ?? DEFAULT_SETTINGS.dbInstanceType;
+  const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
+  const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
   const ecsInstanceType = parseEc2InstanceType(raw(n.ecsInstanceType)) ?? DEFAULT_SETTINGS.ecsInstanceType;
   const ecsMinRaw = raw(n.ecsMinCapacity);
   const ecsMaxRaw = raw(n.ecsMaxCapacity);
@@ -215,6 +220,8 @@ export function parseSettings(sources: SettingsSources): Settings {
     mySgIngressCidr,
     natGateways,
     dbInstanceType,
+    dbEngineVersion,
+    keepBastionRunning,
     ecsInstanceType,
     ecsMinCapacity,
     ecsMaxCapacity,
@@ -384,6 +391,17 @@ function parseDbInstanceClass(raw: RawValue | undefined): string | undefined {
     throw invalid(raw, `expected a class RDS offers for SQL Server Web edition: ${describeSqlServerWebClasses()}.`);
   }
   return value;
+}
+
+function parseEngineVersion(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!SQL_SERVER_VERSION_PATTERN.test(raw.value)) {
+    throw invalid(
+      raw,
+      'expected a SQL Server major version such as 16.00, or a full RDS version such as 16.00.4236.2.v1.',
+    );
+  }
+  return raw.value;
 }
 
 function parseImage(raw: RawValue | undefined): string | undefined {

@@ -24,8 +24,8 @@ const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Am
  * Builds every stack of the solution for one settings object. `bin/app.ts` calls it with the settings read from the
  * environment; tests call it with settings they build, so nothing here reads `process.env`.
  *
- * Order: directory → database (its bastion creates the AD group, users and CredSpec) → cluster (domain-joined hosts
- * need that group and the join user) → application.
+ * Order: directory → database (its bastion creates the AD group, users and CredSpec, starting alongside SQL Server,
+ * not after it) → cluster (domain-joined hosts need that group and the join user) → application.
  */
 export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks {
   const prefix = settings.solutionId;
@@ -51,6 +51,8 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     credSpecObjectKey: directory.credSpecObjectKey,
     domainJoinEcs: settings.domainJoinEcs,
     dbInstanceType: settings.dbInstanceType,
+    dbEngineVersion: settings.dbEngineVersion,
+    keepBastionRunning: settings.keepBastionRunning,
     keyPairName: settings.ec2InstanceKeyPairName,
     rdpIngressCidr: settings.mySgIngressCidr,
     identityRotationDays: settings.identityRotationDays,

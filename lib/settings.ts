@@ -21,6 +21,10 @@ export interface Settings {
   readonly natGateways: number;
   /** Instance class of the SQL Server instance, e.g. `t3.small`. */
   readonly dbInstanceType: string;
+  /** SQL Server engine version: a major version (`16.00`, RDS picks the minor) or a full RDS version string. */
+  readonly dbEngineVersion: string;
+  /** The Windows bastion restarts instead of stopping once it has signalled. */
+  readonly keepBastionRunning: boolean;
   /** Instance type of the ECS container instances, e.g. `t3.medium`. */
   readonly ecsInstanceType: string;
   /** Minimum number of ECS container instances. */
@@ -42,6 +46,8 @@ export const DEFAULT_SETTINGS: Settings = {
   deployApp: false,
   natGateways: 1,
   dbInstanceType: 't3.small',
+  dbEngineVersion: '16.00',
+  keepBastionRunning: false,
   ecsInstanceType: 't3.medium',
   ecsMinCapacity: 1,
   ecsMaxCapacity: 2,

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
 import { parseSettings, SettingsError, settingsNotices } from '../bin/settings';
-import { SQL_SERVER_VERSION } from '../lib/constructs/sql-server';
+import { SQL_SERVER_DEFAULT_VERSION } from '../lib/constructs/sql-server';
 import { DEFAULT_SETTINGS } from '../lib/settings';
 import { CDK_JSON_CONTEXT } from './helpers/modes';
 import { synthFindings } from './helpers/nag';
@@ -90,6 +90,26 @@ describe('parseSettings', () => {
       appImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site:1.0',
       identityRotationDays: 7,
     });
+  });
+
+  test.each([
+    ['16.00', '16.00'],
+    ['15.00', '15.00'],
+    [' 16.00.4236.2.v1 ', '16.00.4236.2.v1'],
+  ])('GIVEN DB_ENGINE_VERSION=%p THEN the engine version is %p', (value, expected) => {
+    expect(parse({ DB_ENGINE_VERSION: value }).dbEngineVersion).toBe(expected);
+  });
+
+  test('GIVEN no DB_ENGINE_VERSION THEN the major version 16.00 (SQL Server 2022)', () => {
+    expect(parse({}).dbEngineVersion).toBe('16.00');
+  });
+
+  test.each([
+    ['1', true],
+    ['no', false],
+  ])('GIVEN KEEP_BASTION_RUNNING=%p THEN keepBastionRunning is %p', (value, expected) => {
+    expect(parse({ KEEP_BASTION_RUNNING: value }).keepBastionRunning).toBe(expected);
+    expect(parse({}, { keepBastionRunning: value }).keepBastionRunning).toBe(expected);
   });
 
   test('GIVEN ECS_MIN_CAPACITY above the default maximum THEN the maximum follows it', () => {
@@ -252,6 +272,21 @@ describe('parseSettings fails on bad input with one line naming the setting, the
       /^Invalid setting DB_INSTANCE_TYPE="small": expected an instance type/,
     ],
     [
+      'DB_ENGINE_VERSION=2022',
+      { DB_ENGINE_VERSION: '2022' },
+      /^Invalid setting DB_ENGINE_VERSION="2022": expected a SQL Server major version such as 16\.00, or a full RDS version such as 16\.00\.4236\.2\.v1\.$/,
+    ],
+    [
+      'DB_ENGINE_VERSION=16.00.4236.2',
+      { DB_ENGINE_VERSION: '16.00.4236.2' },
+      /^Invalid setting DB_ENGINE_VERSION="16\.00\.4236\.2": expected a SQL Server major version/,
+    ],
+    [
+      'KEEP_BASTION_RUNNING=always',
+      { KEEP_BASTION_RUNNING: 'always' },
+      /^Invalid setting KEEP_BASTION_RUNNING="always": expected 0, 1, true, false, yes or no/,
+    ],
+    [
       'ECS_INSTANCE_TYPE Graviton',
       { ECS_INSTANCE_TYPE: 't4g.medium' },
       /^Invalid setting ECS_INSTANCE_TYPE="t4g.medium": expected an x86_64 instance type/,
@@ -347,7 +382,7 @@ describe('the DB instance classes the parser accepts', () => {
       new rds.CfnDBInstance(stack, id, {
         engine: 'sqlserver-web',
         licenseModel: 'license-included',
-        engineVersion: SQL_SERVER_VERSION.sqlServerFullVersion,
+        engineVersion: SQL_SERVER_DEFAULT_VERSION,
         dbInstanceClass: `db.${type}`,
         allocatedStorage: '20',
       });

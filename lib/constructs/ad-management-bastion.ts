@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,10 +31,23 @@ export const CREDSPEC_TEMPLATE_FILE = `${BASTION_SCRIPT_FOLDER}\\credspec-templa
 
 /**
  * The SQL Server build of the Chinook sample database, downloaded by the bastion at run time (third-party data is not
- * committed here). https://github.com/lerocha/chinook-database
+ * committed here). Pinned to a commit, not a branch: on `master` the auto-increment variant started creating
+ * `[Chinook_AutoIncrement]` in February 2024. This file creates `[Chinook]`. https://github.com/lerocha/chinook-database
  */
 export const CHINOOK_SCRIPT_URL =
-  'https://raw.githubusercontent.com/lerocha/chinook-database/master/ChinookDatabase/DataSources/Chinook_SqlServer_AutoIncrementPKs.sql';
+  'https://raw.githubusercontent.com/lerocha/chinook-database/7f67772503d71ba90f19283c38e93923addb43fa/ChinookDatabase/DataSources/Chinook_SqlServer.sql';
+
+/** SHA-256 of {@link CHINOOK_SCRIPT_URL}'s content (601,344 bytes); Configure-Database.ps1 refuses any other content. */
+export const CHINOOK_SCRIPT_SHA256 = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b';
+
+/** Default bounded wait for the directory to answer, in minutes. */
+export const DEFAULT_DIRECTORY_WAIT_MINUTES = 30;
+
+/** Default bounded wait for the RDS instance to be `available`, in minutes (RDS documents 20–40 for SQL Server). */
+export const DEFAULT_DATABASE_WAIT_MINUTES = 60;
+
+/** Time the run needs besides its two waits (module installs, AD, CredSpec, Chinook load), in minutes. */
+const WORK_MINUTES = 30;
 
 const SCRIPTS_DIR = path.join(__dirname, '..', '..', 'scripts');
 
@@ -53,10 +66,18 @@ export interface AdManagementBastionProps {
   readonly identitySecret?: secretsmanager.ISecret;
   /** The seamless-domain-join secret; the bastion creates that AD user with the secret's password. */
   readonly domainJoinSecret: secretsmanager.ISecret;
-  /** SQL Server's master credentials (`username`, `password`). */
+  /**
+   * SQL Server's master credentials (`username`, `password`): the secret itself, not its attachment to the instance,
+   * so that the bastion does not wait for the instance.
+   */
   readonly databaseSecret: secretsmanager.ISecret;
-  /** SQL Server's endpoint address (SQL authentication over TLS, checked against the RDS CA bundle). */
-  readonly databaseAddress: string;
+  /**
+   * The DB instance identifier, as a plain string: the run finds the endpoint with `Get-RDSDBInstance` once the
+   * instance is available. Never a reference to the instance, which would make the bastion wait for it.
+   */
+  readonly databaseInstanceIdentifier: string;
+  /** The database the Chinook script creates and the logins default to. */
+  readonly databaseName: string;
   /** gMSA name, without `$`. */
   readonly gmsaName: string;
   /** The AD group whose members may retrieve the gMSA's password. */
@@ -87,20 +108,39 @@ export interface AdManagementBastionProps {
    */
   readonly instanceType?: ec2.InstanceType;
   /**
-   * How long CloudFormation waits for the run's signal.
-   * @default Duration.minutes(60)
+   * Stay running after the run instead of stopping (the instance stops itself once it has signalled and joined the
+   * domain; start it again for maintenance).
+   * @default false
+   */
+  readonly keepRunning?: boolean;
+  /**
+   * How long the run waits for the directory to answer before it fails.
+   * @default DEFAULT_DIRECTORY_WAIT_MINUTES
+   */
+  readonly directoryWaitMinutes?: number;
+  /**
+   * How long the run waits for the RDS instance to be available before it fails.
+   * @default DEFAULT_DATABASE_WAIT_MINUTES
+   */
+  readonly databaseWaitMinutes?: number;
+  /**
+   * How long CloudFormation waits for the run's signal: longer than both bounded waits together, so the run reports
+   * its own failure before CloudFormation gives up.
+   * @default - the two waits plus 30 minutes of work
    */
   readonly signalTimeout?: Duration;
 }
 
 /**
  * The "active-directory-management-instance": a Windows Server 2022 instance that, at first boot and unattended,
- * creates the gMSA, its group and the AD users, loads the sample database and creates its Windows logins, writes the
- * CredSpec, signals CloudFormation, and then joins the domain (which reboots it) so that people can use it to manage
- * the directory. The scripts reach it as S3 assets (user data stops at 16 KB) and stay in `C:\SampleConfig`.
+ * creates the gMSA, its group and the AD users, writes the CredSpec, waits (bounded) for SQL Server, loads the sample
+ * database and creates its Windows logins, signals CloudFormation, joins the domain and then stops (or restarts, with
+ * `keepRunning`), so that people can start it later to manage the directory. It references nothing of the RDS
+ * instance, so it starts as soon as the directory exists, while RDS is still creating SQL Server. The scripts reach
+ * it as S3 assets (user data stops at 16 KB) and stay in `C:\SampleConfig`.
  */
 export class AdManagementBastion extends Construct {
-  /** The instance; its creation completes only when the run has signalled success. */
+  /** The instance; its creation completes only when the run has signalled success. It stops itself afterwards. */
   public readonly instance: ec2.Instance;
   /** The L1 instance carrying the creation policy: depend on it to run after AD, database and CredSpec are configured. */
   public readonly configured: ec2.CfnInstance;
@@ -149,6 +189,11 @@ export class AdManagementBastion extends Construct {
     );
     this.grantPermissions(props, assets);
 
+    const directoryWaitMinutes = props.directoryWaitMinutes ?? DEFAULT_DIRECTORY_WAIT_MINUTES;
+    const databaseWaitMinutes = props.databaseWaitMinutes ?? DEFAULT_DATABASE_WAIT_MINUTES;
+    const signalTimeout =
+      props.signalTimeout ?? Duration.minutes(directoryWaitMinutes + databaseWaitMinutes + WORK_MINUTES);
+
     const userData = ec2.UserData.forWindows();
     this.instance = new ec2.Instance(this, 'Instance', {
       vpc: props.vpc,
@@ -167,12 +212,14 @@ export class AdManagementBastion extends Construct {
       ],
       keyPair: props.keyPairName ? ec2.KeyPair.fromKeyPairName(this, 'KeyPair', props.keyPairName) : undefined,
       propagateTagsToVolumeOnCreation: true,
+      // The run ends with Stop-Computer: an instance that stops itself must stop, not terminate.
+      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.STOP,
     });
     this.configured = this.instance.node.defaultChild as ec2.CfnInstance;
     // CloudFormation waits for the run's one signal: the stack completes only once AD, the database and the CredSpec
     // are configured, and fails if the run reports an error or never reports.
     this.configured.cfnOptions.creationPolicy = {
-      resourceSignal: { count: 1, timeout: (props.signalTimeout ?? Duration.minutes(60)).toIsoString() },
+      resourceSignal: { count: 1, timeout: signalTimeout.toIsoString() },
     };
 
     // New scripts must run on a new instance (user data runs once), so the logical id follows the scripts' content;
@@ -195,7 +242,8 @@ export class AdManagementBastion extends Construct {
       IdentitySecretId: props.identitySecret?.secretArn ?? '',
       DomainJoinSecretId: props.domainJoinSecret.secretArn,
       DatabaseSecretId: props.databaseSecret.secretArn,
-      DatabaseAddress: props.databaseAddress,
+      DatabaseInstanceIdentifier: props.databaseInstanceIdentifier,
+      DatabaseName: props.databaseName,
       GmsaName: props.gmsaName,
       GmsaPrincipalsGroup: props.gmsaPrincipalsGroup,
       CredSpecTemplatePath: CREDSPEC_TEMPLATE_FILE,
@@ -203,6 +251,10 @@ export class AdManagementBastion extends Construct {
       CredSpecBucketName: props.credSpecBucket.bucketName,
       CredSpecObjectKey: props.credSpecObjectKey,
       ChinookScriptUrl: CHINOOK_SCRIPT_URL,
+      ChinookScriptSha256: CHINOOK_SCRIPT_SHA256,
+      KeepRunning: props.keepRunning ?? false,
+      DirectoryWaitMinutes: directoryWaitMinutes,
+      DatabaseWaitMinutes: databaseWaitMinutes,
     };
 
     // Small on purpose: the scripts come from S3. Anything failing before the run starts still signals FAILURE.
@@ -266,7 +318,9 @@ export class AdManagementBastion extends Construct {
         resources: assets.map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
       }),
     );
-    // Get first: the run writes only when the value differs (re-runs change nothing that is already right).
+    // Get first: the run writes only when the value differs (re-runs change nothing that is already right). The
+    // parameter and the object are not CloudFormation resources (no stack update can write a stale value back); the
+    // run creates them, the database stack's CredSpecCleanup deletes them.
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteCredSpecParameter',
@@ -279,6 +333,31 @@ export class AdManagementBastion extends Construct {
         sid: 'WriteCredSpecObject',
         actions: ['s3:GetObject', 's3:PutObject'],
         resources: [props.credSpecBucket.arnForObjects(props.credSpecObjectKey)],
+      }),
+    );
+    // Without it, S3 answers a GetObject on a missing key with 403 instead of 404, and the first run could not tell
+    // "not written yet" from "denied".
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListCredSpecBucket',
+        actions: ['s3:ListBucket'],
+        resources: [props.credSpecBucket.bucketArn],
+      }),
+    );
+    // The run waits for SQL Server and reads its endpoint by identifier: the ARN is built from the plain identifier,
+    // not taken from the instance, so the bastion does not depend on it.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeDatabaseInstance',
+        actions: ['rds:DescribeDBInstances'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'rds',
+            resource: 'db',
+            resourceName: props.databaseInstanceIdentifier,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
     this.logGroup.grantWrite(this.role);

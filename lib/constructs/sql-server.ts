@@ -20,10 +20,20 @@ export interface SqlServerProps {
    * characters. Set explicitly so the Kerberos host name is known at synth time.
    */
   readonly instanceIdentifier: string;
-  /** Instance class without the `db.` prefix, e.g. `t3.small` (the smallest class SQL Server Web allows). */
+  /**
+   * Instance class without the `db.` prefix, e.g. `t3.small`. Which classes a Region offers for an engine version:
+   * `aws rds describe-orderable-db-instance-options --engine sqlserver-web`
+   * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.RegionSupport.html).
+   */
   readonly instanceType: string;
   /** The instance's security group (its owner adds the ingress rules). */
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Engine version: a major version (`16.00`, RDS picks a current minor) or a full RDS version string
+   * (`16.00.4236.2.v1`, which stops deploying the day RDS retires it).
+   * @default SQL_SERVER_DEFAULT_VERSION (`16.00`)
+   */
+  readonly engineVersion?: string;
   /**
    * Days between rotations of the master user's password.
    * @default Duration.days(30)
@@ -31,8 +41,17 @@ export interface SqlServerProps {
   readonly rotationInterval?: Duration;
 }
 
-/** SQL Server 2022 (16.00), the newest major version RDS offers; a full version string passes CloudFormation's validation. */
-export const SQL_SERVER_VERSION = rds.SqlServerEngineVersion.VER_16_00_4236_2_V1;
+/**
+ * SQL Server 2022, the newest major version RDS offers. The major version only: RDS picks a current minor version for
+ * it, whereas a pinned minor fails with "Cannot find version" once RDS retires it.
+ */
+export const SQL_SERVER_DEFAULT_VERSION = '16.00';
+
+/** What `engineVersion` accepts: a major version `NN.00`, or a full RDS version string `NN.00.NNNN.N.vN`. */
+export const SQL_SERVER_VERSION_PATTERN = /^[1-9][0-9]\.00(?:\.[0-9]{1,5}\.[0-9]{1,3}\.v[0-9]{1,2})?$/;
+
+/** The database the Chinook script creates and the app reads; spelled once for the bastion's config and the app. */
+export const CHINOOK_DATABASE_NAME = 'Chinook';
 
 /** Name of the generated master user (SQL authentication; only the bastion uses it, to create the Windows logins). */
 export const SQL_SERVER_MASTER_USERNAME = 'sqladmin';
@@ -49,6 +68,11 @@ export class SqlServer extends Construct {
   public readonly instance: rds.DatabaseInstance;
   /** The master user's credentials `{username, password, host, port, ...}`, rotated by a single-user rotation. */
   public readonly secret: secretsmanager.ISecret;
+  /**
+   * The same secret, not through its attachment to the instance: depending on it does not wait for the instance.
+   * Its `username` and `password` exist from the start; `host` and `port` come with the attachment.
+   */
+  public readonly masterSecret: rds.DatabaseSecret;
   /** The rotation of {@link secret}; runs once right after it is created. */
   public readonly rotation: secretsmanager.SecretRotation;
   /** Log group of the master secret's rotation function, created ahead of it so `cdk destroy` removes it. */
@@ -71,25 +95,44 @@ export class SqlServer extends Construct {
         `DB instance identifier "${props.instanceIdentifier}" is invalid: use 1 to 63 lowercase letters, digits or single hyphens, starting with a letter and not ending with a hyphen.`,
       );
     }
+    const engineVersion = props.engineVersion ?? SQL_SERVER_DEFAULT_VERSION;
+    if (!SQL_SERVER_VERSION_PATTERN.test(engineVersion)) {
+      throw new Error(
+        `SQL Server engine version "${engineVersion}" is invalid: use a major version such as 16.00 or a full RDS version such as 16.00.4236.2.v1.`,
+      );
+    }
     this.instanceIdentifier = props.instanceIdentifier;
     this.kerberosHostName = `${props.instanceIdentifier}.${props.directoryDnsName}`;
 
-    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.SettingUp.html (IAM role)
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.SettingUp.html (IAM role). Both
+    // principals, as CDK's own default domain role has: RDS and its Directory Service integration assume it. Opt-in
+    // Regions need a regional form of the second principal instead:
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.RDS_Fea_Regions_DB-eng.Feature.KerberosAuthentication.html
     this.domainRole = new iam.Role(this, 'DomainRole', {
-      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      assumedBy: new iam.CompositePrincipal(
+        new iam.ServicePrincipal('rds.amazonaws.com'),
+        new iam.ServicePrincipal('directoryservice.rds.amazonaws.com'),
+      ),
       description: 'Lets RDS join SQL Server to the directory',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSDirectoryServiceAccess')],
     });
 
+    // Created apart from the instance so that its ARN references nothing of the instance: the bastion reads it while
+    // RDS is still creating the instance. The instance attaches it (adding host and port) once it exists.
+    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: SQL_SERVER_MASTER_USERNAME });
+
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
-      engine: rds.DatabaseInstanceEngine.sqlServerWeb({ version: SQL_SERVER_VERSION }),
+      engine: rds.DatabaseInstanceEngine.sqlServerWeb({
+        version: rds.SqlServerEngineVersion.of(engineVersion, engineVersion.slice(0, 5)),
+      }),
       licenseModel: rds.LicenseModel.LICENSE_INCLUDED,
       instanceType: new ec2.InstanceType(props.instanceType),
       instanceIdentifier: props.instanceIdentifier,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.securityGroup],
-      credentials: rds.Credentials.fromGeneratedSecret(SQL_SERVER_MASTER_USERNAME),
+      // With the username given, the template names it as a string instead of reading it from the secret.
+      credentials: rds.Credentials.fromSecret(this.masterSecret, SQL_SERVER_MASTER_USERNAME),
       domain: props.directoryId,
       domainRole: this.domainRole,
       storageEncrypted: true,
@@ -136,6 +179,16 @@ export class SqlServer extends Construct {
       ],
     ]) {
       Validations.of(this.instance).acknowledge({ id, reason });
+    }
+    if (!/\.v[0-9]+$/.test(engineVersion)) {
+      // CloudFormation's schema lists only full versions (E9006), yet RDS takes a major version and picks a current
+      // minor for it; a pinned minor stops deploying ("Cannot find version") the day RDS retires it.
+      // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (EngineVersion)
+      Validations.of(this.instance).acknowledge({
+        id: 'CloudFormation-Validate::E9006',
+        reason:
+          'RDS accepts a major version and picks a current minor for it; a pinned minor fails to deploy once RDS retires it.',
+      });
     }
   }
 }

@@ -6,8 +6,9 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AdManagementBastion } from '../constructs/ad-management-bastion';
 import { buildCredSpecTemplate } from '../constructs/credspec-document';
+import { CredSpecCleanup } from '../constructs/credspec-storage';
 import { DomainlessIdentityRotation } from '../constructs/domainless-identity-rotation';
-import { SqlServer } from '../constructs/sql-server';
+import { CHINOOK_DATABASE_NAME, SqlServer } from '../constructs/sql-server';
 import { DirectoryReference } from '../directory-reference';
 import { GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../directory-names';
 
@@ -35,6 +36,16 @@ export interface DatabaseStackProps extends StackProps {
   readonly domainJoinEcs: boolean;
   /** Instance class of SQL Server, without the `db.` prefix. */
   readonly dbInstanceType: string;
+  /**
+   * SQL Server engine version: a major version (`16.00`) or a full RDS version string.
+   * @default SQL_SERVER_DEFAULT_VERSION
+   */
+  readonly dbEngineVersion?: string;
+  /**
+   * The bastion restarts instead of stopping after its run.
+   * @default false
+   */
+  readonly keepBastionRunning?: boolean;
   /** Key pair of the bastion. @default - none: Systems Manager only */
   readonly keyPairName?: string;
   /** The only source allowed to RDP to the bastion. @default - no RDP, bastion in a private subnet */
@@ -46,7 +57,15 @@ export interface DatabaseStackProps extends StackProps {
   readonly identityRotationDays?: number;
 }
 
-/** RDS for SQL Server joined to the directory, and the bastion that configures AD, the database and the CredSpec. */
+/** The DB instance identifier for a solution id; the bastion finds the instance by it at run time. */
+export function dbInstanceIdentifierFor(solutionId: string): string {
+  return `${solutionId}-sql`;
+}
+
+/**
+ * RDS for SQL Server joined to the directory, and the bastion that configures AD, the database and the CredSpec. The
+ * two are created side by side: the bastion references nothing of the DB instance and waits for it at run time.
+ */
 export class DatabaseStack extends Stack {
   /** Security group of SQL Server; clients add their own 1433 ingress rule from their stack. */
   public readonly databaseSecurityGroup: ec2.ISecurityGroup;
@@ -80,8 +99,9 @@ export class DatabaseStack extends Stack {
       vpc: props.vpc,
       directoryId: props.directory.directoryId,
       directoryDnsName: props.directory.dnsName,
-      instanceIdentifier: `${props.solutionId}-sql`,
+      instanceIdentifier: dbInstanceIdentifierFor(props.solutionId),
       instanceType: props.dbInstanceType,
+      engineVersion: props.dbEngineVersion,
       securityGroup: this.databaseSecurityGroup,
     });
     this.dbInstanceIdentifier = this.sqlServer.instanceIdentifier;
@@ -100,8 +120,11 @@ export class DatabaseStack extends Stack {
       adminSecret: props.adminSecret,
       identitySecret: props.domainJoinEcs ? undefined : props.identitySecret,
       domainJoinSecret: props.domainJoinSecret,
-      databaseSecret: this.sqlServer.secret,
-      databaseAddress: this.sqlServer.instance.dbInstanceEndpointAddress,
+      // The secret itself, not its attachment (which waits for the instance); the identifier as the same plain string
+      // the instance is created with.
+      databaseSecret: this.sqlServer.masterSecret,
+      databaseInstanceIdentifier: dbInstanceIdentifierFor(props.solutionId),
+      databaseName: CHINOOK_DATABASE_NAME,
       gmsaName: GMSA_NAME,
       gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
       credSpecTemplate,
@@ -111,7 +134,17 @@ export class DatabaseStack extends Stack {
       logGroupName: `/${props.solutionId}/active-directory-management-instance`,
       rdpIngressCidr: props.rdpIngressCidr,
       keyPairName: props.keyPairName,
+      keepRunning: props.keepBastionRunning,
     });
+
+    // The bastion writes the CredSpec's two copies; cdk destroy deletes them through this, after the bastion is gone.
+    const credSpecCleanup = new CredSpecCleanup(this, 'CredSpecCleanup', {
+      parameter: props.credSpecParameter,
+      bucket: props.credSpecBucket,
+      objectKey: props.credSpecObjectKey,
+    });
+    this.bastion.configured.node.addDependency(credSpecCleanup);
+
     // Only the ingress side: the bastion's group already allows all outbound traffic.
     this.databaseSecurityGroup.addIngressRule(
       this.bastion.securityGroup,
@@ -153,7 +186,8 @@ export class DatabaseStack extends Stack {
     new CfnOutput(this, 'DBCredentialsSecretArn', { value: this.sqlServer.secret.secretArn });
     new CfnOutput(this, 'ADManagementInstanceId', {
       value: this.bastion.instance.instanceId,
-      description: 'Windows instance that configured AD, SQL Server and the CredSpec (scripts in C:\\SampleConfig)',
+      description:
+        'Windows instance that configured AD, SQL Server and the CredSpec (scripts in C:\\SampleConfig); stopped after the run: aws ec2 start-instances --instance-ids <id>',
     });
     new CfnOutput(this, 'ADManagementLogGroupName', {
       value: this.bastion.logGroup.logGroupName,

@@ -3,8 +3,9 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { BASTION_SCRIPTS, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
-import { SqlServer } from '../../lib/constructs/sql-server';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { BASTION_SCRIPTS, CHINOOK_SCRIPT_SHA256, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
+import { CHINOOK_DATABASE_NAME, SqlServer } from '../../lib/constructs/sql-server';
 import { DOMAIN_JOIN_USERNAME, GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../../lib/directory-names';
 import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
 import { parsePowerShell } from '../scripts/powershell-parser';
@@ -103,7 +104,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
   test('THEN SQL Server is Web edition 2022, license included, t3.small, encrypted, private, with a known identifier', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', {
       Engine: 'sqlserver-web',
-      EngineVersion: Match.stringLikeRegexp('^16\\.00\\.\\d+\\.\\d+\\.v1$'),
+      EngineVersion: '16.00',
       LicenseModel: 'license-included',
       DBInstanceClass: 'db.t3.small',
       DBInstanceIdentifier: 'amazon-ecs-gmsa-linux-sql',
@@ -136,9 +137,15 @@ describe('database stack (domainless, EC2, SSM)', () => {
     );
   });
 
-  test('THEN the domain role is assumed by RDS and has AmazonRDSDirectoryServiceAccess', () => {
+  test('THEN the domain role is assumed by RDS and its Directory Service integration and has AmazonRDSDirectoryServiceAccess', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: ['directoryservice.rds.amazonaws.com', 'rds.amazonaws.com'] },
+          }),
+        ],
+      },
       ManagedPolicyArns: [
         {
           'Fn::Join': [
@@ -159,7 +166,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
       Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('SqlServerInstance'), 'Endpoint.Address'] },
     });
     template.hasOutput('DBCredentialsSecretArn', {
-      Value: { Ref: Match.stringLikeRegexp('SqlServerInstanceSecretAttachment') },
+      Value: { Ref: Match.stringLikeRegexp('SqlServerMasterSecretAttachment') },
     });
   });
 
@@ -207,8 +214,9 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(resources[instanceId].Properties.KeyName).toBeUndefined();
   });
 
-  test('THEN CloudFormation waits up to 60 minutes for the bastion signal', () => {
-    template.hasResource('AWS::EC2::Instance', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT1H' } } });
+  test('THEN CloudFormation waits for the bastion signal longer than the run waits for the directory and SQL Server together', () => {
+    // 30 + 60 minutes of bounded waits plus 30 minutes of work: the run reports its own timeout first.
+    template.hasResource('AWS::EC2::Instance', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT2H' } } });
     expect(stacks.database.bastion.configured.logicalId).toBeDefined();
   });
 
@@ -267,12 +275,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
       'Ref' in r ? String(r.Ref) : String((r['Fn::GetStackOutput'] as { OutputName: string }).OutputName),
     );
     expect(names).toHaveLength(4);
-    for (const pattern of [
-      /DomainJoinSecret/,
-      /DomainlessIdentitySecret/,
-      /AdminPassword/,
-      /^SqlServerInstanceSecretAttachment/,
-    ]) {
+    for (const pattern of [/DomainJoinSecret/, /DomainlessIdentitySecret/, /AdminPassword/, /^SqlServerMasterSecret/]) {
       expect(names.filter((n) => pattern.test(n))).toHaveLength(1);
     }
   });
@@ -292,14 +295,15 @@ describe('database stack (domainless, EC2, SSM)', () => {
           Resource: {
             'Fn::Join': [
               '',
-              expect.arrayContaining([
-                ':parameter',
-                {
-                  'Fn::GetStackOutput': expect.objectContaining({
-                    OutputName: expect.stringMatching(/CredSpecStorageParameter/),
-                  }),
-                },
-              ]),
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':ssm:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':parameter/amazon-ecs-gmsa-linux/credspec',
+              ],
             ],
           },
         }),
@@ -394,11 +398,228 @@ describe('database stack (domainless, EC2, SSM)', () => {
     // WHEN
     const written = Object.keys(JSON.parse(json)).sort();
     const read = [
-      ...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$config\.(\w+)/g)].map((m) => m[1])),
+      // PowerShell names are case-insensitive: $config and $script:Config are the same settings object.
+      ...new Set([...script('Invoke-BastionSetup.ps1').matchAll(/\$(?:script:)?config\.(\w+)/gi)].map((m) => m[1])),
     ].sort();
 
     // THEN
     expect(read).toEqual(written);
+  });
+
+  test('THEN the bastion instance references nothing of the DB instance, directly or through what it depends on', () => {
+    // GIVEN every logical id the instance reaches through Ref, Fn::GetAtt, Fn::Sub and DependsOn, transitively
+    const refsOf = (value: unknown): string[] => {
+      if (Array.isArray(value)) return value.flatMap(refsOf);
+      if (value === null || typeof value !== 'object') return [];
+      const entries = Object.entries(value as Record<string, unknown>);
+      return entries.flatMap(([key, inner]) => {
+        if (key === 'Ref' && typeof inner === 'string') return [inner];
+        if (key === 'Fn::GetAtt') return [String((inner as unknown[])[0])];
+        if (key === 'Fn::Sub')
+          return [...String(([] as unknown[]).concat(inner)[0]).matchAll(/\$\{([^.}]+)/g)].map((m) => m[1]);
+        return refsOf(inner);
+      });
+    };
+    const reached = new Set<string>();
+    const queue = [instanceId];
+    while (queue.length > 0) {
+      const id = queue.pop()!;
+      const resource = resources[id];
+      if (resource === undefined || reached.has(id)) continue;
+      reached.add(id);
+      queue.push(...refsOf(resource.Properties), ...(resource.DependsOn ?? []));
+    }
+
+    // THEN none of them is the DB instance or anything created from it
+    const dbInstance = idOf('AWS::RDS::DBInstance', /^SqlServerInstance/);
+    const attachment = idOf('AWS::SecretsManager::SecretTargetAttachment', /^SqlServerMasterSecretAttachment/);
+    expect(dbInstance).toBeDefined();
+    expect(attachment).toBeDefined();
+    const fromDatabase = [...reached].filter((id) =>
+      ['AWS::RDS::DBInstance', 'AWS::RDS::DBSubnetGroup', 'AWS::SecretsManager::SecretTargetAttachment'].includes(
+        resources[id].Type,
+      ),
+    );
+    expect(fromDatabase).toEqual([]);
+    // The check follows references: the bastion does reach its role's policy, which reads the master secret itself.
+    expect(reached.has(idOf('AWS::SecretsManager::Secret', /^SqlServerMasterSecret/))).toBe(true);
+  });
+
+  test('THEN the bastion finds SQL Server by its identifier: DescribeDBInstances on the ARN built from the same string', () => {
+    const describe = bastionStatements(template).find((s) => s.Sid === 'DescribeDatabaseInstance')!;
+    expect(describe.Action).toBe('rds:DescribeDBInstances');
+    expect(describe.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':rds:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':db:amazon-ecs-gmsa-linux-sql',
+        ],
+      ],
+    });
+    expect(resources[idOf('AWS::RDS::DBInstance', /^SqlServerInstance/)].Properties.DBInstanceIdentifier).toBe(
+      'amazon-ecs-gmsa-linux-sql',
+    );
+  });
+
+  test('THEN the bastion may list the CredSpec bucket (a missing object answers 404, not 403)', () => {
+    const list = bastionStatements(template).find((s) => s.Sid === 'ListCredSpecBucket')!;
+    expect(list.Action).toBe('s3:ListBucket');
+    expect(JSON.stringify(list.Resource)).toMatch(/CredSpecStorageBucket.*Arn/);
+    expect(JSON.stringify(list.Resource)).not.toContain('/');
+  });
+
+  test('THEN the bastion stops rather than terminates when it shuts itself down', () => {
+    expect(resources[instanceId].Properties.InstanceInitiatedShutdownBehavior).toBe('stop');
+  });
+
+  test('THEN the settings file holds exactly the keys of the bastion contract, with the run-time lookups and bounded waits', () => {
+    // GIVEN
+    const { text } = userDataOf(template);
+    const config = JSON.parse(text.split("bastion-setup.json' -Encoding UTF8 -Value @'\n")[1].split("\n'@")[0]);
+
+    // THEN
+    expect(Object.keys(config).sort()).toEqual(
+      [
+        'Region',
+        'StackName',
+        'LogicalResourceId',
+        'LogGroupName',
+        'DomainName',
+        'NetBiosName',
+        'AdminSecretId',
+        'IdentitySecretId',
+        'DomainJoinSecretId',
+        'DatabaseSecretId',
+        'DatabaseInstanceIdentifier',
+        'DatabaseName',
+        'GmsaName',
+        'GmsaPrincipalsGroup',
+        'CredSpecTemplatePath',
+        'CredSpecParameterName',
+        'CredSpecBucketName',
+        'CredSpecObjectKey',
+        'ChinookScriptUrl',
+        'ChinookScriptSha256',
+        'KeepRunning',
+        'DirectoryWaitMinutes',
+        'DatabaseWaitMinutes',
+      ].sort(),
+    );
+    expect(config).toMatchObject({
+      DatabaseInstanceIdentifier: 'amazon-ecs-gmsa-linux-sql',
+      DatabaseName: 'Chinook',
+      ChinookScriptUrl: CHINOOK_SCRIPT_URL,
+      ChinookScriptSha256: CHINOOK_SCRIPT_SHA256,
+      KeepRunning: false,
+      DirectoryWaitMinutes: 30,
+      DatabaseWaitMinutes: 60,
+      CredSpecParameterName: '/amazon-ecs-gmsa-linux/credspec',
+      CredSpecObjectKey: 'credspecs/SampleWebApp.json',
+    });
+    // The master secret itself (a Ref of the secret, rendered as <ref>), not an address of the instance.
+    expect(config.DatabaseSecretId).toBe('<ref>');
+    expect(text).not.toContain('DatabaseAddress');
+  });
+
+  test('GIVEN KEEP_BASTION_RUNNING THEN the settings file tells the run to restart instead of stopping', () => {
+    const kept = databaseTemplate('domainless-ec2-ssm', { keepBastionRunning: true });
+    expect(userDataOf(kept).text).toContain('"KeepRunning": true');
+  });
+
+  test('THEN the Chinook script is pinned to a commit and its SHA-256, and creates the database the app reads', () => {
+    expect(CHINOOK_SCRIPT_URL).toBe(
+      'https://raw.githubusercontent.com/lerocha/chinook-database/7f67772503d71ba90f19283c38e93923addb43fa/ChinookDatabase/DataSources/Chinook_SqlServer.sql',
+    );
+    expect(CHINOOK_SCRIPT_SHA256).toMatch(/^[0-9a-f]{64}$/);
+    expect(CHINOOK_DATABASE_NAME).toBe('Chinook');
+    const app = buildApp(settingsFor('domainless-ec2-ssm', { deployApp: true })).stacks.application!;
+    expect(JSON.stringify(Template.fromStack(app).toJSON())).toContain(`;Database=${CHINOOK_DATABASE_NAME};`);
+  });
+
+  test('THEN a delete-only custom resource removes the CredSpec parameter and object, after the bastion is gone', () => {
+    // GIVEN
+    const cleanups = Object.entries(resources).filter(([, r]) => /^Custom::CredSpec\w+Cleanup$/.test(r.Type));
+    const calls = Object.fromEntries(
+      cleanups.map(([id, r]) => {
+        expect(r.Properties.Create).toBeUndefined();
+        expect(r.Properties.Update).toBeUndefined();
+        const rendered = JSON.stringify(r.Properties.Delete).replace(/\{"Fn::GetStackOutput":[^}]*\}\}/g, '"<ref>"');
+        return [r.Type, { id, rendered }];
+      }),
+    );
+
+    // THEN exactly one call each, delete-only, with fixed physical ids
+    expect(Object.keys(calls).sort()).toEqual(['Custom::CredSpecObjectCleanup', 'Custom::CredSpecParameterCleanup']);
+    const parameter = calls['Custom::CredSpecParameterCleanup'].rendered;
+    expect(parameter).toContain('\\"action\\":\\"DeleteParameter\\"');
+    expect(parameter).toContain('/amazon-ecs-gmsa-linux/credspec');
+    expect(parameter).toContain('ParameterNotFound');
+    expect(parameter).toContain('credspec-parameter-cleanup');
+    const object = calls['Custom::CredSpecObjectCleanup'].rendered;
+    expect(object).toContain('\\"action\\":\\"DeleteObject\\"');
+    expect(object).toContain('credspecs/SampleWebApp.json');
+    expect(object).toContain('credspec-object-cleanup');
+    // The bastion depends on both, so on delete CloudFormation removes it first and nothing writes them again.
+    for (const { id } of Object.values(calls)) expect(resources[instanceId].DependsOn).toContain(id);
+
+    // AND the provider may delete exactly those two and nothing else
+    const policies = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyName).includes('CredSpecCleanup'),
+    );
+    const statements = policies.flatMap(
+      (p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string; Resource: CfnValue }> }).Statement,
+    );
+    expect(statements.map((st) => st.Action).sort()).toEqual(['s3:DeleteObject', 'ssm:DeleteParameter']);
+    expect(JSON.stringify(statements)).toContain(':parameter/amazon-ecs-gmsa-linux/credspec');
+    expect(JSON.stringify(statements)).toContain('/credspecs/SampleWebApp.json');
+  });
+
+  test('GIVEN DB_ENGINE_VERSION pins a full version THEN SQL Server uses it', () => {
+    const pinned = databaseTemplate('domainless-ec2-ssm', { dbEngineVersion: '16.00.4236.2.v1' });
+    pinned.hasResourceProperties('AWS::RDS::DBInstance', { EngineVersion: '16.00.4236.2.v1' });
+  });
+
+  test('THEN the major-version default carries the acknowledged CloudFormation finding E9006 with its reason', () => {
+    // test/security/cdk-nag.test.ts shows that the acknowledgement silences the finding in every mode.
+    const acknowledged = (instance: rds.DatabaseInstance) =>
+      Object.assign(
+        {},
+        ...instance.node.metadata
+          .filter((m) => m.type === 'aws:cdk:acknowledged-rules')
+          .map((m) => m.data as Record<string, string>),
+      ) as Record<string, string>;
+    expect(acknowledged(stacks.database.sqlServer.instance)['CloudFormation-Validate::E9006']).toMatch(
+      /^RDS accepts a major version and picks a current minor/,
+    );
+    const pinned = buildApp(settingsFor('domainless-ec2-ssm', { dbEngineVersion: '16.00.4236.2.v1' }));
+    expect(Object.keys(acknowledged(pinned.stacks.database.sqlServer.instance))).not.toContain(
+      'CloudFormation-Validate::E9006',
+    );
+  });
+
+  test('fails on an engine version RDS does not name', () => {
+    const stack = new Stack(new App(), 'Test');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    const props = {
+      vpc,
+      securityGroup,
+      directoryId: 'd-1',
+      directoryDnsName: 'example.com',
+      instanceType: 't3.small',
+      instanceIdentifier: 'sql',
+    };
+    expect(() => new SqlServer(stack, 'Word', { ...props, engineVersion: 'latest' })).toThrow(
+      'SQL Server engine version "latest" is invalid: use a major version such as 16.00 or a full RDS version such as 16.00.4236.2.v1.',
+    );
+    expect(() => new SqlServer(stack, 'Short', { ...props, engineVersion: '16' })).toThrow(/is invalid/);
+    expect(() => new SqlServer(stack, 'Ok', { ...props, engineVersion: '15.00.4043.16.v1' })).not.toThrow();
   });
 
   test('fails on a DB instance identifier RDS rejects', () => {
@@ -417,18 +638,22 @@ describe('database stack (domainless, EC2, SSM)', () => {
 });
 
 describe('bastion scripts', () => {
-  test('THEN the setup signals success only after AD, database and CredSpec, and joins the domain after signalling', () => {
+  test('THEN the setup runs AD, CredSpec, then the database, signals, joins without rebooting and stops unless told to keep running', () => {
+    // Contract 2 of the bastion: the run order, by call site. The Pester suites run the script itself.
     const setup = script('Invoke-BastionSetup.ps1');
-    const order = [
-      'Configure-AD.ps1',
-      'Configure-Database.ps1',
-      'Generate-CredSpec.ps1',
-      'Send-Signal -Status SUCCESS',
-      'Join-Domain -Credential',
-    ].map((step) => setup.lastIndexOf(step));
+    const order = ['Configure-AD.ps1', 'Generate-CredSpec.ps1', 'Configure-Database.ps1'].map((step) =>
+      setup.lastIndexOf(step),
+    );
+    order.push(setup.lastIndexOf('-Status SUCCESS'));
     expect(order.every((index) => index > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(setup).toContain('Send-Signal -Status FAILURE');
+    expect(setup).toContain('Get-RDSDBInstance');
+    expect(setup).toContain('-Status FAILURE');
+    expect(setup).toMatch(/Add-Computer\b/);
+    expect(setup).not.toMatch(/Add-Computer[^\n]*-Restart/);
+    expect(setup).toContain('Stop-Computer -Force');
+    expect(setup).toContain('Restart-Computer -Force');
+    expect(setup).toMatch(/\$(?:script:)?config\.KeepRunning/i);
     expect(setup).toContain('Write-CWLLogEvent');
     expect(setup).toContain("'X-aws-ec2-metadata-token'");
   });
@@ -456,21 +681,18 @@ describe('bastion scripts', () => {
         })),
       ).map((r) => [r.name, r.parameters]),
     );
-    // The call's own arguments: nested calls in parentheses (e.g. New-Credential -UserName) are left out.
-    const callOf = (name: string) =>
-      setup
-        .slice(setup.indexOf(`& "$PSScriptRoot\\${name}"`))
-        .split('| ForEach-Object')[0]
-        .replace(/\([^()]*\)/g, '()');
-    const adBlock = setup.slice(setup.indexOf('$adParameters = @{')).split('\n    }')[0];
-    const passed: Record<string, string[]> = {
-      'Configure-AD.ps1': [
-        ...[...adBlock.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]),
-        ...[...setup.matchAll(/\$adParameters\.(\w+) =/g)].map((m) => m[1]),
-      ],
-      'Configure-Database.ps1': [...callOf('Configure-Database.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
-      'Generate-CredSpec.ps1': [...callOf('Generate-CredSpec.ps1').matchAll(/ -(\w+)/g)].map((m) => m[1]),
+    // The keys of the hashtable each script is splatted with: inline after the call, or a variable built before it.
+    const keysOf = (block: string) => [...block.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]);
+    const passedTo = (name: string): string[] => {
+      const call = setup.slice(setup.lastIndexOf(`'${name}'`));
+      const inline = /^'[^']+'\s+-Parameters\s+@\{([\s\S]*?)\n\s*\}/.exec(call);
+      if (inline) return keysOf(inline[1]);
+      const variable = /^'[^']+'\s+-Parameters\s+\$(\w+)/.exec(call)?.[1];
+      if (variable === undefined) return [];
+      const block = new RegExp(`\\$${variable} = @\\{([\\s\\S]*?)\\n\\s*\\}`).exec(setup)?.[1] ?? '';
+      return [...keysOf(block), ...[...setup.matchAll(new RegExp(`\\$${variable}\\.(\\w+) =`, 'g'))].map((m) => m[1])];
     };
+    const passed = Object.fromEntries(Object.keys(declared).map((name) => [name, passedTo(name)]));
 
     for (const [name, parameters] of Object.entries(declared)) {
       // THEN
@@ -505,11 +727,17 @@ describe('bastion scripts', () => {
   test('THEN Configure-Database.ps1 creates the gMSA and admin logins idempotently and sets the database online', () => {
     const configureDb = script('Configure-Database.ps1');
     expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
-    expect(configureDb).toContain('IF NOT EXISTS (SELECT 1 FROM sys.server_principals');
+    expect(configureDb).toContain('sys.server_principals');
     expect(configureDb).toContain('GRANT VIEW SERVER STATE TO');
     expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
     expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
+    // Contract 4: the pinned script is checked against its hash, and the database must exist before the logins.
+    expect(configureDb).toMatch(/\$ChinookScriptSha256\b/);
+    expect(configureDb).toContain("DB_ID(N'");
+    for (const name of BASTION_SCRIPTS) expect(script(name)).not.toContain('Chinook_SqlServer_AutoIncrementPKs.sql');
+    // Run by hand without the settings file, the script still loads the same pinned file.
     expect(configureDb).toContain(`[string] $ChinookScriptUrl = '${CHINOOK_SCRIPT_URL}'`);
+    expect(configureDb).toContain(`[string] $ChinookScriptSha256 = '${CHINOOK_SCRIPT_SHA256}'`);
   });
 
   test('THEN Add-ECSContainerInstancesToADGroup.ps1 takes the Auto Scaling group name', () => {

@@ -131,12 +131,10 @@ describe('directory stack', () => {
     });
   });
 
-  test('THEN the CredSpec parameter is a String under the solution id with a placeholder', () => {
-    template.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: '/amazon-ecs-gmsa-linux/credspec',
-      Type: 'String',
-      Value: Match.stringLikeRegexp('placeholder'),
-    });
+  test('THEN the CredSpec parameter is named under the solution id but is no resource of the stack (the bastion owns it)', () => {
+    expect(stacks.directory.credSpecParameter.parameterName).toBe('/amazon-ecs-gmsa-linux/credspec');
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
+    template.hasOutput('CredSpecParameterName', { Value: '/amazon-ecs-gmsa-linux/credspec' });
   });
 
   test('THEN the CredSpec bucket is encrypted, private, TLS-only, logged and emptied on destroy', () => {
@@ -193,7 +191,7 @@ describe('directory stack', () => {
     expect(demo.stacks.directory.stackName).toBe('demo-directory');
     t.hasResourceProperties('AWS::DirectoryService::MicrosoftAD', { Name: 'directory.demo.com' });
     t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'demo/credentials-fetcher-identity' });
-    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/demo/credspec' });
+    t.hasOutput('CredSpecParameterName', { Value: '/demo/credspec' });
   });
 });
 
