@@ -25,7 +25,8 @@ const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Am
  * environment; tests call it with settings they build, so nothing here reads `process.env`.
  *
  * Order: directory → database (its bastion creates the AD group, users and CredSpec, starting alongside SQL Server,
- * not after it) → cluster (domain-joined hosts need that group and the join user) → application.
+ * not after it) and, alongside it, the cluster (after the database only in domain-joined mode: its hosts need that
+ * group and the join user) → application.
  */
 export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks {
   const prefix = settings.solutionId;
@@ -50,6 +51,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     credSpecBucket: directory.credSpecBucket,
     credSpecObjectKey: directory.credSpecObjectKey,
     domainJoinEcs: settings.domainJoinEcs,
+    sqlClientsSecurityGroup: directory.sqlClientsSecurityGroup,
     dbInstanceType: settings.dbInstanceType,
     dbEngineVersion: settings.dbEngineVersion,
     keepBastionRunning: settings.keepBastionRunning,
@@ -68,13 +70,16 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     identitySecret: directory.identitySecret,
     domainJoinSecret: directory.domainJoinSecret,
     domainJoinTag: directory.domainJoinTag,
-    databaseSecurityGroup: database.databaseSecurityGroup,
+    sqlClientsSecurityGroup: directory.sqlClientsSecurityGroup,
     instanceType: settings.ecsInstanceType,
     minCapacity: settings.ecsMinCapacity,
     maxCapacity: settings.ecsMaxCapacity,
   });
-  // Domain-joined hosts need the join user and the gMSA group the bastion creates.
-  cluster.addStackDependency(database, 'the bastion creates the AD users and group the container instances use');
+  // Domain-joined hosts add themselves to the gMSA group with the join user, both created by the bastion. Domainless
+  // and Fargate clusters need nothing of the database stack and deploy alongside it (`cdk deploy --concurrency`).
+  if (settings.domainJoinEcs) {
+    cluster.addStackDependency(database, 'the bastion creates the AD users and group the container instances use');
+  }
 
   const application = settings.deployApp
     ? new ApplicationStack(scope, `${prefix}-application`, {

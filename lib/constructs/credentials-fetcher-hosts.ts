@@ -78,6 +78,12 @@ export interface CredentialsFetcherHostsProps {
   readonly minCapacity: number;
   /** Maximum number of instances. */
   readonly maxCapacity: number;
+  /**
+   * Groups the instances join besides their own, e.g. the directory stack's SQL clients group, which SQL Server admits
+   * on 1433 without this stack referencing the database stack.
+   * @default - none
+   */
+  readonly additionalSecurityGroups?: ec2.ISecurityGroup[];
 }
 
 /**
@@ -185,6 +191,7 @@ export class CredentialsFetcherHosts extends Construct {
         },
       ],
     });
+    props.additionalSecurityGroups?.forEach((group) => launchTemplate.addSecurityGroup(group));
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
       vpc: props.vpc,

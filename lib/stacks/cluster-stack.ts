@@ -27,8 +27,11 @@ export interface ClusterStackProps extends StackProps {
   readonly domainJoinSecret: secretsmanager.ISecret;
   /** The tag the directory stack's domain-join association targets. */
   readonly domainJoinTag: DomainJoinTag;
-  /** SQL Server's security group: the container instances get 1433 to it. */
-  readonly databaseSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The directory stack's SQL clients group, which SQL Server admits on 1433: the container instances join it, so this
+   * stack does not reference the database stack and can deploy alongside it.
+   */
+  readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
   /** Instance type of the container instances. */
   readonly instanceType: string;
   /** Minimum number of container instances. */
@@ -89,17 +92,11 @@ export class ClusterStack extends Stack {
       instanceType: props.instanceType,
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
+      additionalSecurityGroups: [props.sqlClientsSecurityGroup],
     });
     this.capacityProvider = hosts.capacityProvider;
     this.instanceSecurityGroup = hosts.securityGroup;
     this.ec2TaskSlots = hosts.awsvpcTaskSlots;
-
-    // The rule is created in this stack (the database stack deploys first and must not depend on this one).
-    hosts.securityGroup.connections.allowTo(
-      props.databaseSecurityGroup,
-      ec2.Port.tcp(1433),
-      'SQL Server from the ECS container instances',
-    );
 
     new CfnOutput(this, 'ECSAutoScalingGroupName', {
       value: hosts.autoScalingGroup.autoScalingGroupName,

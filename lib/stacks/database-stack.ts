@@ -34,6 +34,8 @@ export interface DatabaseStackProps extends StackProps {
   readonly credSpecObjectKey: string;
   /** Domain-joined mode: the CredSpec has no `HostAccountConfig`. */
   readonly domainJoinEcs: boolean;
+  /** The directory stack's SQL clients group (ECS container instances): SQL Server admits it on 1433. */
+  readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
   /** Instance class of SQL Server, without the `db.` prefix. */
   readonly dbInstanceType: string;
   /**
@@ -145,6 +147,13 @@ export class DatabaseStack extends Stack {
     });
     this.bastion.configured.node.addDependency(credSpecCleanup);
 
+    // Only the ingress side: the members' own groups allow all outbound traffic. The clients group comes from the
+    // directory stack, so stacks that deploy alongside this one (the cluster) reach SQL Server without referencing it.
+    this.databaseSecurityGroup.addIngressRule(
+      props.sqlClientsSecurityGroup,
+      ec2.Port.tcp(1433),
+      'from the SQL clients group (ECS container instances)',
+    );
     // Only the ingress side: the bastion's group already allows all outbound traffic.
     this.databaseSecurityGroup.addIngressRule(
       this.bastion.securityGroup,

@@ -43,6 +43,11 @@ export class DirectoryStack extends Stack {
   public readonly credSpecBucket: s3.IBucket;
   /** Key of the CredSpec object. */
   public readonly credSpecObjectKey: string;
+  /**
+   * Members may connect to SQL Server on 1433 (the database stack admits this group). It lives here, in the stack
+   * everything depends on, so the cluster stack needs no reference to the database stack and deploys alongside it.
+   */
+  public readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
 
   constructor(scope: Construct, id: string, props: DirectoryStackProps) {
     super(scope, id, props);
@@ -50,6 +55,12 @@ export class DirectoryStack extends Stack {
 
     const network = new Network(this, 'Network', { natGateways: props.natGateways });
     this.vpc = network.vpc;
+    this.sqlClientsSecurityGroup = new ec2.SecurityGroup(this, 'SqlClientsSecurityGroup', {
+      vpc: network.vpc,
+      description: 'SQL clients: SQL Server admits this group on 1433 (the ECS container instances)',
+      // A marker group: its members' own groups carry their outbound rules.
+      allowAllOutbound: false,
+    });
 
     const directory = new ManagedDirectory(this, 'ManagedDirectory', {
       vpc: network.vpc,

@@ -102,7 +102,7 @@ describe.each(
     }
   });
 
-  test('THEN SQL Server admits 1433 only from the bastion, its rotation function, the container instances and the tasks', () => {
+  test('THEN SQL Server admits 1433 only from the bastion, its rotation function, the SQL clients group and the tasks', () => {
     // The port attribute stands for 1433 only while the instance keeps SQL Server's default port.
     Template.fromStack(stacks.database).hasResourceProperties('AWS::RDS::DBInstance', { Port: Match.absent() });
     const dbGroup = idOf(stacks.database.databaseSecurityGroup);
@@ -112,7 +112,8 @@ describe.each(
       idOf(stacks.database.bastion.securityGroup),
       // The master secret's rotation function signs in to SQL Server to change the password.
       idOf(sqlRotationGroup),
-      ...(mode.includes('fargate') ? [] : [idOf(stacks.cluster.instanceSecurityGroup)]),
+      // The container instances' way in (a group of the directory stack, so the cluster needs no database reference).
+      idOf(stacks.directory.sqlClientsSecurityGroup),
       idOf(application.webApp.taskSecurityGroup),
     ];
     expect(intoDb.filter((r) => r.fromPort !== 1433 || r.toPort !== 1433 || r.cidr !== undefined)).toEqual([]);
@@ -124,6 +125,19 @@ describe.each(
     const intoTasks = rules.filter((r) => r.group.includes(idOf(application.webApp.taskSecurityGroup)));
     expect(intoTasks).toEqual([expect.objectContaining({ fromPort: 8080, toPort: 8080, cidr: undefined })]);
     expect(intoTasks[0].source).toContain(albGroup);
+  });
+
+  test('THEN nothing but the container instances joins the SQL clients group, and it admits nothing itself', () => {
+    expect(rules.filter((r) => r.group.includes(idOf(stacks.directory.sqlClientsSecurityGroup)))).toEqual([]);
+    const clients = idOf(stacks.directory.sqlClientsSecurityGroup);
+    const members = Object.values(stacks)
+      .filter((s): s is Stack => s !== undefined)
+      .flatMap((stack) =>
+        Object.entries(Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string }>)
+          .filter(([, r]) => r.Type !== 'AWS::EC2::SecurityGroupIngress' && JSON.stringify(r).includes(clients))
+          .map(([, r]) => r.Type),
+      );
+    expect(members.sort()).toEqual(mode.includes('fargate') ? [] : ['AWS::EC2::LaunchTemplate']);
   });
 
   test('THEN the container instances admit nothing', () => {

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   HOST_SCRIPT_PATH,
@@ -114,6 +115,19 @@ describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
     template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', settings.fargate ? 0 : 1);
   });
 
+  test(`THEN the cloud assembly deploys it ${settings.domainJoinEcs ? 'after' : 'alongside'} the database stack`, () => {
+    // What `cdk deploy --concurrency` reads: the manifest's dependencies of the cluster stack's artifact.
+    const assembly = stacks.cluster.node.root as App;
+    const artifact = assembly.synth().getStackArtifact(stacks.cluster.artifactId);
+    const dependsOn = artifact.dependencies.map((d) => d.id);
+    expect(dependsOn).toContain(stacks.directory.artifactId);
+    if (settings.domainJoinEcs) {
+      expect(dependsOn).toContain(stacks.database.artifactId);
+    } else {
+      expect(dependsOn).not.toContain(stacks.database.artifactId);
+    }
+  });
+
   test('THEN it matches the snapshot', () => {
     expect(template.toJSON()).toMatchSnapshot();
   });
@@ -156,7 +170,6 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
         InstanceType: 't3.medium',
         MetadataOptions: { HttpTokens: 'required' },
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } }],
-        SecurityGroupIds: [{ 'Fn::GetAtt': [instanceSgId, 'GroupId'] }],
       }),
     });
   });
@@ -335,22 +348,20 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     }
   });
 
-  test('THEN SQL Server accepts 1433 from the instances through a rule in the cluster stack, not the database stack', () => {
+  test("THEN the instances reach SQL Server through the directory stack's SQL clients group: no rule here, no database reference", () => {
     expect(stacks.cluster.instanceSecurityGroup).toBeDefined();
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
-    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      IpProtocol: 'tcp',
-      FromPort: 1433,
-      ToPort: 1433,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [instanceSgId, 'GroupId'] },
-      GroupId: {
-        'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('DatabaseSecurityGroup') }),
-      },
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        SecurityGroupIds: [
+          { 'Fn::GetAtt': [instanceSgId, 'GroupId'] },
+          {
+            'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('SqlClientsSecurityGroup') }),
+          },
+        ],
+      }),
     });
-    const databaseRules = JSON.stringify(
-      Template.fromStack(stacks.database).findResources('AWS::EC2::SecurityGroupIngress'),
-    );
-    expect(databaseRules).not.toMatch(/ContainerInstances|cluster/);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/DatabaseSecurityGroup|-database/);
   });
 
   test('THEN the instances accept no inbound traffic and may reach out', () => {

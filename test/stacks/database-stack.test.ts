@@ -170,7 +170,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
     });
   });
 
-  test('THEN the database stack admits on SQL Server exactly the bastion on 1433 and the rotation function; clients add their own rules', () => {
+  test('THEN the database stack admits on SQL Server exactly the bastion, the SQL clients group on 1433 and the rotation function; the tasks add their own rule', () => {
     const ingress = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress');
     expect(ingress.map((r) => r.Properties)).toEqual(
       expect.arrayContaining([
@@ -185,9 +185,21 @@ describe('database stack (domainless, EC2, SSM)', () => {
           GroupId: { 'Fn::GetAtt': [databaseSg, 'GroupId'] },
           SourceSecurityGroupId: { 'Fn::GetAtt': [rotationSg, 'GroupId'] },
         }),
+        // The container instances join this group of the directory stack: the cluster never references this stack.
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [databaseSg, 'GroupId'] },
+          SourceSecurityGroupId: {
+            'Fn::GetStackOutput': expect.objectContaining({
+              OutputName: expect.stringMatching(/SqlClientsSecurityGroup/),
+            }),
+          },
+          IpProtocol: 'tcp',
+          FromPort: 1433,
+          ToPort: 1433,
+        }),
       ]),
     );
-    expect(ingress).toHaveLength(2);
+    expect(ingress).toHaveLength(3);
     expect(resources[databaseSg].Properties.SecurityGroupIngress).toBeUndefined();
   });
 
