@@ -2,7 +2,7 @@
 // TypeScript transpiling at every synth. cdk.json's `build` runs this before each synth (about 0.1 s); packages stay in
 // node_modules (aws-cdk-lib reads its own files next to its modules).
 import * as esbuild from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,7 @@ const ownDirname = {
   },
 };
 
-await esbuild.build({
+const result = await esbuild.build({
   entryPoints: [path.join(ROOT, 'bin', 'app.ts')],
   outfile: path.join(OUT_DIR, 'app.js'),
   bundle: true,
@@ -37,4 +37,14 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
   plugins: [ownDirname],
+  write: false,
 });
+
+// Written next to the target, then renamed: an app starting at the same moment (tests build and run in parallel
+// workers) reads the old bundle or the new one, never half a file.
+await mkdir(OUT_DIR, { recursive: true });
+for (const file of result.outputFiles) {
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  await writeFile(temporary, file.contents);
+  await rename(temporary, file.path);
+}
