@@ -6,7 +6,7 @@ import { runBin } from '../helpers/run-bin';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-describe('bin/app.ts run as the CDK CLI runs it', () => {
+describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then app)', () => {
   test('fails on FARGATE=maybe with exit code 1, one stderr line and nothing synthesized', () => {
     const result = runBin({ FARGATE: 'maybe' });
     expect(result.status).toBe(1);
@@ -29,6 +29,8 @@ describe('bin/app.ts run as the CDK CLI runs it', () => {
     const result = runBin({ SOLUTION_ID: 'bin-test', FARGTE: '1', APP_IMAGE: 'nginx:1' });
     expect(result.status).toBe(0);
     expect(result.outdirFiles).toEqual(expect.arrayContaining(['bin-test-directory.template.json', 'manifest.json']));
+    // lib/ finds the bastion scripts next to its own source files, also from the compiled bundle.
+    expect(result.outdirFiles).toEqual(expect.arrayContaining([expect.stringMatching(/^asset\.[0-9a-f]{64}\.ps1$/)]));
     const notices = result.stderr.split('\n').filter((line) => line.startsWith('Notice: '));
     expect(notices).toEqual([
       'Notice: environment variable FARGTE is not a setting and is ignored: did you mean FARGATE?',

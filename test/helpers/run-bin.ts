@@ -5,7 +5,17 @@ import * as path from 'path';
 import { CDK_JSON_CONTEXT } from './modes';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+/** The commands `cdk synth` runs: `build` once before the app, then `app` (both through a shell, from the root). */
+const CDK_JSON: { app: string; build?: string } = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
+let built = false;
+
+/** Runs cdk.json's `build` command once per test file, as the CLI does before each synth. */
+function buildOnce(): void {
+  if (built || CDK_JSON.build === undefined) return;
+  const result = spawnSync(CDK_JSON.build, { cwd: ROOT, shell: true, encoding: 'utf8', timeout: 90_000 });
+  if (result.status !== 0) throw new Error(`cdk.json build "${CDK_JSON.build}" failed: ${result.stderr}`);
+  built = true;
+}
 
 /** What the `bin/` entry point did when run as the CDK CLI runs it. */
 export interface BinResult {
@@ -17,10 +27,11 @@ export interface BinResult {
 }
 
 /**
- * Runs `bin/app.ts` in a child process, as `cdk synth` does (`CDK_OUTDIR` set), with only the given settings in its
- * environment and optional CDK context (as the CLI passes `-c key=value`).
+ * Runs the app as `cdk synth` does: cdk.json's `build`, then its `app` command in a child process with `CDK_OUTDIR` set,
+ * only the given settings in its environment and optional CDK context (as the CLI passes `-c key=value`).
  */
 export function runBin(settingsEnv: Record<string, string>, context: Record<string, string> = {}): BinResult {
+  buildOnce();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-bin-'));
   try {
     const env: Record<string, string> = {
@@ -32,8 +43,9 @@ export function runBin(settingsEnv: Record<string, string>, context: Record<stri
       CDK_VALIDATION: 'false',
       ...settingsEnv,
     };
-    const result = spawnSync(TSX, [path.join(ROOT, 'bin', 'app.ts')], {
+    const result = spawnSync(CDK_JSON.app, {
       cwd: ROOT,
+      shell: true,
       env,
       encoding: 'utf8',
       timeout: 90_000,
