@@ -117,15 +117,14 @@ function Set-DatabaseOnline {
 }
 
 function Get-ChinookScript {
-    # Downloads the script and refuses it unless its SHA-256 is the pinned one.
+    # Downloads the script and refuses it unless its SHA-256 is the pinned one. Returns only the path: no output.
     $path = Join-Path $PSScriptRoot 'Chinook.sql'
-    Write-Output "Downloading $ChinookScriptUrl..."
     Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing
     $actual = (Get-FileHash -Algorithm SHA256 -Path $path).Hash.ToLowerInvariant()
     $expected = $ChinookScriptSha256.ToLowerInvariant()
     if ($actual -ne $expected) {
         Remove-Item -Path $path -Force
-        throw "The Chinook script $ChinookScriptUrl has SHA-256 $actual, expected $expected: not running it."
+        throw "The Chinook script $ChinookScriptUrl has SHA-256 $actual, expected ${expected}: not running it."
     }
     return $path
 }
@@ -133,7 +132,7 @@ function Get-ChinookScript {
 function Assert-DatabaseExists {
     $row = Invoke-Sql -Query "SELECT DB_ID(N'$DatabaseName') AS id"
     if ($null -eq $row -or $null -eq $row.id -or $row.id -is [DBNull]) {
-        throw "There is no database [$DatabaseName] after loading $ChinookScriptUrl: that script must create [$DatabaseName]."
+        throw "There is no database [$DatabaseName] after loading ${ChinookScriptUrl}: that script must create [$DatabaseName]."
     }
 }
 
@@ -147,7 +146,9 @@ if ($exists) {
     $complete = $tracks.n -gt 0
 }
 if (-not $complete) {
+    Write-Output "Downloading $ChinookScriptUrl..."
     $chinook = Get-ChinookScript
+    Write-Output "SHA-256 checked: $ChinookScriptSha256."
     if ($exists) {
         Write-Output "Database $DatabaseName is incomplete: dropping it before loading it again."
         Invoke-Sql -Query "ALTER DATABASE [$DatabaseName] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [$DatabaseName];" | Out-Null
