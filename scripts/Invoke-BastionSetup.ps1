@@ -41,7 +41,7 @@ Set-StrictMode -Version 3.0
 
 $logFolder = Join-Path $PSScriptRoot 'logs'
 New-Item -ItemType Directory -Force -Path $logFolder | Out-Null
-$script:LogFile = Join-Path $logFolder ('setup-{0:yyyyMMdd-HHmmss}.log' -f (Get-Date).ToUniversalTime())
+$script:LogFile = Join-Path $logFolder ('setup-{0:yyyyMMdd-HHmmss}.log' -f [DateTime]::UtcNow)
 $script:LogStream = $null
 $script:Config = $null
 
@@ -81,7 +81,7 @@ function Get-InstanceId {
 function Write-Log {
     # To the console (not the output stream: functions that return values log too), the file and CloudWatch Logs.
     param([Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Message)
-    $line = '{0:yyyy-MM-ddTHH:mm:ssZ} {1}' -f (Get-Date).ToUniversalTime(), $Message
+    $line = '{0:yyyy-MM-ddTHH:mm:ssZ} {1}' -f [DateTime]::UtcNow, $Message
     Write-Host $line
     Add-Content -Path $script:LogFile -Value $line
     if ($null -ne $script:LogStream) {
@@ -150,6 +150,7 @@ function Import-BastionModules {
 }
 
 function Wait-Until {
+    # (The deadline uses Get-Date and the pause Start-Sleep, so that tests can move the clock instead of waiting.)
     # Runs -Probe until it succeeds, for at most -Minutes by the clock, and returns its output; a probe's error says
     # why it is not ready yet.
     param([string] $What, [int] $Minutes, [scriptblock] $Probe, [int] $DelaySeconds = 30)

@@ -7,8 +7,11 @@ BeforeAll {
 }
 
 Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-joined') {
-    BeforeEach {
+    BeforeAll {
         . (Join-Path $PSScriptRoot 'Mocks.ps1')
+    }
+
+    BeforeEach {
         $mode = $_
         $world = New-FakeWorld -Mode $mode -Root (New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid())))
         $dir = $global:BastionFake.Directory
@@ -59,34 +62,14 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.Signals[0].LogicalResourceId | Should -Be $world.Config.LogicalResourceId
             $global:BastionFake.Power | Should -Be @("Add-Computer $($world.Config.DomainName)", 'Stop-Computer')
             (Get-FakeCall 'Stop-Computer')[0].Arguments.Force | Should -BeTrue
-        }
 
-        It 'WHEN it runs THEN the steps come in the contract order: directory, AD, CredSpec, RDS, database, signal, join' {
-            Invoke-Bastion -World $world | Out-Null
-
+            # Contract order: directory, AD, CredSpec, RDS, database, signal, join, stop.
             $calls = $global:BastionFake.Calls
             $first = { param($command) for ($i = 0; $i -lt $calls.Count; $i++) { if ($calls[$i].Command -eq $command) { return $i } }; -1 }
             $order = 'Get-ADDomain', 'New-ADGroup', 'Write-SSMParameter', 'Write-S3Object', 'Get-RDSDBInstance', 'Invoke-Sqlcmd',
                 'Send-CFNResourceSignal', 'Add-Computer', 'Stop-Computer' | ForEach-Object { & $first $_ }
             $order | Should -Not -Contain -1
             $order | Should -Be ($order | Sort-Object) -Because 'each step depends on the one before it'
-        }
-
-        It 'WHEN KeepRunning is true THEN it restarts instead of stopping' {
-            Set-FakeConfig -World $world -Settings @{ KeepRunning = $true }
-
-            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
-
-            $global:BastionFake.Power | Should -Be @("Add-Computer $($world.Config.DomainName)", 'Restart-Computer')
-        }
-
-        It 'WHEN it runs with -NoSignal -NoDomainJoin (a repair by hand) THEN it configures everything but neither signals, joins nor stops' {
-            $run = Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin'
-
-            $run.ExitCode | Should -Be 0
-            $dir.ServiceAccounts.Keys | Should -Contain 'SampleWebApp'
-            $global:BastionFake.Signals.Count | Should -Be 0
-            $global:BastionFake.Power.Count | Should -Be 0
         }
     }
 
@@ -105,16 +88,6 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             Get-FakeCall 'Write-S3Object' | Should -BeNullOrEmpty
             $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
             $global:BastionFake.Power | Should -Be @('Stop-Computer') -Because 'the instance is already joined'
-        }
-
-        It 'WHEN someone changed the S3 copy THEN only the S3 object is written back' {
-            $key = "$($world.Config.CredSpecBucketName)/$($world.Config.CredSpecObjectKey)"
-            $global:BastionFake.S3[$key] = '{"stale":true}'
-
-            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
-
-            (Get-FakeChange).Command | Should -Be @('Write-S3Object')
-            $global:BastionFake.S3[$key] | Should -BeExactly $global:BastionFake.Ssm[$world.Config.CredSpecParameterName]
         }
     }
 
@@ -137,20 +110,6 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.Power.Count | Should -Be 0 -Because 'a failed run neither joins nor stops'
         }
 
-        It 'WHEN the directory answers after a few attempts THEN it goes on and succeeds' {
-            $dir.Answers = $false
-            $global:BastionFake.Sleeps = 0
-            Mock Start-Sleep {
-                $global:BastionFake.Clock = $global:BastionFake.Clock.AddSeconds($Seconds)
-                if (++$global:BastionFake.Sleeps -ge 3) { $global:BastionFake.Directory.Answers = $true }
-            }
-
-            $run = Invoke-Bastion -World $world
-
-            $run.ExitCode | Should -Be 0 -Because $run.Output
-            $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
-        }
-
         It 'WHEN the RDS instance is not available within DatabaseWaitMinutes THEN it signals FAILURE naming the instance and its status' {
             Set-FakeConfig -World $world -Settings @{ DatabaseWaitMinutes = 2 }
             $global:BastionFake.Rds.Status = 'modifying'
@@ -161,16 +120,6 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
             $run.Log | Should -Match "FAILED: The RDS instance amazon-ecs-gmsa-linux-sql was not ready after 2 minutes .*status is 'modifying'"
             Get-FakeCall 'Invoke-Sqlcmd' | Should -BeNullOrEmpty
-        }
-
-        It 'WHEN the RDS instance is still creating at first THEN it waits and uses the endpoint it reports' {
-            $global:BastionFake.Rds.AvailableAfterChecks = 2
-
-            $run = Invoke-Bastion -World $world
-
-            $run.ExitCode | Should -Be 0 -Because $run.Output
-            (Get-FakeCall 'Get-RDSDBInstance').Count | Should -Be 3
-            $global:BastionFake.Sql.Databases.Keys | Should -Contain 'Chinook'
         }
 
         It 'WHEN the Chinook download does not have the pinned SHA-256 THEN it signals FAILURE naming the URL and both hashes, and runs nothing' {
@@ -209,6 +158,81 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
             $run.Log | Should -Match 'FAILED: .*not authorized to perform: ssm:PutParameter'
             $global:BastionFake.Power.Count | Should -Be 0
+        }
+    }
+}
+
+Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (domainless world)' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'Mocks.ps1')
+    }
+
+    BeforeEach {
+        $mode = 'domainless'
+        $world = New-FakeWorld -Mode $mode -Root (New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid())))
+        $dir = $global:BastionFake.Directory
+        $netbios = $world.Config.NetBiosName
+    }
+
+    Context 'GIVEN an empty directory, database and CredSpec store' {
+        It 'WHEN KeepRunning is true THEN it restarts instead of stopping' {
+            Set-FakeConfig -World $world -Settings @{ KeepRunning = $true }
+
+            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+
+            $global:BastionFake.Power | Should -Be @("Add-Computer $($world.Config.DomainName)", 'Restart-Computer')
+        }
+
+        It 'WHEN it runs with -NoSignal -NoDomainJoin (a repair by hand) THEN it configures everything but neither signals, joins nor stops' {
+            $run = Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin'
+
+            $run.ExitCode | Should -Be 0
+            $dir.ServiceAccounts.Keys | Should -Contain 'SampleWebApp'
+            $global:BastionFake.Signals.Count | Should -Be 0
+            $global:BastionFake.Power.Count | Should -Be 0
+        }
+    }
+
+    Context 'GIVEN the state a first run left' {
+        BeforeEach {
+            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+            Reset-FakeCalls
+        }
+
+        It 'WHEN someone changed the S3 copy THEN only the S3 object is written back' {
+            $key = "$($world.Config.CredSpecBucketName)/$($world.Config.CredSpecObjectKey)"
+            $global:BastionFake.S3[$key] = '{"stale":true}'
+
+            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+
+            (Get-FakeChange).Command | Should -Be @('Write-S3Object')
+            $global:BastionFake.S3[$key] | Should -BeExactly $global:BastionFake.Ssm[$world.Config.CredSpecParameterName]
+        }
+    }
+
+    Context 'GIVEN a dependency that is slow or failing' {
+        It 'WHEN the directory answers after a few attempts THEN it goes on and succeeds' {
+            $dir.Answers = $false
+            $global:BastionFake.Sleeps = 0
+            Mock Start-Sleep {
+                $global:BastionFake.Clock = $global:BastionFake.Clock.AddSeconds($Seconds)
+                if (++$global:BastionFake.Sleeps -ge 3) { $global:BastionFake.Directory.Answers = $true }
+            }
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
+        }
+
+        It 'WHEN the RDS instance is still creating at first THEN it waits and uses the endpoint it reports' {
+            $global:BastionFake.Rds.AvailableAfterChecks = 2
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            (Get-FakeCall 'Get-RDSDBInstance').Count | Should -Be 3
+            $global:BastionFake.Sql.Databases.Keys | Should -Contain 'Chinook'
         }
 
         It 'WHEN a secret cannot be read THEN it signals FAILURE with the reason' {

@@ -1,5 +1,5 @@
 <#
-    Dot-sourced by every *.Tests.ps1 in BeforeEach: Pester mocks of the commands that exist on Linux but must not
+    Dot-sourced by every Describe's BeforeAll (Pester scopes the mocks to that block): Pester mocks of the commands that exist on Linux but must not
     act for real (the clock, sleeping, the network), and of the scripts' Windows-only seams.
 #>
 # The clock only moves when the scripts sleep: a bounded wait ends by the clock, without waiting.
