@@ -52,8 +52,10 @@ $RequiredKeys = @('Region', 'StackName', 'LogicalResourceId', 'LogGroupName', 'D
     'CredSpecBucketName', 'CredSpecObjectKey', 'ChinookScriptUrl', 'ChinookScriptSha256')
 
 function Read-BastionConfig {
+    # Sets $script:Config as soon as the file parses, so that a run with a bad setting can still signal FAILURE.
     param([string] $Path)
     $raw = Get-Content -Raw -Path $Path | ConvertFrom-Json
+    $script:Config = $raw
     $names = @($raw.PSObject.Properties.Name)
     $missing = @($RequiredKeys | Where-Object { $names -notcontains $_ })
     if ($missing.Count -gt 0) { throw "$Path lacks the setting(s) $($missing -join ', ')." }
@@ -89,8 +91,9 @@ function Write-Log {
             $logEvent = New-Object Amazon.CloudWatchLogs.Model.InputLogEvent
             $logEvent.Message = $Message
             $logEvent.Timestamp = [DateTime]::UtcNow
-            Write-CWLLogEvent -LogGroupName $script:Config.LogGroupName -LogStreamName $script:LogStream `
-                -LogEvent $logEvent -Region $script:Config.Region | Out-Null
+            $config = $script:Config
+            Write-CWLLogEvent -LogGroupName $config.LogGroupName -LogStreamName $script:LogStream `
+                -LogEvent $logEvent -Region $config.Region | Out-Null
         }
         catch {
             Add-Content -Path $script:LogFile -Value "CloudWatch Logs write failed: $($_.Exception.Message)"
@@ -100,8 +103,9 @@ function Write-Log {
 
 function Start-CloudWatchLog {
     param([string] $StreamName)
+    $config = $script:Config
     try {
-        New-CWLLogStream -LogGroupName $script:Config.LogGroupName -LogStreamName $StreamName -Region $script:Config.Region
+        New-CWLLogStream -LogGroupName $config.LogGroupName -LogStreamName $StreamName -Region $config.Region
     }
     catch {
         # The stream exists when the script runs again on the same instance.
@@ -116,14 +120,16 @@ function Send-Signal {
         Write-Log "Not signalling CloudFormation ($Status): -NoSignal."
         return
     }
-    Send-CFNResourceSignal -StackName $script:Config.StackName -LogicalResourceId $script:Config.LogicalResourceId `
-        -UniqueId $InstanceId -Status $Status -Region $script:Config.Region
-    Write-Log "Signalled $Status to $($script:Config.StackName)/$($script:Config.LogicalResourceId)."
+    $config = $script:Config
+    Send-CFNResourceSignal -StackName $config.StackName -LogicalResourceId $config.LogicalResourceId `
+        -UniqueId $InstanceId -Status $Status -Region $config.Region
+    Write-Log "Signalled $Status to $($config.StackName)/$($config.LogicalResourceId)."
 }
 
 function Get-SecretString {
     param([string] $SecretId)
-    return (Get-SECSecretValue -SecretId $SecretId -Region $script:Config.Region).SecretString
+    $config = $script:Config
+    return (Get-SECSecretValue -SecretId $SecretId -Region $config.Region).SecretString
 }
 
 function New-Credential {
@@ -198,22 +204,17 @@ function Join-Domain {
         return
     }
     # No -Restart: the stop or restart below ends the run, after the log says what happened.
-    Add-Computer -DomainName $script:Config.DomainName -Credential $Credential -Force
-    Write-Log "Joined $($script:Config.DomainName); it takes effect at the next start."
-}
-
-function Invoke-Step {
-    # Runs one of the scripts beside this one, logging its output line by line.
-    param([string] $Script, [hashtable] $Parameters)
-    & (Join-Path $PSScriptRoot $Script) @Parameters | ForEach-Object { Write-Log "  $_" }
+    $config = $script:Config
+    Add-Computer -DomainName $config.DomainName -Credential $Credential -Force
+    Write-Log "Joined $($config.DomainName); it takes effect at the next start."
 }
 
 $instanceId = 'unknown-instance'
 $adminCredential = $null
 try {
-    $script:Config = Read-BastionConfig -Path $ConfigPath
-    $config = $script:Config
     $instanceId = Get-InstanceId
+    $config = Read-BastionConfig -Path $ConfigPath
+    $script:Config = $config
     Import-Module AWSPowerShell
     try {
         Start-CloudWatchLog -StreamName $instanceId
@@ -240,39 +241,29 @@ try {
         $adParameters.DomainlessUser = New-Credential -UserName $identity.username -Password $identity.password
     }
     Write-Log 'Configuring Active Directory...'
-    Invoke-Step -Script 'Configure-AD.ps1' -Parameters $adParameters
+    & "$PSScriptRoot\Configure-AD.ps1" @adParameters | ForEach-Object { Write-Log "  $_" }
 
     Write-Log 'Writing the CredSpec...'
-    Invoke-Step -Script 'Generate-CredSpec.ps1' -Parameters @{
-        TemplatePath  = $config.CredSpecTemplatePath
-        DomainName    = $config.DomainName
-        Credential    = $adminCredential
-        ParameterName = $config.CredSpecParameterName
-        BucketName    = $config.CredSpecBucketName
-        ObjectKey     = $config.CredSpecObjectKey
-        Region        = $config.Region
-    }
+    & "$PSScriptRoot\Generate-CredSpec.ps1" -TemplatePath $config.CredSpecTemplatePath `
+        -DomainName $config.DomainName -Credential $adminCredential `
+        -ParameterName $config.CredSpecParameterName -BucketName $config.CredSpecBucketName `
+        -ObjectKey $config.CredSpecObjectKey -Region $config.Region | ForEach-Object { Write-Log "  $_" }
 
     $databaseAddress = Wait-Database
     $database = Get-SecretString $config.DatabaseSecretId | ConvertFrom-Json
     Write-Log "Configuring the database on $databaseAddress..."
-    Invoke-Step -Script 'Configure-Database.ps1' -Parameters @{
-        SqlServerAddress    = $databaseAddress
-        SqlCredential       = New-Credential -UserName $database.username -Password $database.password
-        NetBiosName         = $config.NetBiosName
-        GmsaName            = $config.GmsaName
-        AdAdminUserName     = 'admin'
-        DatabaseName        = $config.DatabaseName
-        ChinookScriptUrl    = $config.ChinookScriptUrl
-        ChinookScriptSha256 = $config.ChinookScriptSha256
-    }
+    & "$PSScriptRoot\Configure-Database.ps1" -SqlServerAddress $databaseAddress `
+        -SqlCredential (New-Credential -UserName $database.username -Password $database.password) `
+        -NetBiosName $config.NetBiosName -GmsaName $config.GmsaName -AdAdminUserName 'admin' `
+        -DatabaseName $config.DatabaseName -ChinookScriptUrl $config.ChinookScriptUrl `
+        -ChinookScriptSha256 $config.ChinookScriptSha256 | ForEach-Object { Write-Log "  $_" }
 
     Write-Log 'Active Directory, CredSpec and database are configured.'
     Send-Signal -Status SUCCESS -InstanceId $instanceId
 }
 catch {
     $reason = $_.Exception.Message
-    # Without a configuration there is nothing to log to or signal (the user data's own catch signals then).
+    # Without a readable configuration there is nothing to signal: the creation policy's timeout fails the stack.
     if ($null -ne $script:Config) {
         Write-Log "FAILED: $reason"
         Write-Log ($_.ScriptStackTrace | Out-String)
@@ -294,7 +285,7 @@ catch {
     # The stack already has its signal: a failed join leaves a working, non-joined instance; say so in the log.
     Write-Log "Joining the domain failed (configuration itself succeeded): $($_.Exception.Message)"
 }
-if ($script:Config.KeepRunning) {
+if ($config.KeepRunning) {
     Write-Log 'KeepRunning: restarting to complete the domain join.'
     Restart-Computer -Force
 }

@@ -210,7 +210,7 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
         }
     }
 
-    Context 'GIVEN a dependency that is slow or failing' {
+    Context 'GIVEN a dependency that is slow or failing, or a bad setting' {
         It 'WHEN the directory answers after a few attempts THEN it goes on and succeeds' {
             $dir.Answers = $false
             $global:BastionFake.Sleeps = 0
@@ -256,7 +256,7 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
             $run.Log | Should -Match 'Signalling FAILURE failed too: Rate exceeded'
         }
 
-        It 'WHEN the configuration lacks a setting THEN it exits 1 with one line naming it, without signalling' {
+        It 'WHEN the configuration lacks a setting THEN it signals FAILURE and exits 1 with one line naming it' {
             $config = Get-Content -Raw -Path $world.ConfigPath | ConvertFrom-Json
             $config.PSObject.Properties.Remove('DatabaseInstanceIdentifier')
             Set-Content -Path $world.ConfigPath -Value ($config | ConvertTo-Json)
@@ -265,6 +265,13 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
 
             $run.ExitCode | Should -Be 1
             $run.Output | Should -Match 'lacks the setting\(s\) DatabaseInstanceIdentifier\.'
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            Get-FakeCall 'Get-ADDomain' | Should -BeNullOrEmpty
+
+            Set-Content -Path $world.ConfigPath -Value '{ not json'
+            $global:BastionFake.Signals.Clear()
+            $run = Invoke-Bastion -World $world
+            $run.ExitCode | Should -Be 1 -Because 'an unreadable configuration still ends the run with an error'
             $global:BastionFake.Signals.Count | Should -Be 0
         }
     }
