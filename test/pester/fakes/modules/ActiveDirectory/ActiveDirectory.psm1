@@ -185,7 +185,9 @@ function Set-ADServiceAccount {
     param($Identity, $PrincipalsAllowedToRetrieveManagedPassword, [hashtable] $ServicePrincipalNames,
         [string] $Server, [pscredential] $Credential)
     Assert-FakeDirectoryAccess -Server $Server -Credential $Credential
-    $account = (Get-FakeDirectory).ServiceAccounts[(Get-IdentityName $Identity)]
+    $name = if ($Identity -is [string]) { $Identity } else { $Identity.Name }
+    $account = (Get-FakeDirectory).ServiceAccounts[$name]
+    if (-not $account) { throw "Cannot find an object with identity: '$name'." }
     if ($PSBoundParameters.ContainsKey('PrincipalsAllowedToRetrieveManagedPassword')) {
         $account.PrincipalsAllowedToRetrieveManagedPassword = @(Resolve-FakePrincipals $PrincipalsAllowedToRetrieveManagedPassword)
     }
