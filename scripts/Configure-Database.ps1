@@ -190,7 +190,8 @@ SELECT (SELECT COUNT(*) FROM sys.server_principals WHERE name = N'$literal') AS 
 "@
     if ($login.login_exists -eq 0) {
         Invoke-WithRetry -What "Creating the login $principal" -Action {
-            Invoke-Sql -Query "CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];" | Out-Null
+            # Guarded as well: another run may have created it since the check.
+            Invoke-Sql -Query "IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal') CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];" | Out-Null
         }
         Write-Output "Created the login $principal."
     }
@@ -203,7 +204,7 @@ SELECT (SELECT COUNT(*) FROM sys.database_principals WHERE name = N'$literal') A
        ISNULL(IS_ROLEMEMBER(N'db_owner', N'$literal'), 0) AS db_owner
 "@
     if ($user.user_exists -eq 0) {
-        Invoke-Sql -Database $DatabaseName -Query "CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];" | Out-Null
+        Invoke-Sql -Database $DatabaseName -Query "IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal') CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];" | Out-Null
         Write-Output "Created the user $principal in $DatabaseName."
     }
     if ($user.db_owner -eq 0) {

@@ -11,7 +11,7 @@ BeforeAll {
             -Credential ([pscredential]::new("admin@$($c.DomainName)", (& $secure 'Admin-Pa55'))) `
             -GmsaName $c.GmsaName -GmsaPrincipalsGroup $c.GmsaPrincipalsGroup `
             -DomainlessUser ([pscredential]::new('credentials-fetcher', (& $secure 'Identity-Pa55'))) `
-            -DomainJoinUser ([pscredential]::new('awsSeamlessDomainJoin', (& $secure 'Join-Pa55')))
+            -DomainJoinUser ([pscredential]::new('ecs-domain-join', (& $secure 'Join-Pa55')))
     }
 }
 

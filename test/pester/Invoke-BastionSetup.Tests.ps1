@@ -29,7 +29,7 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $gmsa = $dir.ServiceAccounts['SampleWebApp']
             $gmsa.PrincipalsAllowedToRetrieveManagedPassword | Should -Be @($group.DistinguishedName)
             @($gmsa.ServicePrincipalNames) | Should -Be @('host/SampleWebApp', "host/SampleWebApp.$($world.Config.DomainName)")
-            $join = $dir.Users['awsSeamlessDomainJoin']
+            $join = $dir.Users['ecs-domain-join']
             $join.MemberOf | Should -Contain $dir.Groups['AWS Delegated Add Workstations To Domain Users'].DistinguishedName
             $join.Password | Should -BeExactly 'Join-Pa55'
             $dir.Aces.Count | Should -Be 2 -Because 'the join user may write the group members and create computers'

@@ -107,7 +107,7 @@ function New-FakeWorld {
 
     $secrets = @{
         $config.AdminSecretId      = 'Admin-Pa55' # the directory's admin password, as a plain string
-        $config.DomainJoinSecretId = '{"awsSeamlessDomainUsername":"awsSeamlessDomainJoin","awsSeamlessDomainPassword":"Join-Pa55"}'
+        $config.DomainJoinSecretId = '{"awsSeamlessDomainUsername":"ecs-domain-join","awsSeamlessDomainPassword":"Join-Pa55"}'
         $config.DatabaseSecretId   = '{"username":"sqladmin","password":"Sql-Pa55"}'
     }
     if ($Mode -eq 'domainless') {

@@ -85,10 +85,10 @@ function Invoke-Sqlcmd {
                 db_owner    = $(if ($user -and $user.Owner) { 1 } else { 0 })
             }
         }
-        "^CREATE LOGIN \[([^\]]+)\] FROM WINDOWS WITH DEFAULT_DATABASE = \[(\w+)\];$" {
+        "^IF NOT EXISTS \(SELECT 1 FROM sys\.server_principals WHERE name = N'[^']+'\) CREATE LOGIN \[([^\]]+)\] FROM WINDOWS WITH DEFAULT_DATABASE = \[(\w+)\];$" {
             Add-SqlCall -Statement $q -Change $true
             if (-not (Test-WindowsPrincipal $Matches[1])) { throw "Windows NT user or group '$($Matches[1])' not found. Check the name again." }
-            $sql.Logins[$Matches[1]] = @{ DefaultDatabase = $Matches[2]; ViewServerState = $false }
+            if (-not $sql.Logins.ContainsKey($Matches[1])) { $sql.Logins[$Matches[1]] = @{ DefaultDatabase = $Matches[2]; ViewServerState = $false } }
             return
         }
         "^GRANT VIEW SERVER STATE TO \[([^\]]+)\];$" {
@@ -96,9 +96,9 @@ function Invoke-Sqlcmd {
             $sql.Logins[$Matches[1]].ViewServerState = $true
             return
         }
-        "^CREATE USER \[([^\]]+)\] FOR LOGIN \[[^\]]+\] WITH DEFAULT_SCHEMA = \[dbo\];$" {
+        "^IF NOT EXISTS \(SELECT 1 FROM sys\.database_principals WHERE name = N'[^']+'\) CREATE USER \[([^\]]+)\] FOR LOGIN \[[^\]]+\] WITH DEFAULT_SCHEMA = \[dbo\];$" {
             Add-SqlCall -Statement $q -Change $true
-            $sql.Users["$Database|$($Matches[1])"] = @{ Owner = $false }
+            if (-not $sql.Users.ContainsKey("$Database|$($Matches[1])")) { $sql.Users["$Database|$($Matches[1])"] = @{ Owner = $false } }
             return
         }
         "^ALTER ROLE \[db_owner\] ADD MEMBER \[([^\]]+)\];$" {
