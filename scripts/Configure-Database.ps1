@@ -33,7 +33,7 @@
 .PARAMETER ChinookScriptUrl
     Where the Chinook sample database script is downloaded from: a URL that names a commit, so its content cannot change.
 
-.PARAMETER ChinookScriptSha256
+.PARAMETER ChinookScriptHash
     SHA-256 of the Chinook script (hex). The script is not run unless the download has exactly this hash.
 
 .PARAMETER RdsCaBundleUrl
@@ -68,7 +68,7 @@ param(
     [string] $ChinookScriptUrl = 'https://raw.githubusercontent.com/lerocha/chinook-database/7f67772503d71ba90f19283c38e93923addb43fa/ChinookDatabase/DataSources/Chinook_SqlServer.sql',
 
     [ValidatePattern('^[0-9A-Fa-f]{64}$')]
-    [string] $ChinookScriptSha256 = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b',
+    [string] $ChinookScriptHash = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b',
 
     # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (certificate bundles)
     [string] $RdsCaBundleUrl = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.p7b'
@@ -121,7 +121,7 @@ function Get-ChinookScript {
     $path = Join-Path $PSScriptRoot 'Chinook.sql'
     Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing
     $actual = (Get-FileHash -Algorithm SHA256 -Path $path).Hash.ToLowerInvariant()
-    $expected = $ChinookScriptSha256.ToLowerInvariant()
+    $expected = $ChinookScriptHash.ToLowerInvariant()
     if ($actual -ne $expected) {
         Remove-Item -Path $path -Force
         throw "The Chinook script $ChinookScriptUrl has SHA-256 $actual, expected ${expected}: not running it."
@@ -148,7 +148,7 @@ if ($exists) {
 if (-not $complete) {
     Write-Output "Downloading $ChinookScriptUrl..."
     $chinook = Get-ChinookScript
-    Write-Output "SHA-256 checked: $ChinookScriptSha256."
+    Write-Output "SHA-256 checked: $ChinookScriptHash."
     if ($exists) {
         Write-Output "Database $DatabaseName is incomplete: dropping it before loading it again."
         Invoke-Sql -Query "ALTER DATABASE [$DatabaseName] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [$DatabaseName];" | Out-Null

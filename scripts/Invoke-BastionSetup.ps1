@@ -256,7 +256,7 @@ try {
         -SqlCredential (New-Credential -UserName $database.username -Password $database.password) `
         -NetBiosName $config.NetBiosName -GmsaName $config.GmsaName -AdAdminUserName 'admin' `
         -DatabaseName $config.DatabaseName -ChinookScriptUrl $config.ChinookScriptUrl `
-        -ChinookScriptSha256 $config.ChinookScriptSha256 | ForEach-Object { Write-Log "  $_" }
+        -ChinookScriptHash $config.ChinookScriptSha256 | ForEach-Object { Write-Log "  $_" }
 
     Write-Log 'Active Directory, CredSpec and database are configured.'
     Send-Signal -Status SUCCESS -InstanceId $instanceId

@@ -15,7 +15,7 @@ BeforeAll {
             GmsaName            = $c.GmsaName
             DatabaseName        = $c.DatabaseName
             ChinookScriptUrl    = $c.ChinookScriptUrl
-            ChinookScriptSha256 = $c.ChinookScriptSha256
+            ChinookScriptHash   = $c.ChinookScriptSha256
         }
         foreach ($key in $Extra.Keys) { $parameters[$key] = $Extra[$key] }
         & (Join-Path $World.Folder 'Configure-Database.ps1') @parameters
