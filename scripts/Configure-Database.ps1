@@ -84,7 +84,7 @@ if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
 }
 
 $bundle = Join-Path $PSScriptRoot 'rds-ca-bundle.p7b'
-Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing
+Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing -TimeoutSec 300
 Import-Certificate -FilePath $bundle -CertStoreLocation Cert:\LocalMachine\Root | Out-Null
 Write-Output 'RDS CA bundle trusted.'
 
@@ -119,7 +119,7 @@ function Set-DatabaseOnline {
 function Get-ChinookScript {
     # Downloads the script and refuses it unless its SHA-256 is the pinned one. Returns only the path: no output.
     $path = Join-Path $PSScriptRoot 'Chinook.sql'
-    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing
+    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing -TimeoutSec 300
     $actual = (Get-FileHash -Algorithm SHA256 -Path $path).Hash.ToLowerInvariant()
     $expected = $ChinookScriptHash.ToLowerInvariant()
     if ($actual -ne $expected) {

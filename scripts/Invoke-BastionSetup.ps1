@@ -73,11 +73,11 @@ function Read-BastionConfig {
 }
 
 function Get-InstanceId {
-    # IMDSv2: the instance requires a session token.
+    # IMDSv2: the instance requires a session token. Timeouts: no call may hang the run.
     $token = Invoke-RestMethod -Method Put -Uri 'http://169.254.169.254/latest/api/token' `
-        -Headers @{ 'X-aws-ec2-metadata-token-ttl-seconds' = '300' } -UseBasicParsing
+        -Headers @{ 'X-aws-ec2-metadata-token-ttl-seconds' = '300' } -UseBasicParsing -TimeoutSec 30
     return Invoke-RestMethod -Uri 'http://169.254.169.254/latest/meta-data/instance-id' `
-        -Headers @{ 'X-aws-ec2-metadata-token' = $token } -UseBasicParsing
+        -Headers @{ 'X-aws-ec2-metadata-token' = $token } -UseBasicParsing -TimeoutSec 30
 }
 
 function Write-Log {
@@ -212,9 +212,11 @@ function Join-Domain {
 $instanceId = 'unknown-instance'
 $adminCredential = $null
 try {
-    $instanceId = Get-InstanceId
+    # The configuration first: with it, any later failure (even IMDS) can be signalled; a FAILURE from any unique id
+    # fails the resource.
     $config = Read-BastionConfig -Path $ConfigPath
     $script:Config = $config
+    $instanceId = Get-InstanceId
     Import-Module AWSPowerShell
     try {
         Start-CloudWatchLog -StreamName $instanceId

@@ -256,6 +256,16 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
             $run.Log | Should -Match 'Signalling FAILURE failed too: Rate exceeded'
         }
 
+        It 'WHEN the instance metadata service does not answer THEN it signals FAILURE all the same' {
+            Mock Invoke-RestMethod { throw 'The operation has timed out.' }
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            $run.Log | Should -Match 'FAILED: The operation has timed out.'
+        }
+
         It 'WHEN the configuration lacks a setting THEN it signals FAILURE and exits 1 with one line naming it' {
             $config = Get-Content -Raw -Path $world.ConfigPath | ConvertFrom-Json
             $config.PSObject.Properties.Remove('DatabaseInstanceIdentifier')
