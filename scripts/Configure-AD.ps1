@@ -123,6 +123,12 @@ function Set-ServiceUser {
     }
 }
 
+function Open-ADDrive {
+    # The AD: drive Get-Acl/Set-Acl work on (ActiveDirectory provider, Windows only), bound to the PDC emulator.
+    New-PSDrive -Name ADConfigure -PSProvider ActiveDirectory -Root '//RootDSE/' -Server $ad.Server `
+        -Credential $Credential -Scope Script | Out-Null
+}
+
 function Add-AceIfMissing {
     # Adds an allow rule to an AD object's ACL unless an equal rule is already there.
     param([string] $DistinguishedName, [System.Security.Principal.SecurityIdentifier] $Sid,
@@ -193,8 +199,7 @@ if ($DomainJoinUser) {
     Set-ServiceUser -User $DomainJoinUser -MemberOf @($JoinComputersGroup) `
         -Description 'SSM seamless domain join; may add computers to the gMSA group'
     $joinSid = (Get-ADUser -Identity $DomainJoinUser.UserName @ad).SID
-    New-PSDrive -Name ADConfigure -PSProvider ActiveDirectory -Root '//RootDSE/' -Server $ad.Server `
-        -Credential $Credential -Scope Script | Out-Null
+    Open-ADDrive
     try {
         $none = [System.DirectoryServices.ActiveDirectorySecurityInheritance]::None
         $all = [System.DirectoryServices.ActiveDirectorySecurityInheritance]::All

@@ -5,7 +5,8 @@
 .DESCRIPTION
     Connects with SQL authentication (the RDS master user) over TLS, checking the server certificate against the RDS
     CA bundle, which it imports into the machine's trusted roots.
-      - downloads the SQL Server Chinook script at run time and loads it, unless the database is already complete;
+      - downloads the Chinook script from a pinned commit, checks its SHA-256 and loads it, unless the database is
+        already complete; then checks that the database exists (DB_ID) before anything depends on it;
       - makes sure the database is online (rdsadmin.dbo.rds_set_database_online);
       - creates the logins and database users <NETBIOS>\<gMSA>$ (db_owner on Chinook, VIEW SERVER STATE so that the
         app can read its own authentication scheme) and <NETBIOS>\<AD admin> (db_owner on Chinook, VIEW SERVER STATE).
@@ -30,7 +31,10 @@
     Name of the sample database.
 
 .PARAMETER ChinookScriptUrl
-    Where the Chinook sample database script is downloaded from.
+    Where the Chinook sample database script is downloaded from: a URL that names a commit, so its content cannot change.
+
+.PARAMETER ChinookScriptHash
+    SHA-256 of the Chinook script (hex). The script is not run unless the download has exactly this hash.
 
 .PARAMETER RdsCaBundleUrl
     The RDS certificate bundle, imported so the connection to SQL Server verifies its certificate.
@@ -59,7 +63,12 @@ param(
 
     [string] $DatabaseName = 'Chinook',
 
-    [string] $ChinookScriptUrl = 'https://raw.githubusercontent.com/lerocha/chinook-database/master/ChinookDatabase/DataSources/Chinook_SqlServer_AutoIncrementPKs.sql',
+    # lerocha/chinook-database at a fixed commit: Chinook_SqlServer.sql creates [Chinook] (the AutoIncrementPKs file
+    # creates [Chinook_AutoIncrement] since February 2024). Same values as lib/constructs/ad-management-bastion.ts.
+    [string] $ChinookScriptUrl = 'https://raw.githubusercontent.com/lerocha/chinook-database/7f67772503d71ba90f19283c38e93923addb43fa/ChinookDatabase/DataSources/Chinook_SqlServer.sql',
+
+    [ValidatePattern('^[0-9A-Fa-f]{64}$')]
+    [string] $ChinookScriptHash = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b',
 
     # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (certificate bundles)
     [string] $RdsCaBundleUrl = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.p7b'
@@ -70,10 +79,12 @@ Set-StrictMode -Version 3.0
 Import-Module SqlServer
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
 
-if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') { throw "Invalid database name '$DatabaseName'." }
+if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
+    throw "DatabaseName '$DatabaseName' is not allowed: 1 to 64 letters, digits or underscores."
+}
 
 $bundle = Join-Path $PSScriptRoot 'rds-ca-bundle.p7b'
-Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing
+Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing -TimeoutSec 300
 Import-Certificate -FilePath $bundle -CertStoreLocation Cert:\LocalMachine\Root | Out-Null
 Write-Output 'RDS CA bundle trusted.'
 
@@ -105,6 +116,26 @@ function Set-DatabaseOnline {
     }
 }
 
+function Get-ChinookScript {
+    # Downloads the script and refuses it unless its SHA-256 is the pinned one. Returns only the path: no output.
+    $path = Join-Path $PSScriptRoot 'Chinook.sql'
+    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing -TimeoutSec 300
+    $actual = (Get-FileHash -Algorithm SHA256 -Path $path).Hash.ToLowerInvariant()
+    $expected = $ChinookScriptHash.ToLowerInvariant()
+    if ($actual -ne $expected) {
+        Remove-Item -Path $path -Force
+        throw "The Chinook script $ChinookScriptUrl has SHA-256 $actual, expected ${expected}: not running it."
+    }
+    return $path
+}
+
+function Assert-DatabaseExists {
+    $row = Invoke-Sql -Query "SELECT DB_ID(N'$DatabaseName') AS id"
+    if ($null -eq $row -or $null -eq $row.id -or $row.id -is [DBNull]) {
+        throw "There is no database [$DatabaseName] after loading ${ChinookScriptUrl}: that script must create [$DatabaseName]."
+    }
+}
+
 # 1. Chinook: load it unless it is complete. Its script drops and re-creates the database, so an interrupted load
 #    is simply loaded again.
 Set-DatabaseOnline
@@ -115,13 +146,13 @@ if ($exists) {
     $complete = $tracks.n -gt 0
 }
 if (-not $complete) {
+    Write-Output "Downloading $ChinookScriptUrl..."
+    $chinook = Get-ChinookScript
+    Write-Output "SHA-256 checked: $ChinookScriptHash."
     if ($exists) {
         Write-Output "Database $DatabaseName is incomplete: dropping it before loading it again."
         Invoke-Sql -Query "ALTER DATABASE [$DatabaseName] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [$DatabaseName];" | Out-Null
     }
-    $chinook = Join-Path $PSScriptRoot 'Chinook.sql'
-    Write-Output "Downloading $ChinookScriptUrl..."
-    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $chinook -UseBasicParsing
     Write-Output "Loading $DatabaseName..."
     Invoke-Sql -InputFile $chinook | Out-Null
     Write-Output "Database $DatabaseName loaded."
@@ -129,6 +160,7 @@ if (-not $complete) {
 else {
     Write-Output "Database $DatabaseName is already loaded."
 }
+Assert-DatabaseExists
 
 # 2. Online.
 Set-DatabaseOnline
@@ -148,19 +180,37 @@ function Invoke-WithRetry {
     }
 }
 
+# Each grant is read first and written only when missing, so a run on a configured server writes nothing.
 foreach ($principal in @("$NetBiosName\$GmsaName`$", "$NetBiosName\$AdAdminUserName")) {
     $literal = $principal.Replace("'", "''")
-    Invoke-WithRetry -What "Creating the login $principal" -Action { Invoke-Sql -Query @"
-IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal')
-    CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];
-GRANT VIEW SERVER STATE TO [$principal];
-"@ | Out-Null }
-    Invoke-Sql -Database $DatabaseName -Query @"
-IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal')
-    CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];
-IF ISNULL(IS_ROLEMEMBER(N'db_owner', N'$literal'), 0) = 0
-    ALTER ROLE [db_owner] ADD MEMBER [$principal];
-"@ | Out-Null
+    $login = Invoke-Sql -Query @"
+SELECT (SELECT COUNT(*) FROM sys.server_principals WHERE name = N'$literal') AS login_exists,
+       (SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s ON p.grantee_principal_id = s.principal_id
+         WHERE s.name = N'$literal' AND p.permission_name = N'VIEW SERVER STATE' AND p.state IN ('G', 'W')) AS view_server_state
+"@
+    if ($login.login_exists -eq 0) {
+        Invoke-WithRetry -What "Creating the login $principal" -Action {
+            # Guarded as well: another run may have created it since the check.
+            Invoke-Sql -Query "IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal') CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];" | Out-Null
+        }
+        Write-Output "Created the login $principal."
+    }
+    if ($login.view_server_state -eq 0) {
+        Invoke-Sql -Query "GRANT VIEW SERVER STATE TO [$principal];" | Out-Null
+        Write-Output "Granted VIEW SERVER STATE to $principal."
+    }
+    $user = Invoke-Sql -Database $DatabaseName -Query @"
+SELECT (SELECT COUNT(*) FROM sys.database_principals WHERE name = N'$literal') AS user_exists,
+       ISNULL(IS_ROLEMEMBER(N'db_owner', N'$literal'), 0) AS db_owner
+"@
+    if ($user.user_exists -eq 0) {
+        Invoke-Sql -Database $DatabaseName -Query "IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal') CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];" | Out-Null
+        Write-Output "Created the user $principal in $DatabaseName."
+    }
+    if ($user.db_owner -eq 0) {
+        Invoke-Sql -Database $DatabaseName -Query "ALTER ROLE [db_owner] ADD MEMBER [$principal];" | Out-Null
+        Write-Output "Added $principal to db_owner in $DatabaseName."
+    }
     Write-Output "Login and db_owner user $principal are in place."
 }
 

@@ -8,7 +8,9 @@
     Two values only AD knows stay as placeholders: __DOMAIN_SID__ and __DOMAIN_GUID__. This script reads them from
     Get-ADDomain (DomainSID, ObjectGUID), checks that the template names this domain and an existing gMSA, replaces
     the placeholders (a literal replace, as lib/constructs/credspec-document.ts tests it) and writes the minified
-    JSON where it differs from what is there. New-CredentialSpec is not used: it refuses hosts that are not joined.
+    JSON to the SSM parameter and the S3 object: the same string to both, each only where it differs from what is
+    there (a missing parameter or object is written, not an error). CloudFormation owns neither copy, so no stack
+    update can put a placeholder back. New-CredentialSpec is not used: it refuses hosts that are not joined.
 
 .PARAMETER TemplatePath
     The CredSpec template the CDK app wrote (placeholders __DOMAIN_SID__ and __DOMAIN_GUID__).
@@ -101,9 +103,44 @@ $credSpec | ConvertFrom-Json | Out-Null # must still be valid JSON
 Set-Content -Path $OutputPath -Value $credSpec -Encoding UTF8
 Write-Output "CredSpec for $gmsaName in $($domain.DNSRoot): $credSpec"
 
-$current = $null
-try { $current = (Get-SSMParameter -Name $ParameterName -Region $Region).Value } catch { $current = $null }
-if ($current -ceq $credSpec) {
+function Test-NotFound {
+    # True when the AWS error (possibly wrapped by the cmdlet) says the parameter or object does not exist.
+    param([System.Management.Automation.ErrorRecord] $ErrorRecord, [string[]] $ErrorCodes)
+    for ($e = $ErrorRecord.Exception; $null -ne $e; $e = $e.InnerException) {
+        $code = $e.PSObject.Properties['ErrorCode']
+        if ($null -ne $code -and $ErrorCodes -contains $code.Value) { return $true }
+    }
+    return $false
+}
+
+function Get-CurrentParameterValue {
+    # GetParameter (the action the bastion's role may call on this parameter); ParameterNotFound means absent.
+    try {
+        return (Get-SSMParameter -Name $ParameterName -Region $Region).Value
+    }
+    catch {
+        if (Test-NotFound -ErrorRecord $_ -ErrorCodes 'ParameterNotFound') { return $null }
+        throw
+    }
+}
+
+function Get-CurrentObjectContent {
+    # With s3:ListBucket on the bucket a missing key answers NoSuchKey (404) rather than AccessDenied.
+    $download = [System.IO.Path]::GetTempFileName()
+    try {
+        Read-S3Object -BucketName $BucketName -Key $ObjectKey -File $download -Region $Region | Out-Null
+        return (Get-Content -Raw -Path $download).Trim()
+    }
+    catch {
+        if (Test-NotFound -ErrorRecord $_ -ErrorCodes 'NoSuchKey', 'NotFound') { return $null }
+        throw
+    }
+    finally {
+        Remove-Item -Path $download -Force -ErrorAction SilentlyContinue
+    }
+}
+
+if ((Get-CurrentParameterValue) -ceq $credSpec) {
     Write-Output "SSM parameter $ParameterName already holds it."
 }
 else {
@@ -111,19 +148,10 @@ else {
     Write-Output "Wrote SSM parameter $ParameterName."
 }
 
-$currentObject = $null
-$download = Join-Path $env:TEMP 'credspec-current.json'
-try {
-    Read-S3Object -BucketName $BucketName -Key $ObjectKey -File $download -Region $Region | Out-Null
-    $currentObject = (Get-Content -Raw -Path $download).Trim()
-}
-catch {
-    $currentObject = $null # absent (or not readable): write it
-}
-if ($currentObject -ceq $credSpec) {
+if ((Get-CurrentObjectContent) -ceq $credSpec) {
     Write-Output "S3 object s3://$BucketName/$ObjectKey already holds it."
 }
 else {
-    Write-S3Object -BucketName $BucketName -Key $ObjectKey -Content $credSpec -ContentType 'application/json' -Region $Region
+    Write-S3Object -BucketName $BucketName -Key $ObjectKey -Content $credSpec -ContentType 'application/json' -Region $Region | Out-Null
     Write-Output "Wrote S3 object s3://$BucketName/$ObjectKey."
 }

@@ -1,0 +1,106 @@
+<#
+    Fake of the AWS Tools for Windows PowerShell commands the bastion scripts call, on the state in
+    $global:BastionFake (secrets, CloudFormation signals, CloudWatch Logs, RDS, the SSM parameter, the S3 object).
+    Errors look like the AWS Tools' ones: the SDK exception, carrying its ErrorCode, wrapped by the cmdlet.
+#>
+Set-StrictMode -Version 3.0
+
+if (-not ('Amazon.CloudWatchLogs.Model.InputLogEvent' -as [type])) {
+    Add-Type -TypeDefinition 'namespace Amazon.CloudWatchLogs.Model { public class InputLogEvent { public string Message { get; set; } public System.DateTime Timestamp { get; set; } } }'
+}
+
+function New-AwsError {
+    param([string] $Message, [string] $ErrorCode)
+    $inner = [System.Exception]::new($Message)
+    $inner | Add-Member -NotePropertyName ErrorCode -NotePropertyValue $ErrorCode
+    [System.InvalidOperationException]::new($Message, $inner)
+}
+
+function Add-AwsCall {
+    param([string] $Command, [hashtable] $Arguments, [bool] $Change = $false)
+    $global:BastionFake.Calls.Add([pscustomobject]@{ Command = $Command; Arguments = $Arguments; Change = $Change })
+}
+
+function Get-SECSecretValue {
+    [CmdletBinding()]
+    param([string] $SecretId, [string] $Region)
+    Add-AwsCall 'Get-SECSecretValue' @{ SecretId = $SecretId }
+    $secrets = $global:BastionFake.Secrets
+    if (-not $secrets.ContainsKey($SecretId)) { throw (New-AwsError "Secrets Manager can't find the specified secret." 'ResourceNotFoundException') }
+    [pscustomobject]@{ SecretString = $secrets[$SecretId] }
+}
+
+function Send-CFNResourceSignal {
+    [CmdletBinding()]
+    param([string] $StackName, [string] $LogicalResourceId, [string] $UniqueId, [string] $Status, [string] $Region)
+    Add-AwsCall 'Send-CFNResourceSignal' @{ Status = $Status }
+    $global:BastionFake.Signals.Add([pscustomobject]@{ StackName = $StackName; LogicalResourceId = $LogicalResourceId; UniqueId = $UniqueId; Status = $Status })
+}
+
+function New-CWLLogStream {
+    [CmdletBinding()]
+    param([string] $LogGroupName, [string] $LogStreamName, [string] $Region)
+    $streams = $global:BastionFake.CloudWatch.Streams
+    if ($streams.ContainsKey($LogStreamName)) { throw (New-AwsError 'The specified log stream already exists' 'ResourceAlreadyExistsException') }
+    $streams[$LogStreamName] = $LogGroupName
+}
+
+function Write-CWLLogEvent {
+    [CmdletBinding()]
+    param([string] $LogGroupName, [string] $LogStreamName, [Amazon.CloudWatchLogs.Model.InputLogEvent[]] $LogEvent, [string] $Region)
+    foreach ($e in $LogEvent) { $global:BastionFake.CloudWatch.Messages.Add($e.Message) }
+}
+
+function Get-RDSDBInstance {
+    [CmdletBinding()]
+    param([string] $DBInstanceIdentifier, [string] $Region)
+    $rds = $global:BastionFake.Rds
+    Add-AwsCall 'Get-RDSDBInstance' @{ DBInstanceIdentifier = $DBInstanceIdentifier }
+    if ($DBInstanceIdentifier -ne $rds.Identifier) { throw (New-AwsError "DBInstance $DBInstanceIdentifier not found." 'DBInstanceNotFound') }
+    $rds.Checks++
+    $status = if ($rds.Checks -gt $rds.AvailableAfterChecks) { $rds.Status } else { 'creating' }
+    [pscustomobject]@{
+        DBInstanceIdentifier = $rds.Identifier
+        DBInstanceStatus     = $status
+        Endpoint             = $(if ($status -eq 'available') { [pscustomobject]@{ Address = $rds.Address; Port = 1433 } } else { $null })
+    }
+}
+
+function Get-SSMParameter {
+    [CmdletBinding()]
+    param([string] $Name, [string] $Region)
+    Add-AwsCall 'Get-SSMParameter' @{ Name = $Name }
+    $store = $global:BastionFake.Ssm
+    if (-not $store.ContainsKey($Name)) { throw (New-AwsError "Parameter $Name not found." 'ParameterNotFound') }
+    [pscustomobject]@{ Name = $Name; Value = $store[$Name] }
+}
+
+function Write-SSMParameter {
+    [CmdletBinding()]
+    param([string] $Name, [string] $Value, [string] $Type, [bool] $Overwrite, [string] $Region)
+    Add-AwsCall 'Write-SSMParameter' @{ Name = $Name; Overwrite = $Overwrite; Type = $Type } -Change $true
+    $store = $global:BastionFake.Ssm
+    if ($store.ContainsKey($Name) -and -not $Overwrite) { throw (New-AwsError 'The parameter already exists.' 'ParameterAlreadyExists') }
+    $store[$Name] = $Value
+    1
+}
+
+function Read-S3Object {
+    [CmdletBinding()]
+    param([string] $BucketName, [string] $Key, [string] $File, [string] $Region)
+    Add-AwsCall 'Read-S3Object' @{ BucketName = $BucketName; Key = $Key }
+    $store = $global:BastionFake.S3
+    if (-not $store.ContainsKey("$BucketName/$Key")) { throw (New-AwsError 'The specified key does not exist.' 'NoSuchKey') }
+    [System.IO.File]::WriteAllText($File, $store["$BucketName/$Key"])
+    Get-Item -Path $File
+}
+
+function Write-S3Object {
+    [CmdletBinding()]
+    param([string] $BucketName, [string] $Key, [string] $Content, [string] $ContentType, [string] $Region)
+    Add-AwsCall 'Write-S3Object' @{ BucketName = $BucketName; Key = $Key; ContentType = $ContentType } -Change $true
+    $global:BastionFake.S3["$BucketName/$Key"] = $Content
+}
+
+Export-ModuleMember -Function Get-SECSecretValue, Send-CFNResourceSignal, New-CWLLogStream, Write-CWLLogEvent,
+    Get-RDSDBInstance, Get-SSMParameter, Write-SSMParameter, Read-S3Object, Write-S3Object
