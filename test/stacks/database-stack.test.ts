@@ -693,16 +693,30 @@ describe('bastion scripts', () => {
         })),
       ).map((r) => [r.name, r.parameters]),
     );
-    // The keys of the hashtable each script is splatted with: inline after the call, or a variable built before it.
+    // A call is `& "$PSScriptRoot\<script>"` followed by `-Name value` pairs (lines continued with a backtick) or by
+    // `@variable`, a hashtable built before the call (its literal keys and any `$variable.Key =` added later).
     const keysOf = (block: string) => [...block.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]);
     const passedTo = (name: string): string[] => {
-      const call = setup.slice(setup.lastIndexOf(`'${name}'`));
-      const inline = /^'[^']+'\s+-Parameters\s+@\{([\s\S]*?)\n\s*\}/.exec(call);
-      if (inline) return keysOf(inline[1]);
-      const variable = /^'[^']+'\s+-Parameters\s+\$(\w+)/.exec(call)?.[1];
-      if (variable === undefined) return [];
-      const block = new RegExp(`\\$${variable} = @\\{([\\s\\S]*?)\\n\\s*\\}`).exec(setup)?.[1] ?? '';
-      return [...keysOf(block), ...[...setup.matchAll(new RegExp(`\\$${variable}\\.(\\w+) =`, 'g'))].map((m) => m[1])];
+      const start = setup.lastIndexOf(`\\${name}"`);
+      if (start < 0) return [];
+      const lines: string[] = [];
+      for (const line of setup.slice(start).split('\n')) {
+        lines.push(line);
+        if (!line.trimEnd().endsWith('`')) break;
+      }
+      const call = lines.join('\n').split('|')[0];
+      const splatted = /^\\[^"]+"\s+@(\w+)/.exec(call)?.[1];
+      if (splatted !== undefined) {
+        const block = new RegExp(`\\$${splatted} = @\\{([\\s\\S]*?)\\n\\s*\\}`).exec(setup)?.[1] ?? '';
+        return [
+          ...keysOf(block),
+          ...[...setup.matchAll(new RegExp(`\\$${splatted}\\.(\\w+) =`, 'g'))].map((m) => m[1]),
+        ];
+      }
+      // Arguments in parentheses (such as `(New-Credential -UserName …)`) are other commands' parameters.
+      let outer = call;
+      while (/\([^()]*\)/.test(outer)) outer = outer.replace(/\([^()]*\)/g, '');
+      return [...outer.matchAll(/\s-(\w+)\b/g)].map((m) => m[1]);
     };
     const passed = Object.fromEntries(Object.keys(declared).map((name) => [name, passedTo(name)]));
 
@@ -744,12 +758,12 @@ describe('bastion scripts', () => {
     expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
     expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
     // Contract 4: the pinned script is checked against its hash, and the database must exist before the logins.
-    expect(configureDb).toMatch(/\$ChinookScriptSha256\b/);
+    expect(configureDb).toMatch(/\$ChinookScriptHash\b/);
     expect(configureDb).toContain("DB_ID(N'");
     for (const name of BASTION_SCRIPTS) expect(script(name)).not.toContain('Chinook_SqlServer_AutoIncrementPKs.sql');
     // Run by hand without the settings file, the script still loads the same pinned file.
     expect(configureDb).toContain(`[string] $ChinookScriptUrl = '${CHINOOK_SCRIPT_URL}'`);
-    expect(configureDb).toContain(`[string] $ChinookScriptSha256 = '${CHINOOK_SCRIPT_SHA256}'`);
+    expect(configureDb).toContain(`[string] $ChinookScriptHash = '${CHINOOK_SCRIPT_SHA256}'`);
   });
 
   test('THEN Add-ECSContainerInstancesToADGroup.ps1 takes the Auto Scaling group name', () => {
