@@ -133,20 +133,29 @@ describe('parseSettings', () => {
     },
   );
 
+  test.each(['t3.medium', 'm6i.large', 'm7a.large', 't3a.2xlarge', 'r7i.4xlarge'])(
+    'GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is accepted',
+    (type) => {
+      expect(parse({ ECS_INSTANCE_TYPE: type }).ecsInstanceType).toBe(type);
+    },
+  );
+
+  // x86_64 types whose names hold a `g` or `d`: never taken for Arm; refused only because the task ceiling needs their
+  // network-interface count, which the app's table does not have.
   test.each([
-    't3.medium',
-    'm6i.large',
     'c6in.large',
     'c5n.xlarge',
     'g4dn.xlarge',
     'g4ad.xlarge',
-    'm7a.large',
     'r6id.large',
     'inf2.xlarge',
     'x2iedn.xlarge',
     'mac1.metal',
-  ])('GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is accepted', (type) => {
-    expect(parse({ ECS_INSTANCE_TYPE: type }).ecsInstanceType).toBe(type);
+  ])('GIVEN the x86_64 ECS_INSTANCE_TYPE=%p THEN it is refused for its unknown interface count, not as Arm', (type) => {
+    expect(() => parse({ ECS_INSTANCE_TYPE: type })).toThrow(/has no network-interface count in this app's table/);
+    expect(() => parse({ ECS_INSTANCE_TYPE: type })).not.toThrow(/Arm/);
+    // With FARGATE the type is unused, and only the architecture check applies.
+    expect(parse({ ECS_INSTANCE_TYPE: type, FARGATE: '1' }).ecsInstanceType).toBe(type);
   });
 
   test.each(SQL_SERVER_WEB_CLASSES)('GIVEN DB_INSTANCE_TYPE=db.%s THEN it is accepted', (type) => {
