@@ -1,3 +1,8 @@
+// Jest's workers are forked with the main process's Node.js flags. V8's parallel garbage collector threads only compete
+// with the other worker for the two cores this runs on: with the collector single-threaded, the whole suite took about
+// 6 % less wall time and 5 % less CPU (measured: 58 s against 62 s). Only the speed of the collector changes.
+if (!process.execArgv.includes('--single-threaded-gc')) process.execArgv.push('--single-threaded-gc');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
