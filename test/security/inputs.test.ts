@@ -120,7 +120,13 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
         ['synth', '--no-notices', '-c', 'fargte=1', '-o', outdir],
         {
           cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), CDK_VALIDATION: 'false' },
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? os.tmpdir(),
+            CDK_VALIDATION: 'false',
+            // Tests stay offline: without this the CLI starts a process that sends usage telemetry after each command.
+            CDK_DISABLE_CLI_TELEMETRY: 'true',
+          },
           encoding: 'utf8',
           timeout: 120_000,
         },
