@@ -1,3 +1,8 @@
+// Jest's workers are forked with the main process's Node.js flags. V8's parallel garbage collector threads only compete
+// with the other worker for the two cores this runs on: with the collector single-threaded, the whole suite took about
+// 6 % less wall time and 5 % less CPU (measured: 58 s against 62 s). Only the speed of the collector changes.
+if (!process.execArgv.includes('--single-threaded-gc')) process.execArgv.push('--single-threaded-gc');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -14,4 +19,8 @@ module.exports = {
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   snapshotSerializers: ['<rootDir>/test/helpers/asset-hash-serializer.ts'],
   testTimeout: 120000,
+  // Jest's default is one worker fewer than the cores: 1 worker on the 2-core machines this runs on, with one core idle
+  // while a worker waits for nothing (the test files are CPU-bound synths and app runs). Two workers on 2 cores took
+  // about 70 % of one worker's wall time (measured: 82 s against 115 s); more workers than cores only add contention.
+  maxWorkers: 2,
 };

@@ -1,11 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
 import { parseSettings, SettingsError, settingsNotices } from '../bin/settings';
-import { SQL_SERVER_DEFAULT_VERSION } from '../lib/constructs/sql-server';
 import { DEFAULT_SETTINGS } from '../lib/settings';
 import { CDK_JSON_CONTEXT } from './helpers/modes';
-import { synthFindings } from './helpers/nag';
 
 function parse(env: Record<string, string>, context?: Record<string, unknown>) {
   return parseSettings({ env, context });
@@ -376,42 +372,6 @@ describe('parseSettings fails on bad input with one line naming the setting, the
     expect(message).toMatch(new RegExp(`^Unknown setting -c ${key}="${value}": did you mean -c ${nearest}\\? `));
     expect(message).toContain("This app's context keys are solutionId, domainJoinEcs, fargate,");
     expect(message).not.toContain('\n');
-  });
-});
-
-describe('the DB instance classes the parser accepts', () => {
-  /** Findings of CDK's built-in CloudFormation validation about each DB instance class of one template. */
-  function classFindings(classes: readonly string[]): Map<string, string[]> {
-    const app = new App({ context: CDK_JSON_CONTEXT });
-    const stack = new Stack(app, 'DbClasses', { env: { account: '123456789012', region: 'us-east-1' } });
-    const ids = new Map<string, string>();
-    classes.forEach((type, i) => {
-      const id = `Db${i}`;
-      ids.set(id, type);
-      new rds.CfnDBInstance(stack, id, {
-        engine: 'sqlserver-web',
-        licenseModel: 'license-included',
-        engineVersion: SQL_SERVER_DEFAULT_VERSION,
-        dbInstanceClass: `db.${type}`,
-        allocatedStorage: '20',
-      });
-    });
-    const byClass = new Map<string, string[]>(classes.map((type) => [type, []]));
-    for (const finding of synthFindings(app)) {
-      const id = / DbClasses\/(Db\d+)$/.exec(finding)?.[1];
-      if (id && /E3025|E3062/.test(finding)) byClass.get(ids.get(id)!)!.push(finding);
-    }
-    return byClass;
-  }
-
-  test("GIVEN every accepted class and some refused ones THEN CDK's validation agrees with the parser", () => {
-    const refused = ['t3.micro', 't2.small', 'm4.large', 'r4.large', 'm5.8xlarge', 'm5.24xlarge', 'm6g.large'];
-    const findings = classFindings([...SQL_SERVER_WEB_CLASSES, ...refused]);
-    const flagged = [...findings].filter(([, list]) => list.length > 0).map(([type]) => type);
-    // Each accepted class passes E3025 (classes of the engine) and E3062 (classes of the engine version) ...
-    expect(flagged.filter((type) => SQL_SERVER_WEB_CLASSES.includes(type))).toEqual([]);
-    // ... and the validation is really looking: the refused ones are flagged.
-    expect(flagged).toEqual(refused);
   });
 });
 

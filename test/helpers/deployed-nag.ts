@@ -4,9 +4,6 @@ import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { addSecurityChecks } from '../../lib/security-checks';
-import { Settings } from '../../lib/settings';
-import { buildApp } from './modes';
 
 /** A synthesized CloudFormation template, as far as this check reads it. */
 export interface CfnTemplate {
@@ -112,13 +109,8 @@ export function templateFindings(
   }
 }
 
-/**
- * Synthesizes the app for the settings as `bin/` does (cdk-nag in the app, which writes its acknowledgements into the
- * templates) and returns each stack's template by stack name.
- */
-export function synthesizedTemplates(settings: Settings): Record<string, CfnTemplate> {
-  const { app } = buildApp(settings);
-  addSecurityChecks(app);
+/** Each stack's template of an app's cloud assembly, by stack name (synthesizes the app unless it was already). */
+export function templatesOf(app: App): Record<string, CfnTemplate> {
   const assembly = app.synth();
   return Object.fromEntries(assembly.stacks.map((s) => [s.stackName, s.template as CfnTemplate]));
 }

@@ -53,6 +53,24 @@ export function buildApp(settings: Settings): BuiltApp {
   return { app, stacks };
 }
 
+const shared = new Map<string, BuiltApp>();
+
+/**
+ * The app built for the settings, once per test file (each test file has its own module registry): building and
+ * synthesizing a whole app takes about a second, and several describe blocks of a file read the same mode. Only for
+ * tests that read the app and its templates; a test that adds constructs or aspects, or changes anything, builds its
+ * own with `buildApp`.
+ */
+export function sharedApp(settings: Settings): BuiltApp {
+  const key = JSON.stringify(settings);
+  let built = shared.get(key);
+  if (built === undefined) {
+    built = buildApp(settings);
+    shared.set(key, built);
+  }
+  return built;
+}
+
 /** Template of a stack; stacks of one app share one synthesis. */
 export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);

@@ -8,6 +8,8 @@ import { buildApp } from './modes';
 
 /** What synthesizing with cdk-nag (and CDK's built-in CloudFormation validation) reported. */
 export interface NagRun {
+  /** The synthesized app: `app.synth()` hands out the assembly of that synth again, without synthesizing twice. */
+  readonly app: App;
   readonly stacks: GmsaStacks;
   /** Unacknowledged findings of every plugin, as `<rule> (<severity>) <construct path>`. */
   readonly findings: string[];
@@ -52,5 +54,5 @@ export function synthFindings(app: App): string[] {
 export function synthWithSecurityChecks(settings: Settings): NagRun {
   const { app, stacks } = buildApp(settings);
   addSecurityChecks(app);
-  return { stacks, findings: synthFindings(app) };
+  return { app, stacks, findings: synthFindings(app) };
 }

@@ -26,11 +26,24 @@ export interface BinResult {
   readonly outdirFiles: string[];
 }
 
+const results = new Map<string, BinResult>();
+
 /**
  * Runs the app as `cdk synth` does: cdk.json's `build`, then its `app` command in a child process with `CDK_OUTDIR` set,
- * only the given settings in its environment and optional CDK context (as the CLI passes `-c key=value`).
+ * only the given settings in its environment and optional CDK context (as the CLI passes `-c key=value`). The same
+ * settings and context in one test file run the app once (each run takes about half a second of CPU).
  */
 export function runBin(settingsEnv: Record<string, string>, context: Record<string, string> = {}): BinResult {
+  const key = JSON.stringify([settingsEnv, context]);
+  let result = results.get(key);
+  if (result === undefined) {
+    result = runBinOnce(settingsEnv, context);
+    results.set(key, result);
+  }
+  return result;
+}
+
+function runBinOnce(settingsEnv: Record<string, string>, context: Record<string, string>): BinResult {
   buildOnce();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-bin-'));
   try {

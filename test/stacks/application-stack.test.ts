@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Settings } from '../../lib/settings';
 import { ApplicationStack } from '../../lib/stacks/application-stack';
-import { buildApp, BuiltApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
+import { buildApp, BuiltApp, MODE_NAMES, ModeName, settingsFor, sharedApp } from '../helpers/modes';
 
 type CfnValue = unknown;
 /** A template, resource or property object as `Template` hands it out. */
@@ -16,9 +16,13 @@ interface Built extends BuiltApp {
   readonly template: Template;
 }
 
-/** The whole app with DEPLOY_APP on, and the application stack's template. */
-function build(mode: ModeName, overrides: Partial<Settings> = {}): Built {
-  const built = buildApp(settingsFor(mode, { deployApp: true, ...overrides }));
+/**
+ * The whole app with DEPLOY_APP on, and the application stack's template; built once per settings in this file, for
+ * tests that only read it (`own` builds a fresh one, for a test that adds constructs).
+ */
+function build(mode: ModeName, overrides: Partial<Settings> = {}, own = false): Built {
+  const settings = settingsFor(mode, { deployApp: true, ...overrides });
+  const built = own ? buildApp(settings) : sharedApp(settings);
   const application = built.stacks.application;
   if (application === undefined) throw new Error('expected an application stack');
   return { ...built, application, template: Template.fromStack(application) };
@@ -481,7 +485,8 @@ describe('application stack settings', () => {
   });
 
   test('fails without a capacity provider on EC2', () => {
-    const built = build('domainless-ec2-ssm');
+    // Its own app: the failing constructor leaves a half-built stack in the app.
+    const built = build('domainless-ec2-ssm', {}, true);
     const { directory, database, cluster } = built.stacks;
     expect(
       () =>

@@ -7,7 +7,7 @@ import {
   LEAVE_DOMAIN_SCRIPT_SOURCE,
   USER_DATA_LIMIT_BYTES,
 } from '../../lib/constructs/credentials-fetcher-hosts';
-import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor } from '../helpers/modes';
+import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor, sharedApp } from '../helpers/modes';
 
 const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
 const FARGATE_MODES = MODE_NAMES.filter((mode) => MODES[mode].fargate);
@@ -81,7 +81,7 @@ function instanceRolePermissions(template: Template): { managed: string[]; allow
 
 describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
   const settings = settingsFor(mode);
-  const { stacks } = buildApp(settings);
+  const { stacks } = sharedApp(settings);
   const template = Template.fromStack(stacks.cluster);
 
   test('THEN the Container Insights log group exists before the cluster, with a retention, and goes with the stack', () => {
@@ -135,7 +135,7 @@ describe.each(MODE_NAMES)('cluster stack in mode %s', (mode: ModeName) => {
 });
 
 describe.each(FARGATE_MODES)('cluster stack in Fargate mode %s', (mode) => {
-  const { stacks } = buildApp(settingsFor(mode));
+  const { stacks } = sharedApp(settingsFor(mode));
   const template = Template.fromStack(stacks.cluster);
 
   test('THEN there are no container instances, no instance role and no SQL Server rule', () => {
@@ -151,7 +151,7 @@ describe.each(FARGATE_MODES)('cluster stack in Fargate mode %s', (mode) => {
 describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s', (mode) => {
   const settings = settingsFor(mode);
   const domainJoined = settings.domainJoinEcs;
-  const { stacks } = buildApp(settings);
+  const { stacks } = sharedApp(settings);
   const template = Template.fromStack(stacks.cluster);
   const userData = userDataText(template);
   const asgId = Object.keys(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];

@@ -7,7 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { BASTION_SCRIPTS, CHINOOK_SCRIPT_SHA256, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
 import { CHINOOK_DATABASE_NAME, SqlServer } from '../../lib/constructs/sql-server';
 import { DOMAIN_JOIN_USERNAME, GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../../lib/directory-names';
-import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
+import { buildApp, MODE_NAMES, ModeName, settingsFor, sharedApp } from '../helpers/modes';
 import { parsePowerShell } from '../scripts/powershell-parser';
 
 const SCRIPTS = path.join(__dirname, '..', '..', 'scripts');
@@ -35,7 +35,7 @@ function bastionStatements(template: Template): Array<{ Action: string | string[
 }
 
 function databaseTemplate(mode: ModeName, overrides = {}): Template {
-  const { stacks } = buildApp(settingsFor(mode, overrides));
+  const { stacks } = sharedApp(settingsFor(mode, overrides));
   return Template.fromStack(stacks.database);
 }
 
@@ -88,7 +88,7 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
 });
 
 describe('database stack (domainless, EC2, SSM)', () => {
-  const { stacks } = buildApp(settingsFor('domainless-ec2-ssm'));
+  const { stacks } = sharedApp(settingsFor('domainless-ec2-ssm'));
   const template = Template.fromStack(stacks.database);
   const resources = template.toJSON().Resources as Record<
     string,

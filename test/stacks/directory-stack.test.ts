@@ -1,8 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp, MODE_NAMES, settingsFor } from '../helpers/modes';
+import { buildApp, MODE_NAMES, settingsFor, sharedApp } from '../helpers/modes';
 
 describe('directory stack', () => {
-  const { stacks } = buildApp(settingsFor('domainless-ec2-ssm'));
+  const { stacks } = sharedApp(settingsFor('domainless-ec2-ssm'));
   const template = Template.fromStack(stacks.directory);
 
   test('GIVEN the default settings THEN the stack is named after the solution id', () => {
@@ -197,7 +197,7 @@ describe('directory stack', () => {
 
 describe.each(MODE_NAMES)('directory stack snapshot in mode %s', (mode) => {
   test('THEN it matches the snapshot', () => {
-    const { stacks } = buildApp(settingsFor(mode));
+    const { stacks } = sharedApp(settingsFor(mode));
     expect(Template.fromStack(stacks.directory).toJSON()).toMatchSnapshot();
   });
 });
