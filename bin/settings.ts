@@ -1,5 +1,5 @@
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
-import { SQL_SERVER_VERSION_PATTERN } from '../lib/constructs/sql-server';
+import { SQL_SERVER_VERSION_PATTERN } from '../lib/sql-server-version';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
 import { closest } from './typos';

@@ -6,6 +6,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SQL_SERVER_DEFAULT_VERSION, SQL_SERVER_VERSION_PATTERN } from '../sql-server-version';
+
+export { SQL_SERVER_DEFAULT_VERSION, SQL_SERVER_VERSION_PATTERN };
 
 /** Props of {@link SqlServer}. */
 export interface SqlServerProps {
@@ -40,15 +43,6 @@ export interface SqlServerProps {
    */
   readonly rotationInterval?: Duration;
 }
-
-/**
- * SQL Server 2022, the newest major version RDS offers. The major version only: RDS picks a current minor version for
- * it, whereas a pinned minor fails with "Cannot find version" once RDS retires it.
- */
-export const SQL_SERVER_DEFAULT_VERSION = '16.00';
-
-/** What `engineVersion` accepts: a major version `NN.00`, or a full RDS version string `NN.00.NNNN.N.vN`. */
-export const SQL_SERVER_VERSION_PATTERN = /^[1-9][0-9]\.00(?:\.[0-9]{1,5}\.[0-9]{1,3}\.v[0-9]{1,2})?$/;
 
 /** The database the Chinook script creates and the app reads; spelled once for the bastion's config and the app. */
 export const CHINOOK_DATABASE_NAME = 'Chinook';
