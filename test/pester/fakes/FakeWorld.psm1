@@ -144,6 +144,7 @@ function New-FakeWorld {
                 }
             }
             ServiceAccounts = @{}
+            Computers      = @{}
             Aces           = [System.Collections.Generic.List[object]]::new()
             NextRid        = 1100
         }
@@ -157,6 +158,8 @@ function New-FakeWorld {
         Sql           = @{ Databases = @{}; Logins = @{}; Users = @{} }
         Ssm           = @{}
         S3            = @{}
+        AutoScaling   = @{}
+        Ec2           = @{}
     }
     [pscustomobject]@{
         Mode       = $Mode

@@ -1,6 +1,7 @@
 <#
     Fake of the AWS Tools for Windows PowerShell commands the bastion scripts call, on the state in
-    $global:BastionFake (secrets, CloudFormation signals, CloudWatch Logs, RDS, the SSM parameter, the S3 object).
+    $global:BastionFake (secrets, CloudFormation signals, CloudWatch Logs, RDS, the SSM parameter, the S3 object,
+    the ECS container instances' Auto Scaling group and EC2 instances).
     Errors look like the AWS Tools' ones: the SDK exception, carrying its ErrorCode, wrapped by the cmdlet.
 #>
 Set-StrictMode -Version 3.0
@@ -102,5 +103,33 @@ function Write-S3Object {
     $global:BastionFake.S3["$BucketName/$Key"] = $Content
 }
 
-Export-ModuleMember -Function Get-SECSecretValue, Send-CFNResourceSignal, New-CWLLogStream, Write-CWLLogEvent,
+function Get-ASAutoScalingGroup {
+    # Like DescribeAutoScalingGroups: an unknown name gives no group, not an error.
+    [CmdletBinding()]
+    param([string[]] $AutoScalingGroupName, [string] $Region)
+    Add-AwsCall 'Get-ASAutoScalingGroup' @{ AutoScalingGroupName = "$AutoScalingGroupName"; Region = $Region }
+    $groups = $global:BastionFake.AutoScaling
+    foreach ($name in $AutoScalingGroupName) {
+        if ($groups.ContainsKey($name)) {
+            [pscustomobject]@{
+                AutoScalingGroupName = $name
+                Instances            = @($groups[$name] | ForEach-Object { [pscustomobject]@{ InstanceId = $_; LifecycleState = 'InService' } })
+            }
+        }
+    }
+}
+
+function Get-EC2Instance {
+    # Returns reservations, as the AWS Tools do; an unknown id is the service's error.
+    [CmdletBinding()]
+    param([object[]] $InstanceId, [string] $Region)
+    Add-AwsCall 'Get-EC2Instance' @{ InstanceId = "$InstanceId"; Region = $Region }
+    $instances = $global:BastionFake.Ec2
+    foreach ($id in $InstanceId) {
+        if (-not $instances.ContainsKey("$id")) { throw (New-AwsError "The instance ID '$id' does not exist" 'InvalidInstanceID.NotFound') }
+        [pscustomobject]@{ Instances = @([pscustomobject]@{ InstanceId = "$id"; PrivateDnsName = $instances["$id"] }) }
+    }
+}
+
+Export-ModuleMember -Function Get-ASAutoScalingGroup, Get-EC2Instance, Get-SECSecretValue, Send-CFNResourceSignal, New-CWLLogStream, Write-CWLLogEvent,
     Get-RDSDBInstance, Get-SSMParameter, Write-SSMParameter, Read-S3Object, Write-S3Object

@@ -130,13 +130,51 @@ function New-ADGroup {
     $global:BastionFake.Calls.Add([pscustomobject]@{ Command = 'New-ADGroup'; Arguments = @{ Name = $Name; Path = $Path }; Change = $true })
 }
 
+function Get-FakePrincipal {
+    # A user by SamAccountName, or a computer by SamAccountName (NAME$) or Name.
+    param([string] $Name)
+    $dir = Get-FakeDirectory
+    if ($dir.Users.ContainsKey($Name)) { return $dir.Users[$Name] }
+    $computer = $dir.Computers.Values | Where-Object { $_.SamAccountName -eq $Name -or $_.Name -eq $Name } | Select-Object -First 1
+    if (-not $computer) { throw "Cannot find an object with identity: '$Name'." }
+    $computer
+}
+
+function Get-ADComputer {
+    [CmdletBinding()]
+    param([string] $Filter, [string] $Server, [pscredential] $Credential)
+    Assert-FakeDirectoryAccess -Server $Server -Credential $Credential
+    $name = Get-FilterValue -Filter $Filter -Attribute 'Name'
+    $computers = (Get-FakeDirectory).Computers
+    if ($computers.ContainsKey($name)) {
+        $c = $computers[$name]
+        [pscustomobject]@{ Name = $c.Name; SamAccountName = $c.SamAccountName; DistinguishedName = $c.DistinguishedName }
+    }
+}
+
+function Get-ADGroupMember {
+    # The users and computers whose MemberOf holds the group.
+    [CmdletBinding()]
+    param($Identity, [string] $Server, [pscredential] $Credential)
+    Assert-FakeDirectoryAccess -Server $Server -Credential $Credential
+    $dir = Get-FakeDirectory
+    $name = Get-IdentityName $Identity
+    if (-not $dir.Groups.ContainsKey($name)) { throw "Cannot find an object with identity: '$name'." }
+    $dn = $dir.Groups[$name].DistinguishedName
+    foreach ($principal in @($dir.Users.Values) + @($dir.Computers.Values)) {
+        if ($principal.MemberOf -contains $dn) {
+            [pscustomobject]@{ SamAccountName = $principal.SamAccountName; DistinguishedName = $principal.DistinguishedName }
+        }
+    }
+}
+
 function Add-ADGroupMember {
     [CmdletBinding()]
     param($Identity, $Members, [string] $Server, [pscredential] $Credential)
     Assert-FakeDirectoryAccess -Server $Server -Credential $Credential
     $dir = Get-FakeDirectory
     $group = $dir.Groups[(Get-IdentityName $Identity)]
-    foreach ($member in @($Members)) { $dir.Users[(Get-IdentityName $member)].MemberOf.Add($group.DistinguishedName) }
+    foreach ($member in @($Members)) { (Get-FakePrincipal (Get-IdentityName $member)).MemberOf.Add($group.DistinguishedName) }
     $global:BastionFake.Calls.Add([pscustomobject]@{ Command = 'Add-ADGroupMember'; Arguments = @{ Identity = "$Identity"; Members = "$Members" }; Change = $true })
 }
 
@@ -196,5 +234,5 @@ function Set-ADServiceAccount {
 }
 
 Export-ModuleMember -Function Get-ADDomain, Get-ADOrganizationalUnit, Get-ADUser, New-ADUser, Enable-ADAccount,
-    Set-ADAccountPassword, Get-ADGroup, New-ADGroup, Add-ADGroupMember, Get-ADServiceAccount, New-ADServiceAccount,
+    Set-ADAccountPassword, Get-ADGroup, New-ADGroup, Get-ADGroupMember, Add-ADGroupMember, Get-ADComputer, Get-ADServiceAccount, New-ADServiceAccount,
     Set-ADServiceAccount
