@@ -13,6 +13,7 @@ import {
   HOST_SCRIPT_SOURCE,
   hostScriptCommands,
 } from '../../lib/constructs/credentials-fetcher-hosts';
+import { makeStubBin, stub } from '../helpers/stub-bin';
 
 const ACCOUNT_ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -146,10 +147,6 @@ interface ScriptRun {
   readonly root: string;
 }
 
-function stub(dir: string, name: string, body: string): void {
-  fs.writeFileSync(path.join(dir, name), `#!/bin/bash\necho "${name} $*" >> "$STUB_CALLS"\n${body}\n`, { mode: 0o755 });
-}
-
 /** A counter stub helper: succeeds (exit 0) for the first N calls, fails afterwards. */
 function counterBody(name: string, limit: number, whileBelow: string, after: string): string {
   return [
@@ -160,14 +157,7 @@ function counterBody(name: string, limit: number, whileBelow: string, after: str
 
 function runHostScript(args: string[], options: StubOptions = {}): ScriptRun {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-host-'));
-  const bin = path.join(root, 'stub-bin');
-  fs.mkdirSync(bin);
-  for (const tool of REAL_TOOLS) {
-    const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
-    fs.symlinkSync(found, path.join(bin, tool));
-  }
-  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
-  fs.symlinkSync(python, path.join(bin, 'python3'));
+  const bin = makeStubBin(root, REAL_TOOLS);
 
   stub(bin, 'logger', 'exit 0');
   stub(bin, 'sleep', 'exit 0');

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { LEAVE_DOMAIN_SCRIPT_SOURCE, leaveDomainCommands } from '../../lib/constructs/credentials-fetcher-hosts';
+import { makeStubBin, stub } from '../helpers/stub-bin';
 
 // The leave-domain script, run by bash against a scratch root with stub commands (as the host script's tests do): no
 // directory is contacted. The stubs log their arguments; `timeout` logs its bound and runs the stubbed command.
@@ -39,10 +40,6 @@ interface Run {
   readonly stubDir: string;
 }
 
-function stub(dir: string, name: string, body: string): void {
-  fs.writeFileSync(path.join(dir, name), `#!/bin/bash\necho "${name} $*" >> "$STUB_CALLS"\n${body}\n`, { mode: 0o755 });
-}
-
 const roots: string[] = [];
 afterAll(() => {
   for (const root of roots) fs.rmSync(root, { recursive: true, force: true });
@@ -51,14 +48,7 @@ afterAll(() => {
 function runLeaveDomain(args: string[], options: Options = {}): Run {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-leave-'));
   roots.push(root);
-  const bin = path.join(root, 'stub-bin');
-  fs.mkdirSync(bin);
-  for (const tool of REAL_TOOLS) {
-    const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
-    fs.symlinkSync(found, path.join(bin, tool));
-  }
-  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
-  fs.symlinkSync(python, path.join(bin, 'python3'));
+  const bin = makeStubBin(root, REAL_TOOLS);
 
   stub(bin, 'logger', 'exit 0');
   stub(bin, 'timeout', 'shift; exec "$@"');
