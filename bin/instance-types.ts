@@ -22,7 +22,7 @@ export function isArmInstanceType(type: string): boolean {
  * DB instance classes (without `db.`) that CDK's built-in CloudFormation validation accepts for RDS for SQL Server Web
  * edition, license included (rules E3025 and E3062 of `@aws/cloudformation-validate`, bundled with aws-cdk-lib 2.276):
  * anything else makes `cdk synth` fail after writing the templates, so the parser refuses it first.
- * test/settings.test.ts runs that validation over every class here, so a change in aws-cdk-lib shows up as a failing test.
+ * test/security/cdk-nag.test.ts runs that validation over every class here, so a change in aws-cdk-lib shows up as a failing test.
  */
 const SQL_SERVER_WEB_SIZES: Readonly<Record<string, readonly string[]>> = {
   t3: ['small', 'medium', 'large', 'xlarge', '2xlarge'],

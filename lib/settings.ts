@@ -1,3 +1,5 @@
+import { SQL_SERVER_DEFAULT_VERSION } from './sql-server-version';
+
 /**
  * The validated, typed settings of the app. Only `bin/` builds one (from environment variables and CDK context);
  * everything under `lib/` receives it, or parts of it, as props.
@@ -46,7 +48,7 @@ export const DEFAULT_SETTINGS: Settings = {
   deployApp: false,
   natGateways: 1,
   dbInstanceType: 't3.small',
-  dbEngineVersion: '16.00',
+  dbEngineVersion: SQL_SERVER_DEFAULT_VERSION,
   keepBastionRunning: false,
   ecsInstanceType: 't3.medium',
   ecsMinCapacity: 1,

@@ -8,8 +8,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SQL_SERVER_DEFAULT_VERSION, SQL_SERVER_VERSION_PATTERN } from '../sql-server-version';
 
-export { SQL_SERVER_DEFAULT_VERSION, SQL_SERVER_VERSION_PATTERN };
-
 /** Props of {@link SqlServer}. */
 export interface SqlServerProps {
   /** The VPC; the instance goes into its private subnets. */

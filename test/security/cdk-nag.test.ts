@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../../bin/instance-types';
-import { SQL_SERVER_DEFAULT_VERSION } from '../../lib/constructs/sql-server';
+import { SQL_SERVER_DEFAULT_VERSION } from '../../lib/sql-server-version';
 import { Settings } from '../../lib/settings';
 import {
   CfnTemplate,
