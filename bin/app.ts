@@ -2,6 +2,7 @@
 import 'source-map-support/register';
 import { App } from 'aws-cdk-lib';
 import type { Settings } from '../lib/settings';
+import { BackgroundCloudFormationValidation } from '../lib/template-validation/background-cloudformation-validation';
 import { parseSettings, SettingsError, settingsNotices } from './settings';
 
 const app = new App();
@@ -20,6 +21,10 @@ try {
 }
 
 for (const notice of settingsNotices(settings, sources)) process.stderr.write(`${notice}\n`);
+// CDK's CloudFormation validation sets its rule engine up in a worker thread while the stacks are built (seconds off
+// every synth); `CDK_VALIDATION=false` turns it off, as it turns off CDK's default instance.
+const cloudFormationValidation =
+  process.env.CDK_VALIDATION === 'false' ? undefined : BackgroundCloudFormationValidation.start();
 // The stacks (and the aws-cdk-lib modules and cdk-nag under them) load only once the settings are valid: a bad
 // setting is reported in a fraction of the time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -28,4 +33,4 @@ const { buildGmsaApp } = require('../lib/gmsa-app') as typeof import('../lib/gms
 const { addSecurityChecks } = require('../lib/security-checks') as typeof import('../lib/security-checks');
 buildGmsaApp(app, settings);
 // cdk-nag's AwsSolutions pack: an unacknowledged finding fails the synth.
-addSecurityChecks(app);
+addSecurityChecks(app, { cloudFormationValidation });

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { GmsaStacks } from '../../lib/gmsa-app';
 import { addSecurityChecks } from '../../lib/security-checks';
+import { BackgroundCloudFormationValidation } from '../../lib/template-validation/background-cloudformation-validation';
 import { Settings } from '../../lib/settings';
 import { buildApp } from './modes';
 
@@ -21,13 +22,32 @@ interface ReportedViolation {
   readonly violatingConstructs?: Array<{ constructPath?: string }>;
 }
 
+let validation: BackgroundCloudFormationValidation | undefined;
+
 /**
- * Synthesizes the app with CDK's built-in CloudFormation validation on (and whatever validation plugins it has, such as
- * cdk-nag). A failing synth still writes its report, which lists every unacknowledged finding of every plugin.
+ * The CloudFormation validation `bin/` uses (CDK's, with its rule engine in a worker thread), one per test file: start it
+ * at the top of the file so the engine warms up while the first app is built, and stop it in `afterAll`.
+ */
+export function backgroundValidation(): BackgroundCloudFormationValidation {
+  validation ??= BackgroundCloudFormationValidation.start();
+  return validation;
+}
+
+/** Stops the test file's validation worker (if it was started). */
+export async function stopBackgroundValidation(): Promise<void> {
+  await validation?.stop();
+  validation = undefined;
+}
+
+/**
+ * Synthesizes the app with CDK's CloudFormation validation as `bin/` runs it (in the background worker), after whatever
+ * validation plugins the app has, such as cdk-nag. A failing synth still writes its report, which lists every
+ * unacknowledged finding of every plugin.
  *
  * @returns the findings as `<rule> (<severity>) <construct path>`; empty when everything passes.
  */
 export function synthFindings(app: App): string[] {
+  Validations.of(app).addPlugins(backgroundValidation());
   const previous = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'true';
   try {

@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../../bin/instance-types';
 import { SQL_SERVER_DEFAULT_VERSION } from '../../lib/sql-server-version';
+import WARM_UP_RESOURCE_TYPES from '../../lib/template-validation/warm-up-resource-types.json';
 import { Settings } from '../../lib/settings';
 import {
   CfnTemplate,
@@ -14,7 +15,13 @@ import {
   templatesOf,
 } from '../helpers/deployed-nag';
 import { CDK_JSON_CONTEXT, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
-import { NagRun, synthFindings, synthWithSecurityChecks } from '../helpers/nag';
+import {
+  backgroundValidation,
+  NagRun,
+  stopBackgroundValidation,
+  synthFindings,
+  synthWithSecurityChecks,
+} from '../helpers/nag';
 import { buildRotationApp } from '../helpers/rotation-app';
 
 /*
@@ -37,6 +44,10 @@ const VARIANTS: ReadonlyArray<[string, Partial<Settings>]> = [
 ];
 
 const runs = new Map<string, NagRun>();
+
+// The validation's worker starts now and warms its rule engine up while the first app is built, as in `cdk synth`.
+const validation = backgroundValidation();
+afterAll(() => stopBackgroundValidation());
 
 /** The synth of a mode and variant (by its name in VARIANTS) with validation and cdk-nag, made once per test file. */
 function nagRun(mode: ModeName, variant: string): NagRun {
@@ -238,5 +249,24 @@ describe('DomainlessIdentityRotation on its own', () => {
   test('GIVEN the AwsSolutions checks and CloudFormation validation THEN the synth reports nothing unacknowledged', () => {
     // The only "*" (IAM5) is acknowledged in the construct.
     expect(synthFindings(buildRotationApp({}, true).app)).toEqual([]);
+  });
+});
+
+describe('CloudFormation validation in its worker thread', () => {
+  test('THEN every synth of this file was validated by the worker, none on the main thread', () => {
+    expect(runs.size).toBe(MODE_NAMES.length * VARIANTS.length);
+    expect(validation.lastFallbackReason).toBeUndefined();
+    expect(validation.mainThreadReports).toBe(0);
+    expect(validation.workerReports).toBeGreaterThanOrEqual(runs.size);
+  });
+
+  test('THEN the warm-up names every resource type of every mode, so the engine it builds is the one every synth reuses', () => {
+    const types = new Set<string>();
+    for (const { app } of runs.values()) {
+      for (const template of Object.values(templatesOf(app))) {
+        for (const resource of Object.values(template.Resources ?? {})) types.add(resource.Type as string);
+      }
+    }
+    expect([...types].filter((type) => !WARM_UP_RESOURCE_TYPES.includes(type))).toEqual([]);
   });
 });
