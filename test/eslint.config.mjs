@@ -16,4 +16,13 @@ export default tseslint.config(
       'no-new': 'off',
     },
   },
+  {
+    // CommonJS run by Node.js as is (a worker thread's script, which no transpiler sees).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -66,7 +66,7 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
     this.replyTimeoutMs = options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const worker = new Worker(options.workerScript ?? path.join(__dirname, 'cloudformation-validation-worker.js'), {
+    const worker = new Worker(options.workerScript ?? path.join(__dirname, 'cloudformation-validation-worker.cjs'), {
       workerData: { signal: this.signal, replies: port2, warmUp: options.warmUp ?? true },
       transferList: [port2],
     });
