@@ -56,10 +56,10 @@ export function buildApp(settings: Settings): BuiltApp {
 const shared = new Map<string, BuiltApp>();
 
 /**
- * The app built for the settings, once per test file (each test file has its own module registry): building and
- * synthesizing a whole app takes about a second, and several describe blocks of a file read the same mode. Only for
- * tests that read the app and its templates; a test that adds constructs or aspects, or changes anything, builds its
- * own with `buildApp`.
+ * The app built for the settings, once per Jest file (each has its own module registry): building and synthesizing a
+ * whole app takes about half a second, and many describe blocks read the same mode — the stack and exposure tests all
+ * run in one Jest file (test/mode-apps.test.ts) to share these. Only for tests that read the app and its templates; a
+ * test that adds constructs or aspects, or changes anything, builds its own with `buildApp`.
  */
 export function sharedApp(settings: Settings): BuiltApp {
   const key = JSON.stringify(settings);
