@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -223,8 +223,11 @@ describe('npm run verify', () => {
 describe('npm run verify as a process, without credentials', () => {
   // No AWS_* variable, a HOME without ~/.aws, and no instance metadata: nothing can be found and nothing leaves the host.
   const home = mkdtempSync(path.join(tmpdir(), 'verify-home-'));
+  // package.json's own command (it builds the CLI, then runs it), through a shell as npm runs it.
+  const verifyCommand: string = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.verify;
   const spawnCli = (extraEnv: Record<string, string>) =>
-    spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['verify/cli.ts'], {
+    spawnSync(verifyCommand, {
+      shell: true,
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv },
       encoding: 'utf8',
