@@ -11,8 +11,8 @@ module.exports = {
   // The .NET test project of the PowerShell scripts (run by `npm run test:scripts`), and its build output.
   modulePathIgnorePatterns: ['<rootDir>/test/powershell/'],
   transform: {
-    // tsconfig sets isolatedModules: no type-check per test file (npm run build type-checks everything once).
-    '^.+\\.tsx?$': 'ts-jest',
+    // esbuild strips the types (tsconfig sets isolatedModules; npm run build type-checks everything once).
+    '^.+\\.tsx?$': '<rootDir>/test/helpers/esbuild-transform.cjs',
   },
   setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
   // Removes the temporary cloud assemblies each test's synth writes.
@@ -23,4 +23,5 @@ module.exports = {
   // while a worker waits for nothing (the test files are CPU-bound synths and app runs). Two workers on 2 cores took
   // about 70 % of one worker's wall time (measured: 82 s against 115 s); more workers than cores only add contention.
   maxWorkers: 2,
+  testSequencer: '<rootDir>/test/helpers/slowest-first-sequencer.cjs',
 };
