@@ -70,7 +70,8 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
       workerData: { signal: this.signal, replies: port2, warmUp: options.warmUp ?? true },
       transferList: [port2],
     });
-    // The app synthesizes on `beforeExit`, which a running worker would hold back: the worker must not keep the process alive.
+    // The app synthesizes on `beforeExit`, which a running worker would hold back: the worker must not keep the
+    // process alive.
     worker.unref();
     worker.on('error', (error) => {
       this.workerProblem = `the validation worker failed: ${error.message}`;

@@ -1,8 +1,9 @@
-// Runs CDK's own CloudFormation validation plugin (aws-cdk-lib's CloudFormationValidatePlugin: the same rules, exclusions
-// and severities as `cdk synth` without this app's help) in a worker thread, for background-cloudformation-validation.ts.
+// Runs CDK's own CloudFormation validation plugin (aws-cdk-lib's CloudFormationValidatePlugin: the same rules,
+// exclusions and severities as `cdk synth` without this app's help) in a worker thread, for
+// background-cloudformation-validation.ts.
 //
-// Plain CommonJS on purpose: a worker thread loads it with Node.js's own loader, in `cdk synth` (from the .build bundle)
-// and under Jest (which cannot transform a worker's code) alike.
+// Plain CommonJS on purpose: a worker thread loads it with Node.js's own loader, in `cdk synth` (from the .build
+// bundle) and under Jest (which cannot transform a worker's code) alike.
 'use strict';
 
 const fs = require('node:fs');

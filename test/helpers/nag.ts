@@ -25,8 +25,8 @@ interface ReportedViolation {
 let validation: BackgroundCloudFormationValidation | undefined;
 
 /**
- * The CloudFormation validation `bin/` uses (CDK's, with its rule engine in a worker thread), one per test file: start it
- * at the top of the file so the engine warms up while the first app is built, and stop it in `afterAll`.
+ * The CloudFormation validation `bin/` uses (CDK's, with its rule engine in a worker thread), one per test file: start
+ * it at the top of the file so the engine warms up while the first app is built, and stop it in `afterAll`.
  */
 export function backgroundValidation(): BackgroundCloudFormationValidation {
   validation ??= BackgroundCloudFormationValidation.start();

@@ -5,9 +5,9 @@ import { App, CloudFormationValidatePlugin, IPolicyValidationContext, PolicyVali
 import { BackgroundCloudFormationValidation } from '../../lib/template-validation/background-cloudformation-validation';
 
 /*
- * What the plugin does when its worker is not there to answer: the synth still gets CDK's own report, made on the main
- * thread, and the plugin says why. CDK's plugin is replaced by a stub on the main thread (building its rule engine takes
- * seconds); test/security/cdk-nag.test.ts runs the real worker on every mode.
+ * What the plugin does when its worker is not there to answer: the synth still gets CDK's own report, made on the
+ * main thread, and the plugin says why. CDK's plugin is replaced by a stub on the main thread (building its rule engine
+ * takes seconds); test/security/cdk-nag.test.ts runs the real worker on every mode.
  */
 
 const MAIN_THREAD_REPORT: PolicyValidationPluginReport = {
