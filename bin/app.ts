@@ -24,7 +24,12 @@ for (const notice of settingsNotices(settings, sources)) process.stderr.write(`$
 // CDK's CloudFormation validation sets its rule engine up in a worker thread while the stacks are built (seconds off
 // every synth); `CDK_VALIDATION=false` turns it off, as it turns off CDK's default instance.
 const cloudFormationValidation =
-  process.env.CDK_VALIDATION === 'false' ? undefined : BackgroundCloudFormationValidation.start();
+  process.env.CDK_VALIDATION === 'false'
+    ? undefined
+    : BackgroundCloudFormationValidation.start({
+        onFallback: (reason) =>
+          process.stderr.write(`Notice: CloudFormation validation ran on the main thread (slower): ${reason}\n`),
+      });
 // The stacks (and the aws-cdk-lib modules and cdk-nag under them) load only once the settings are valid: a bad
 // setting is reported in a fraction of the time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

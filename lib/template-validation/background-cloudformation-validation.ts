@@ -18,6 +18,12 @@ export interface BackgroundCloudFormationValidationOptions {
    */
   readonly replyTimeoutMs?: number;
   /**
+   * Called with the reason each time a report is made on the main thread instead of the worker (the synth is then
+   * slower, never different).
+   * @default nothing
+   */
+  readonly onFallback?: (reason: string) => void;
+  /**
    * The worker's script; only tests replace it (with one that fails, to check the fallback).
    * @default the worker next to this file
    */
@@ -60,10 +66,12 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
   private readonly replyTimeoutMs: number;
   private engineVersion: string | undefined;
+  private readonly onFallback: ((reason: string) => void) | undefined;
 
   private constructor(options: BackgroundCloudFormationValidationOptions) {
     super();
     this.replyTimeoutMs = options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+    this.onFallback = options.onFallback;
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
     const worker = new Worker(options.workerScript ?? path.join(__dirname, 'cloudformation-validation-worker.cjs'), {
@@ -109,7 +117,8 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
       return reply.report;
     }
     this.mainThreadReports++;
-    this.lastFallbackReason = reply?.error ?? this.workerProblem;
+    this.lastFallbackReason = reply?.error ?? this.workerProblem ?? 'the validation worker gave no report';
+    this.onFallback?.(this.lastFallbackReason);
     return super.validate(context);
   }
 

@@ -24,6 +24,8 @@ export interface BinResult {
   readonly stderr: string;
   /** Files the run wrote into its output directory. */
   readonly outdirFiles: string[];
+  /** Names of the validation plugins in the run's validation report (empty without a report). */
+  readonly validationPlugins: string[];
 }
 
 const results = new Map<string, BinResult>();
@@ -63,11 +65,14 @@ function runBinOnce(settingsEnv: Record<string, string>, context: Record<string,
       encoding: 'utf8',
       timeout: 90_000,
     });
+    const reportFile = path.join(outdir, 'validation-report.json');
+    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
     return {
       status: result.status,
       stdout: result.stdout,
       stderr: result.stderr,
       outdirFiles: fs.readdirSync(outdir),
+      validationPlugins: (report.pluginReports as Array<{ pluginName: string }>).map((r) => r.pluginName),
     };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });

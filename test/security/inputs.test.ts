@@ -97,9 +97,13 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
   });
 
   test('GIVEN valid settings, a misspelt variable and a setting without effect THEN it synthesizes and prints each notice once', () => {
-    const result = runBin({ SOLUTION_ID: 'bin-test', FARGTE: '1', APP_IMAGE: 'nginx:1' });
+    // With CDK's CloudFormation validation on, as `cdk synth` runs it: its worker starts from the bundle too.
+    const result = runBin({ SOLUTION_ID: 'bin-test', FARGTE: '1', APP_IMAGE: 'nginx:1', CDK_VALIDATION: 'true' });
     expect(result.status).toBe(0);
-    expect(result.outdirFiles).toEqual(expect.arrayContaining(['bin-test-directory.template.json', 'manifest.json']));
+    expect(result.outdirFiles).toEqual(
+      expect.arrayContaining(['bin-test-directory.template.json', 'manifest.json', 'validation-report.json']),
+    );
+    expect(result.validationPlugins).toEqual(['CloudFormation Validate']);
     // lib/ finds the bastion scripts next to its own source files, also from the compiled bundle.
     expect(result.outdirFiles).toEqual(expect.arrayContaining([expect.stringMatching(/^asset\.[0-9a-f]{64}\.ps1$/)]));
     const notices = result.stderr.split('\n').filter((line) => line.startsWith('Notice: '));

@@ -55,8 +55,10 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe('BackgroundCloudFormationValidation', () => {
   test('GIVEN a worker that fails as it starts THEN the report is made on the main thread and the failure is named', async () => {
+    const told: string[] = [];
     plugin = BackgroundCloudFormationValidation.start({
       workerScript: workerScript("throw new Error('no engine here');"),
+      onFallback: (reason) => told.push(reason),
     });
     await until(() => !plugin!.running);
 
@@ -64,6 +66,7 @@ describe('BackgroundCloudFormationValidation', () => {
     expect(plugin.mainThreadReports).toBe(1);
     expect(plugin.workerReports).toBe(0);
     expect(plugin.lastFallbackReason).toBe('the validation worker failed: no engine here');
+    expect(told).toEqual(['the validation worker failed: no engine here']);
   });
 
   test('GIVEN a worker that never answers THEN validate gives up after its timeout and the report is made on the main thread', () => {
