@@ -13,12 +13,12 @@ const ROOT = path.join(__dirname, '..', '..');
 const MEASURED_MS = {
   'test/mode-apps.test.ts': 16000,
   'test/security/cdk-nag.test.ts': 16000,
-  'test/security/inputs.test.ts': 9000,
+  'test/security/inputs.test.ts': 11000,
+  'test/verify.test.ts': 5000,
   'test/constructs/credentials-fetcher-hosts.test.ts': 4500,
   'test/scripts/leave-domain.test.ts': 3000,
   'test/scripts/migrate-task-definition.test.ts': 3000,
   'test/verify/stack-outputs.test.ts': 2500,
-  'test/verify/cli.test.ts': 2000,
 };
 
 /** Jest's order when it knows every file's time; otherwise the files measured here first, slowest first. */

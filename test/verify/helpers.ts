@@ -1,9 +1,25 @@
+import { mockClient } from 'aws-sdk-client-mock';
 import { createClients } from '../../verify/clients';
 import { DEFAULT_SETTINGS, Settings } from '../../lib/settings';
 import { CheckContext, DeployedStack, StackRole } from '../../verify/types';
 
 // The SDK's Node 22 notice says nothing about these tests.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const clientMocks = new Map<unknown, unknown>();
+
+/**
+ * The one mock of an AWS SDK client class for all the verify tests: they run in one Jest file
+ * (test/verify.test.ts), and mocking a class again detaches the mock made before (its behaviours would be lost).
+ */
+export const clientMock: typeof mockClient = (client, options) => {
+  let mock = clientMocks.get(client);
+  if (mock === undefined) {
+    mock = mockClient(client, options);
+    clientMocks.set(client, mock);
+  }
+  return mock as never;
+};
 
 export const SOLUTION_ID = 'amazon-ecs-gmsa-linux';
 export const DIRECTORY_ID = 'd-1234567890';

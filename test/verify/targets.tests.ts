@@ -1,11 +1,10 @@
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { mockClient } from 'aws-sdk-client-mock';
 import { targetsCheck } from '../../verify/checks/targets';
-import { makeContext } from './helpers';
+import { clientMock, makeContext } from './helpers';
 
-const ecs = mockClient(ECSClient);
-const elb = mockClient(ElasticLoadBalancingV2Client);
+const ecs = clientMock(ECSClient);
+const elb = clientMock(ElasticLoadBalancingV2Client);
 
 function given(states: { state: string; reason?: string }[]): void {
   ecs.on(DescribeServicesCommand).resolves({

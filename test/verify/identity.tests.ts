@@ -1,9 +1,8 @@
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { identityCheck } from '../../verify/checks/identity';
-import { awsError, DOMAIN, IDENTITY_SECRET, makeContext } from './helpers';
+import { awsError, clientMock, DOMAIN, IDENTITY_SECRET, makeContext } from './helpers';
 
-const sm = mockClient(SecretsManagerClient);
+const sm = clientMock(SecretsManagerClient);
 const PASSWORD = 'S3cret-never-printed-0123456789ab';
 const VALUE = JSON.stringify({ username: 'ecs-gmsa-identity', password: PASSWORD, domainName: DOMAIN });
 

@@ -9,21 +9,20 @@ import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetObjectCommand, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { buildCredSpecTemplate, fillCredSpecTemplate } from '../../lib/constructs/credspec-document';
 import { CHECKS } from '../../verify/checks';
 import { createClients } from '../../verify/clients';
 import { main } from '../../verify/cli';
-import { awsError, DIRECTORY_ID, DOMAIN, IDENTITY_SECRET_ARN, outputsFor, SOLUTION_ID } from './helpers';
+import { awsError, clientMock, DIRECTORY_ID, DOMAIN, IDENTITY_SECRET_ARN, outputsFor, SOLUTION_ID } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
-const cfn = mockClient(CloudFormationClient);
-const ds = mockClient(DirectoryServiceClient);
-const ec2 = mockClient(EC2Client);
-const rds = mockClient(RDSClient);
-const s3 = mockClient(S3Client);
-const sm = mockClient(SecretsManagerClient);
-const ssm = mockClient(SSMClient);
+const cfn = clientMock(CloudFormationClient);
+const ds = clientMock(DirectoryServiceClient);
+const ec2 = clientMock(EC2Client);
+const rds = clientMock(RDSClient);
+const s3 = clientMock(S3Client);
+const sm = clientMock(SecretsManagerClient);
+const ssm = clientMock(SSMClient);
 
 /** Runs main() in-process with test clients; returns the exit code and what it printed. */
 async function run(argv: string[], env: Record<string, string> = {}, budgetMs?: number) {

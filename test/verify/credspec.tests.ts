@@ -1,12 +1,11 @@
 import { GetObjectCommand, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { buildCredSpecTemplate, fillCredSpecTemplate } from '../../lib/constructs/credspec-document';
 import { credSpecCheck } from '../../verify/checks/credspec';
-import { awsError, DOMAIN, IDENTITY_SECRET_ARN, makeContext } from './helpers';
+import { awsError, clientMock, DOMAIN, IDENTITY_SECRET_ARN, makeContext } from './helpers';
 
-const ssm = mockClient(SSMClient);
-const s3 = mockClient(S3Client);
+const ssm = clientMock(SSMClient);
+const s3 = clientMock(S3Client);
 
 const SID = 'S-1-5-21-1111111111-2222222222-3333333333';
 const GUID = '11111111-2222-3333-4444-555555555555';

@@ -1,12 +1,11 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_SETTINGS } from '../../lib/settings';
 import { AwsClients, createClients } from '../../verify/clients';
 import { loadDeployment, preflight } from '../../verify/deployment';
 import { CannotCheckError } from '../../verify/types';
-import { awsError, SOLUTION_ID } from './helpers';
+import { awsError, clientMock, SOLUTION_ID } from './helpers';
 
-const cfn = mockClient(CloudFormationClient);
+const cfn = clientMock(CloudFormationClient);
 const clients = createClients('us-east-1', { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' });
 const signal = new AbortController().signal;
 

@@ -1,11 +1,10 @@
 import { DescribeDirectoriesCommand, DirectoryServiceClient } from '@aws-sdk/client-directory-service';
 import { DescribeDhcpOptionsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { mockClient } from 'aws-sdk-client-mock';
 import { directoryCheck } from '../../verify/checks/directory';
-import { DIRECTORY_ID, DOMAIN, makeContext } from './helpers';
+import { clientMock, DIRECTORY_ID, DOMAIN, makeContext } from './helpers';
 
-const ds = mockClient(DirectoryServiceClient);
-const ec2 = mockClient(EC2Client);
+const ds = clientMock(DirectoryServiceClient);
+const ec2 = clientMock(EC2Client);
 
 function givenDirectory(stage: string, dhcpServers: string[]): void {
   ds.on(DescribeDirectoriesCommand, { DirectoryIds: [DIRECTORY_ID] }).resolves({

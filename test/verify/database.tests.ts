@@ -1,9 +1,8 @@
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
 import { databaseCheck } from '../../verify/checks/database';
-import { DIRECTORY_ID, makeContext } from './helpers';
+import { clientMock, DIRECTORY_ID, makeContext } from './helpers';
 
-const rds = mockClient(RDSClient);
+const rds = clientMock(RDSClient);
 
 function given(status: string, membership?: string): void {
   rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'amazon-ecs-gmsa-linux-sql' }).resolves({

@@ -1,9 +1,8 @@
 import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
-import { mockClient } from 'aws-sdk-client-mock';
 import { instancesCheck } from '../../verify/checks/instances';
-import { makeContext } from './helpers';
+import { clientMock, makeContext } from './helpers';
 
-const ecs = mockClient(ECSClient);
+const ecs = clientMock(ECSClient);
 
 function given(instances: { id: string; attributes: string[]; connected?: boolean }[]): void {
   ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: instances.map((i) => `arn:ci/${i.id}`) });

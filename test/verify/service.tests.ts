@@ -1,9 +1,8 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { mockClient } from 'aws-sdk-client-mock';
 import { serviceCheck } from '../../verify/checks/service';
-import { makeContext } from './helpers';
+import { clientMock, makeContext } from './helpers';
 
-const ecs = mockClient(ECSClient);
+const ecs = clientMock(ECSClient);
 
 function given(running: number, desired: number, stoppedReasons: string[]): void {
   ecs.on(DescribeServicesCommand, { cluster: 'amazon-ecs-gmsa-linux-cluster', services: ['web-app'] }).resolves({
