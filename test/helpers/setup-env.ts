@@ -1,5 +1,12 @@
 // Tests never reach AWS or Docker, and must not read the developer's settings.
 process.env.CDK_VALIDATION = 'false'; // test/security/cdk-nag.test.ts turns the built-in CloudFormation validation back on for every mode
+// Every App of the tests reads this context (as an app reads what the CDK CLI passes): no stack trace recorded for each
+// construct and its metadata. Under Jest each trace goes through the source maps of the transformed files; without
+// them test/mode-apps.test.ts took 11.1 s instead of 16.5 s. No test reads a trace (templates do not hold them).
+process.env.CDK_CONTEXT_JSON = JSON.stringify({
+  'aws:cdk:disable-stack-trace': true,
+  'aws:cdk:disable-creation-stack-traces': true,
+});
 for (const name of [
   'SOLUTION_ID',
   'DOMAIN_JOIN_ECS',
