@@ -1,11 +1,10 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
 import { GmsaStacks } from '../../lib/gmsa-app';
 import { addSecurityChecks } from '../../lib/security-checks';
 import { BackgroundCloudFormationValidation } from '../../lib/template-validation/background-cloudformation-validation';
 import { Settings } from '../../lib/settings';
 import { buildApp } from './modes';
+import { readValidationReport } from './validation-report';
 
 /** What synthesizing with cdk-nag (and CDK's built-in CloudFormation validation) reported. */
 export interface NagRun {
@@ -14,12 +13,6 @@ export interface NagRun {
   readonly stacks: GmsaStacks;
   /** Unacknowledged findings of every plugin, as `<rule> (<severity>) <construct path>`. */
   readonly findings: string[];
-}
-
-interface ReportedViolation {
-  readonly ruleName: string;
-  readonly severity?: string;
-  readonly violatingConstructs?: Array<{ constructPath?: string }>;
 }
 
 let validation: BackgroundCloudFormationValidation | undefined;
@@ -56,9 +49,7 @@ export function synthFindings(app: App): string[] {
     } catch {
       // Findings make the synth throw; the report below names them.
     }
-    const reportFile = path.join(app.outdir, 'validation-report.json');
-    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    return (report.pluginReports as Array<{ violations: ReportedViolation[] }>).flatMap((r) =>
+    return readValidationReport(app.outdir).flatMap((r) =>
       r.violations.flatMap((v) =>
         (v.violatingConstructs ?? [{}]).map(
           (c) => `${v.ruleName} (${v.severity ?? 'error'}) ${c.constructPath ?? '?'}`,

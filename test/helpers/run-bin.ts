@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CDK_JSON_CONTEXT } from './modes';
+import { readValidationReport } from './validation-report';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The commands `cdk synth` runs: `build` once before the app, then `app` (both through a shell, from the root). */
@@ -65,14 +66,12 @@ function runBinOnce(settingsEnv: Record<string, string>, context: Record<string,
       encoding: 'utf8',
       timeout: 90_000,
     });
-    const reportFile = path.join(outdir, 'validation-report.json');
-    const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
     return {
       status: result.status,
       stdout: result.stdout,
       stderr: result.stderr,
       outdirFiles: fs.readdirSync(outdir),
-      validationPlugins: (report.pluginReports as Array<{ pluginName: string }>).map((r) => r.pluginName),
+      validationPlugins: readValidationReport(outdir).map((r) => r.pluginName),
     };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
