@@ -13,7 +13,7 @@ import {
   HOST_SCRIPT_SOURCE,
   hostScriptCommands,
 } from '../../lib/constructs/credentials-fetcher-hosts';
-import { makeStubBin, stub } from '../helpers/stub-bin';
+import { makeStubBin, stub, stubInstanceMetadata } from '../helpers/stub-bin';
 
 const ACCOUNT_ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -165,18 +165,7 @@ function runHostScript(args: string[], options: StubOptions = {}): ScriptRun {
   stub(bin, 'dnf', `exit ${options.dnfStatus ?? 0}`);
   stub(bin, 'rpm', 'exit 0');
   stub(bin, 'systemctl', 'exit 0');
-  stub(
-    bin,
-    'curl',
-    [
-      'case "$*" in',
-      '  *api/token*) echo token ;;',
-      `  *instance-id*) echo ${INSTANCE_ID} ;;`,
-      '  *placement/region*) echo eu-west-1 ;;',
-      '  *) exit 22 ;;',
-      'esac',
-    ].join('\n'),
-  );
+  stubInstanceMetadata(bin, { 'instance-id': INSTANCE_ID, 'placement/region': 'eu-west-1' });
   if (!options.withoutAwsCli) {
     stub(
       bin,

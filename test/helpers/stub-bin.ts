@@ -24,3 +24,21 @@ export function makeStubBin(root: string, tools: readonly string[]): string {
   fs.symlinkSync(python, path.join(bin, 'python3'));
   return bin;
 }
+
+/**
+ * Stubs `curl` as the instance metadata service (IMDSv2) answers the host scripts: a token, then the value of each
+ * metadata path given (`'placement/region': 'eu-west-1'`); any other URL fails as curl does on an HTTP error (22).
+ */
+export function stubInstanceMetadata(dir: string, values: Readonly<Record<string, string>>): void {
+  stub(
+    dir,
+    'curl',
+    [
+      'case "$*" in',
+      '  *api/token*) echo token ;;',
+      ...Object.entries(values).map(([metadataPath, value]) => `  *${metadataPath}*) echo ${value} ;;`),
+      '  *) exit 22 ;;',
+      'esac',
+    ].join('\n'),
+  );
+}

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { LEAVE_DOMAIN_SCRIPT_SOURCE, leaveDomainCommands } from '../../lib/constructs/credentials-fetcher-hosts';
-import { makeStubBin, stub } from '../helpers/stub-bin';
+import { makeStubBin, stub, stubInstanceMetadata } from '../helpers/stub-bin';
 
 // The leave-domain script, run by bash against a scratch root with stub commands (as the host script's tests do): no
 // directory is contacted. The stubs log their arguments; `timeout` logs its bound and runs the stubbed command.
@@ -52,17 +52,7 @@ function runLeaveDomain(args: string[], options: Options = {}): Run {
 
   stub(bin, 'logger', 'exit 0');
   stub(bin, 'timeout', 'shift; exec "$@"');
-  stub(
-    bin,
-    'curl',
-    [
-      'case "$*" in',
-      '  *api/token*) echo token ;;',
-      '  *placement/region*) echo eu-west-1 ;;',
-      '  *) exit 22 ;;',
-      'esac',
-    ].join('\n'),
-  );
+  stubInstanceMetadata(bin, { 'placement/region': 'eu-west-1' });
   stub(
     bin,
     'aws',
