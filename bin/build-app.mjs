@@ -29,7 +29,11 @@ const ownDirname = {
 };
 
 const result = await esbuild.build({
-  entryPoints: { app: path.join(ROOT, 'bin', 'app.ts'), verify: path.join(ROOT, 'verify', 'cli.ts') },
+  entryPoints: {
+    app: path.join(ROOT, 'bin', 'app.ts'),
+    verify: path.join(ROOT, 'verify', 'cli.ts'),
+    integ: path.join(ROOT, 'test', 'integ', 'run', 'cli.ts'),
+  },
   outdir: OUT_DIR,
   bundle: true,
   packages: 'external',

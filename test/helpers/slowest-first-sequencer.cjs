@@ -14,6 +14,7 @@ const MEASURED_MS = {
   'test/security/cdk-nag.test.ts': 17000,
   'test/security/inputs.test.ts': 12000,
   'test/mode-apps.test.ts': 11000,
+  'test/integ/integ-snapshots.test.ts': 9000,
   'test/verify.test.ts': 5000,
   'test/constructs/credentials-fetcher-hosts.test.ts': 4500,
   'test/scripts/leave-domain.test.ts': 3000,
