@@ -64,11 +64,8 @@ export function buildModeIntegTest(mode: IntegModeName, app = newIntegApp()): Mo
     diffAssets: false,
     // The snapshot is region-agnostic and the stacks are new in each run: no "deploy the old snapshot first".
     stackUpdateWorkflow: false,
-    regions: undefined,
-    cdkCommandOptions: {
-      deploy: { args: { requireApproval: 'never' as never, concurrency: 3 } as never },
-      destroy: { args: { force: true } },
-    },
+    // What integ-runner would pass; npm run integ passes the same flags to the CDK CLI itself.
+    cdkCommandOptions: { destroy: { args: { force: true } } },
   });
   const assertions = test.assertions;
   const { directory, cluster } = stacks;
