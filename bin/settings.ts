@@ -251,7 +251,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   }
   // On Fargate the capacities do nothing (a notice says so), so they need not agree either.
   if (!fargate.value && ecsMinCapacity > ecsMaxCapacity) {
-    const label = ecsMaxRaw?.label ?? ecsMinRaw?.label ?? n.ecsMinCapacity.env;
+    const culprit = ecsMaxRaw ?? ecsMinRaw;
+    const label = culprit ? `${culprit.label}${culprit.where}` : n.ecsMinCapacity.env;
     throw new SettingsError(
       `Invalid setting ${label}: ECS_MIN_CAPACITY (${ecsMinCapacity}) must not exceed ECS_MAX_CAPACITY (${ecsMaxCapacity}).`,
     );

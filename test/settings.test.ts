@@ -721,6 +721,13 @@ describe('messages: suggestions only when close, long values cut, each value nam
     );
   });
 
+  test('fails on a minimum above a maximum from cdk.json, naming the file', () => {
+    const context = { ecsMinCapacity: 3, ecsMaxCapacity: 2 };
+    expect(() => parseSettings({ env: {}, context, contextFiles: files('cdk.json', context) })).toThrow(
+      /^Invalid setting ecsMaxCapacity in cdk\.json: ECS_MIN_CAPACITY \(3\) must not exceed ECS_MAX_CAPACITY \(2\)\.$/,
+    );
+  });
+
   test('fails on an unknown key in cdk.context.json, naming the file, with a suggestion when one is close', () => {
     const context = { fargte: '1' };
     expect(() => parseSettings({ env: {}, context, contextFiles: files('cdk.context.json', context) })).toThrow(
