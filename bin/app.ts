@@ -3,11 +3,12 @@ import 'source-map-support/register';
 import { App } from 'aws-cdk-lib';
 import type { Settings } from '../lib/settings';
 import { BackgroundCloudFormationValidation } from '../lib/template-validation/background-cloudformation-validation';
-import { parseSettings, SettingsError, settingsNotices } from './settings';
+import { parseSettings, readContextFiles, SettingsError, settingsNotices } from './settings';
 
 const app = new App();
 
-const sources = { env: process.env, context: app.node.getAllContext() };
+// The CLI runs the app from the project folder; the context files only name where a value came from.
+const sources = { env: process.env, context: app.node.getAllContext(), contextFiles: readContextFiles(process.cwd()) };
 let settings: Settings;
 try {
   settings = parseSettings(sources);

@@ -1,8 +1,12 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
-import { SQL_SERVER_VERSION_PATTERN } from '../lib/sql-server-version';
 import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
-import { closest } from './typos';
+import { ingressCidrProblem, nonPublicRange, parseIpv4Cidr } from './ingress-cidr';
+import { sqlServerVersionProblem } from './sql-server-versions';
+import { closest, suggestion } from './typos';
 
 /** A bad setting or an impossible combination; its message is the one line the user sees. */
 export class SettingsError extends Error {
@@ -17,6 +21,41 @@ export interface SettingsSources {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** CDK context values; a context value wins over the environment variable of the same setting. */
   readonly context?: Readonly<Record<string, unknown>>;
+  /**
+   * The context of the files the CDK CLI merges into `context`, highest precedence first (see {@link readContextFiles}).
+   * Only to name where a value came from: a value equal to a file's is labelled with that file, any other with `-c`.
+   */
+  readonly contextFiles?: readonly ContextFile[];
+}
+
+/** One file's `context` object, e.g. cdk.json's. */
+export interface ContextFile {
+  /** The file as a user names it: `cdk.json`, `cdk.context.json`, `~/.cdk.json`. */
+  readonly name: string;
+  readonly context: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The files the CDK CLI reads context from besides `-c`, in its order of precedence after the command line: the
+ * project's cdk.json (its `context` key), cdk.context.json (the whole file), then ~/.cdk.json (its `context` key)
+ * (aws-cdk CLI `Configuration.loadConfigFiles`). A file that is missing or is not JSON counts as empty.
+ */
+export function readContextFiles(projectDir: string, homeDir: string = os.homedir()): ContextFile[] {
+  const read = (file: string): Record<string, unknown> => {
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const contextOf = (config: Record<string, unknown>) =>
+    typeof config.context === 'object' && config.context !== null ? (config.context as Record<string, unknown>) : {};
+  return [
+    { name: 'cdk.json', context: contextOf(read(path.join(projectDir, 'cdk.json'))) },
+    { name: 'cdk.context.json', context: read(path.join(projectDir, 'cdk.context.json')) },
+    { name: '~/.cdk.json', context: contextOf(read(path.join(homeDir, '.cdk.json'))) },
+  ];
 }
 
 /** One setting: its environment variable and its context key. */
@@ -91,11 +130,19 @@ const INERT_SETTINGS: ReadonlyArray<{
 /** An environment variable this close to a setting's name (case-insensitive edit distance) is taken for a typo. */
 const TYPO_DISTANCE = 2;
 
-/** A raw value and the label that names where it came from, for error messages. */
+/**
+ * A raw value, the name it was given by (`FARGATE`, `-c fargate`, or the context key `fargate` of a file) and the file
+ * it came from, for messages.
+ */
 interface RawValue {
   readonly label: string;
   readonly value: string;
+  /** ` in cdk.json` and the like for a value from a context file; empty for the environment and `-c`. */
+  readonly where: string;
 }
+
+/** Values longer than this are cut in messages: a message stays one readable line whatever was pasted. */
+const MAX_SHOWN_VALUE = 60;
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
   '1': true,
@@ -166,7 +213,7 @@ const IMAGE_REFERENCE =
 export function parseSettings(sources: SettingsSources): Settings {
   const raw = (name: SettingName): RawValue | undefined => readRaw(sources, name);
   const n = SETTING_NAMES;
-  checkContextKeys(sources.context ?? {});
+  checkContextKeys(sources);
 
   const solutionId = parseSolutionId(raw(n.solutionId));
   const domainJoinEcs = parseBoolean(raw(n.domainJoinEcs));
@@ -179,7 +226,9 @@ export function parseSettings(sources: SettingsSources): Settings {
   const dbInstanceType = parseDbInstanceClass(raw(n.dbInstanceType)) ?? DEFAULT_SETTINGS.dbInstanceType;
   const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
   const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
-  const ecsInstanceType = parseEc2InstanceType(raw(n.ecsInstanceType)) ?? DEFAULT_SETTINGS.ecsInstanceType;
+  // Settings that do nothing in the chosen mode get a notice (settingsNotices), never a refusal for that mode.
+  const ecsInstanceType =
+    parseEc2InstanceType(raw(n.ecsInstanceType), fargate.value === true) ?? DEFAULT_SETTINGS.ecsInstanceType;
   const ecsMinRaw = raw(n.ecsMinCapacity);
   const ecsMaxRaw = raw(n.ecsMaxCapacity);
   const ecsMinCapacity = parseInteger(ecsMinRaw, 0, 10) ?? DEFAULT_SETTINGS.ecsMinCapacity;
@@ -188,20 +237,22 @@ export function parseSettings(sources: SettingsSources): Settings {
   const identityRotationDays =
     parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
 
-  if (fargate.value && domainJoinEcs.value) {
+  if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
-      `Invalid combination ${fargate.label}=${quote(fargate.text)} with ${domainJoinEcs.label}=${quote(domainJoinEcs.text)}: ` +
+      `Invalid combination ${shown(fargate.raw)} with ${shown(domainJoinEcs.raw)}: ` +
         'Fargate supports only domainless gMSA; turn one of them off.',
     );
   }
-  if (fargate.value && credSpecFromS3.value === false) {
+  if (fargate.raw && fargate.value && credSpecFromS3.raw && credSpecFromS3.value === false) {
     throw new SettingsError(
-      `Invalid combination ${fargate.label}=${quote(fargate.text)} with ${credSpecFromS3.label}=${quote(credSpecFromS3.text)}: ` +
+      `Invalid combination ${shown(fargate.raw)} with ${shown(credSpecFromS3.raw)}: ` +
         'Fargate reads the CredSpec only from S3; leave CREDSPEC_FROM_S3 unset or set it to 1.',
     );
   }
-  if (ecsMinCapacity > ecsMaxCapacity) {
-    const label = ecsMaxRaw?.label ?? ecsMinRaw?.label ?? n.ecsMinCapacity.env;
+  // On Fargate the capacities do nothing (a notice says so), so they need not agree either.
+  if (!fargate.value && ecsMinCapacity > ecsMaxCapacity) {
+    const culprit = ecsMaxRaw ?? ecsMinRaw;
+    const label = culprit ? `${culprit.label}${culprit.where}` : n.ecsMinCapacity.env;
     throw new SettingsError(
       `Invalid setting ${label}: ECS_MIN_CAPACITY (${ecsMinCapacity}) must not exceed ECS_MAX_CAPACITY (${ecsMaxCapacity}).`,
     );
@@ -232,10 +283,13 @@ export function parseSettings(sources: SettingsSources): Settings {
 
 /**
  * The notices synth prints once: settings whose absence changes what is reachable and, given the sources, environment
- * variables that look like a misspelt setting and settings that do nothing in the chosen mode.
+ * variables that look like a misspelt setting, settings that do nothing in the chosen mode and what the ingress CIDR
+ * was taken to mean.
  */
 export function settingsNotices(settings: Settings, sources?: SettingsSources): string[] {
-  const notices: string[] = sources ? [...typoNotices(sources.env), ...inertNotices(settings, sources)] : [];
+  const notices: string[] = sources
+    ? [...typoNotices(sources.env), ...inertNotices(settings, sources), ...ingressNotices(settings, sources)]
+    : [];
   if (settings.ec2InstanceKeyPairName === undefined) {
     notices.push(
       'Notice: EC2_INSTANCE_KEYPAIR_NAME is not set: the Windows bastion has no key pair; reach it through Systems Manager Session Manager.',
@@ -250,21 +304,31 @@ export function settingsNotices(settings: Settings, sources?: SettingsSources): 
   return notices;
 }
 
-/** Refuses a `-c` key that is neither a setting's nor CDK's, naming the setting it most resembles. */
-function checkContextKeys(context: Readonly<Record<string, unknown>>): void {
+/**
+ * Refuses a context key (from `-c` or a context file) that is neither a setting's nor CDK's, naming the setting it
+ * resembles if one is close enough to be meant.
+ */
+function checkContextKeys(sources: SettingsSources): void {
+  const context = sources.context ?? {};
   const known: string[] = Object.values(SETTING_NAMES).map((name) => name.context);
   for (const [key, value] of Object.entries(context)) {
     if (known.includes(key) || isCdkContextKey(key)) continue;
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    const raw = rawContextValue(sources, key, value);
+    const meant = suggestion(key, known);
+    const prefix = raw.where ? '' : '-c ';
     throw new SettingsError(
-      `Unknown setting -c ${key}=${quote(text ?? '')}: did you mean -c ${closest(key, known).name}? ` +
+      `Unknown setting ${shown({ ...raw, label: `${prefix}${cut(key)}` })}: ` +
+        (meant ? `did you mean ${prefix}${meant}? ` : '') +
         `This app's context keys are ${known.join(', ')}.`,
     );
   }
 }
 
-/** A set environment variable that is not a setting but within {@link TYPO_DISTANCE} of one (`FARGTE`, `fargate`). */
-function typoNotices(env: SettingsSources['env']): string[] {
+/**
+ * Notices of environment variables that are not settings but within {@link TYPO_DISTANCE} of one (`FARGTE`,
+ * `fargate`): such a setting would otherwise be ignored without a word. `npm run verify` prints them too.
+ */
+export function typoNotices(env: SettingsSources['env']): string[] {
   const names: string[] = Object.values(SETTING_NAMES).map((name) => name.env);
   const variables = Object.keys(env);
   // On Windows, Node reads environment variables case-insensitively: `fargate` there IS FARGATE, and is read.
@@ -286,42 +350,89 @@ function inertNotices(settings: Settings, sources: SettingsSources): string[] {
   return INERT_SETTINGS.filter((rule) => rule.when(settings)).flatMap((rule) =>
     rule.settings.flatMap((key) => {
       const raw = readRaw(sources, SETTING_NAMES[key]);
-      return raw ? [`Notice: ${raw.label}=${quote(raw.value)} does nothing ${rule.because}.`] : [];
+      return raw ? [`Notice: ${shown(raw)} does nothing ${rule.because}.`] : [];
     }),
   );
+}
+
+/** What the ingress CIDR was taken to mean: host bits cleared, and an address the internet does not route. */
+function ingressNotices(settings: Settings, sources: SettingsSources): string[] {
+  const raw = readRaw(sources, SETTING_NAMES.mySgIngressIp);
+  const cidr = settings.mySgIngressCidr;
+  if (raw === undefined || cidr === undefined) return [];
+  const notices: string[] = [];
+  const given = parseIpv4Cidr(raw.value);
+  if (given?.prefix !== undefined && `${given.address}/${given.prefix}` !== cidr) {
+    notices.push(
+      `Notice: ${shown(raw)} has host bits set: using the network ${cidr}; for that one address use ${given.address}/32.`,
+    );
+  }
+  const range = nonPublicRange(cidr);
+  if (range !== undefined) {
+    notices.push(
+      `Notice: ${shown(raw)} is ${range}, not an address the internet sees: it admits only traffic that reaches the ` +
+        'VPC from that network (e.g. over a VPN); from the internet use your public address (https://checkip.amazonaws.com).',
+    );
+  }
+  return notices;
 }
 
 function readRaw(sources: SettingsSources, name: SettingName): RawValue | undefined {
   const fromContext = sources.context?.[name.context];
   if (fromContext !== undefined && fromContext !== null) {
-    const value = (typeof fromContext === 'string' ? fromContext : JSON.stringify(fromContext)).trim();
-    if (value !== '') return { label: `-c ${name.context}`, value };
+    const raw = rawContextValue(sources, name.context, fromContext);
+    if (raw.value !== '') return raw;
   }
   const fromEnv = sources.env[name.env]?.trim();
-  return fromEnv ? { label: name.env, value: fromEnv } : undefined;
+  return fromEnv ? { label: name.env, value: fromEnv, where: '' } : undefined;
 }
 
+/**
+ * A context value with where it came from: the first context file (in the CLI's precedence) that holds the key, if it
+ * holds this very value; otherwise the command line, which overrides every file.
+ */
+function rawContextValue(sources: SettingsSources, key: string, value: unknown): RawValue {
+  const text = (typeof value === 'string' ? value : (JSON.stringify(value) ?? '')).trim();
+  const file = sources.contextFiles?.find((candidate) => Object.prototype.hasOwnProperty.call(candidate.context, key));
+  if (file !== undefined && JSON.stringify(file.context[key]) === JSON.stringify(value)) {
+    return { label: key, value: text, where: ` in ${file.name}` };
+  }
+  return { label: `-c ${key}`, value: text, where: '' };
+}
+
+/** `NAME="value"`, `-c key="value"` or `key="value" in cdk.json`, with a long value cut. */
+function shown(raw: RawValue): string {
+  return `${raw.label}=${quote(raw.value)}${raw.where}`;
+}
+
+/** The value in double quotes; a value over {@link MAX_SHOWN_VALUE} characters is cut and its length given. */
 function quote(value: string): string {
-  return JSON.stringify(value);
+  if (value.length <= MAX_SHOWN_VALUE) return JSON.stringify(value);
+  return `${JSON.stringify(`${value.slice(0, MAX_SHOWN_VALUE)}…`)} (${value.length} characters)`;
+}
+
+/** A name (a context key) cut like a value. */
+function cut(name: string): string {
+  return name.length <= MAX_SHOWN_VALUE ? name : `${name.slice(0, MAX_SHOWN_VALUE)}… (${name.length} characters)`;
 }
 
 function invalid(raw: RawValue, allowed: string): SettingsError {
-  return new SettingsError(`Invalid setting ${raw.label}=${quote(raw.value)}: ${allowed}`);
+  return new SettingsError(`Invalid setting ${shown(raw)}: ${allowed}`);
 }
 
 interface ParsedBoolean {
   readonly value?: boolean;
-  readonly label: string;
-  readonly text: string;
+  /** Undefined when the setting is unset. */
+  readonly raw?: RawValue;
 }
 
 function parseBoolean(raw: RawValue | undefined): ParsedBoolean {
-  if (raw === undefined) return { label: '', text: '' };
+  if (raw === undefined) return {};
   const value = BOOLEAN_WORDS[raw.value.toLowerCase()];
   if (value === undefined) {
     throw invalid(raw, 'expected 0, 1, true, false, yes or no (any case), or empty for unset.');
   }
-  return { value, label: raw.label, text: raw.value };
+  return { value, raw };
 }
 
 function parseSolutionId(raw: RawValue | undefined): string {
@@ -339,17 +450,15 @@ function parseKeyPairName(raw: RawValue | undefined): string | undefined {
   return raw.value;
 }
 
-/** An IPv4 address becomes a /32; a CIDR keeps its prefix, which must be 1..32 (a /0 would open RDP to everyone). */
+/**
+ * An IPv4 address becomes a /32; a CIDR keeps its prefix, bounded (bin/ingress-cidr.ts), and loses its host bits
+ * (EC2 would store `203.0.113.0/24` for `203.0.113.10/24` anyway; a notice says so).
+ */
 function parseIngressCidr(raw: RawValue | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  const allowed = 'expected your public IPv4 address (e.g. 203.0.113.10) or an IPv4 CIDR with a prefix of /1 to /32.';
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(raw.value);
-  if (!match) throw invalid(raw, allowed);
-  const octets = match.slice(1, 5).map(Number);
-  if (octets.some((o, i) => o > 255 || String(o) !== match[i + 1])) throw invalid(raw, allowed);
-  const prefix = match[5] === undefined ? 32 : Number(match[5]);
-  if (prefix < 1 || prefix > 32 || (match[5] !== undefined && String(prefix) !== match[5])) throw invalid(raw, allowed);
-  return `${octets.join('.')}/${prefix}`;
+  const problem = ingressCidrProblem(raw.value);
+  if (problem.refused !== undefined) throw invalid(raw, problem.refused);
+  return problem.cidr;
 }
 
 function parseInteger(raw: RawValue | undefined, min: number, max: number): number | undefined {
@@ -366,10 +475,17 @@ function instanceTypeOf(raw: RawValue): string {
   return value;
 }
 
-function parseEc2InstanceType(raw: RawValue | undefined): string | undefined {
+/**
+ * An EC2 instance type. A `db.` class is refused in every mode (it is an RDS name, never an EC2 one); the architecture
+ * only matters on EC2: with FARGATE the setting does nothing, and a notice says so.
+ */
+function parseEc2InstanceType(raw: RawValue | undefined, fargate: boolean): string | undefined {
   if (raw === undefined) return undefined;
+  if (/^db\./i.test(raw.value)) {
+    throw invalid(raw, 'expected an EC2 instance type such as t3.medium, not an RDS DB instance class (db.…).');
+  }
   const value = instanceTypeOf(raw);
-  if (isArmInstanceType(value)) {
+  if (!fargate && isArmInstanceType(value)) {
     throw invalid(
       raw,
       'expected an x86_64 instance type (credentials-fetcher hosts are x86_64), not an Arm type such as a1, t4g or m7g.',
@@ -395,12 +511,8 @@ function parseDbInstanceClass(raw: RawValue | undefined): string | undefined {
 
 function parseEngineVersion(raw: RawValue | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (!SQL_SERVER_VERSION_PATTERN.test(raw.value)) {
-    throw invalid(
-      raw,
-      'expected a SQL Server major version such as 16.00, or a full RDS version such as 16.00.4236.2.v1.',
-    );
-  }
+  const problem = sqlServerVersionProblem(raw.value);
+  if (problem !== undefined) throw invalid(raw, `expected ${problem}`);
   return raw.value;
 }
 

@@ -25,3 +25,12 @@ export function closest(name: string, candidates: readonly string[]): { name: st
   }
   return best;
 }
+
+/**
+ * The candidate `name` was probably meant to be, or undefined when none is close: at most a third of the name's length
+ * apart (at least 2), so `dbInstanceClass` suggests `dbInstanceType` but `region` suggests nothing.
+ */
+export function suggestion(name: string, candidates: readonly string[]): string | undefined {
+  const nearest = closest(name, candidates);
+  return nearest.distance <= Math.max(2, Math.floor(name.length / 3)) ? nearest.name : undefined;
+}

@@ -1,5 +1,9 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
-import { parseSettings, SettingsError, settingsNotices } from '../bin/settings';
+import { ContextFile, parseSettings, readContextFiles, SettingsError, settingsNotices } from '../bin/settings';
 import { DEFAULT_SETTINGS } from '../lib/settings';
 import { CDK_JSON_CONTEXT } from './helpers/modes';
 
@@ -233,7 +237,7 @@ describe('parseSettings fails on bad input with one line naming the setting, the
     [
       'MY_SG_INGRESS_IP=0.0.0.0/0',
       { MY_SG_INGRESS_IP: '0.0.0.0/0' },
-      /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/1 to \/32/,
+      /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/16 to \/32 .*; \/0 would admit 4,294,967,296 addresses to RDP and port 80\.$/,
     ],
     [
       'MY_SG_INGRESS_IP IPv6',
@@ -279,7 +283,7 @@ describe('parseSettings fails on bad input with one line naming the setting, the
     [
       'DB_ENGINE_VERSION=2022',
       { DB_ENGINE_VERSION: '2022' },
-      /^Invalid setting DB_ENGINE_VERSION="2022": expected a SQL Server major version such as 16\.00, or a full RDS version such as 16\.00\.4236\.2\.v1\.$/,
+      /^Invalid setting DB_ENGINE_VERSION="2022": expected a SQL Server major version RDS offers \(13\.00, 14\.00, 15\.00, 16\.00\) or a full RDS version such as 16\.00\.4236\.2\.v1\.$/,
     ],
     [
       'DB_ENGINE_VERSION=16.00.4236.2',
@@ -491,5 +495,271 @@ describe('settingsNotices', () => {
     expect(
       settingsNotices({ ...DEFAULT_SETTINGS, ec2InstanceKeyPairName: 'k', mySgIngressCidr: '203.0.113.10/32' }),
     ).toEqual([]);
+  });
+});
+
+describe('DB_ENGINE_VERSION: what RDS creates for SQL Server Web edition, refused before anything is written', () => {
+  // Every full version the installed aws-cdk-lib lists, read the way the parser reads it.
+  const cdkFullVersions = Object.getOwnPropertyNames(rds.SqlServerEngineVersion)
+    .filter((name) => name.startsWith('VER_'))
+    .map((name) => (rds.SqlServerEngineVersion as unknown as Record<string, rds.SqlServerEngineVersion>)[name])
+    .map((version) => version.sqlServerFullVersion)
+    .filter((version) => version.split('.').length === 5);
+  const offered = cdkFullVersions.filter((version) => /^1[3-6]\.00\./.test(version));
+  const retired = cdkFullVersions.filter((version) => /^1[12]\.00\./.test(version));
+
+  test('GIVEN the installed aws-cdk-lib THEN it lists full versions of both offered and retired majors', () => {
+    expect(offered.length).toBeGreaterThan(50);
+    expect(retired.length).toBeGreaterThan(5);
+  });
+
+  test.each(['13.00', '14.00', '15.00', '16.00'])('GIVEN the major version %s THEN it is accepted', (version) => {
+    expect(parse({ DB_ENGINE_VERSION: version }).dbEngineVersion).toBe(version);
+  });
+
+  test.each(offered)('GIVEN the full version %s that aws-cdk-lib knows THEN it is accepted', (version) => {
+    expect(parse({ DB_ENGINE_VERSION: version }).dbEngineVersion).toBe(version);
+  });
+
+  test.each(['99.00', '11.00', '12.00', '17.00', '10.00'])(
+    'fails on the major version %s, which RDS does not offer, listing those it does',
+    (version) => {
+      expect(errorOf({ DB_ENGINE_VERSION: version })).toBe(
+        `Invalid setting DB_ENGINE_VERSION="${version}": expected a major version RDS offers for SQL Server Web edition: ` +
+          '13.00 (SQL Server 2016), 14.00 (SQL Server 2017), 15.00 (SQL Server 2019), 16.00 (SQL Server 2022).',
+      );
+    },
+  );
+
+  test.each([...retired.slice(0, 3), '99.00.1000.1.v1'])(
+    'fails on the full version %s of a major version RDS no longer offers',
+    (version) => {
+      expect(errorOf({ DB_ENGINE_VERSION: version })).toMatch(
+        new RegExp(`^Invalid setting DB_ENGINE_VERSION="${version}": expected a version of a major version RDS offers`),
+      );
+    },
+  );
+
+  test.each(['16.00.9999.1.v1', '15.00.4236.2.v1', '13.00.1.1.v1'])(
+    'fails on the full version %s that aws-cdk-lib does not know, naming the range it knows',
+    (version) => {
+      const major = version.slice(0, 5);
+      const known = offered.filter((v) => v.startsWith(major));
+      const message = errorOf({ DB_ENGINE_VERSION: version });
+      expect(message).toMatch(
+        new RegExp(
+          `^Invalid setting DB_ENGINE_VERSION="${version}": expected a full ${major} version that aws-cdk-lib knows ` +
+            `\\(${known.length} of them, [0-9.v]+ to [0-9.v]+\\), or the major version ${major} \\(RDS picks a current minor version\\)\\.$`,
+        ),
+      );
+      // Both ends of the range are versions aws-cdk-lib knows.
+      const [, first, last] = /of them, (\S+) to (\S+)\)/.exec(message)!;
+      expect(known).toEqual(expect.arrayContaining([first, last]));
+    },
+  );
+});
+
+describe('MY_SG_INGRESS_IP: bounded, host bits cleared with a notice, non-public addresses noted', () => {
+  const ingressNotices = (value: string) =>
+    settingsNotices(parse({ MY_SG_INGRESS_IP: value }), { env: { MY_SG_INGRESS_IP: value } }).filter(
+      (notice) => !/EC2_INSTANCE_KEYPAIR_NAME is not set/.test(notice),
+    );
+
+  test.each([
+    ['52.94.76.0/16', '52.94.0.0/16'],
+    ['52.94.76.10/24', '52.94.76.0/24'],
+    ['52.94.76.10/31', '52.94.76.10/31'],
+    ['52.94.76.11/31', '52.94.76.10/31'],
+  ])('GIVEN %p THEN the CIDR is the network %p', (value, cidr) => {
+    expect(parse({ MY_SG_INGRESS_IP: value }).mySgIngressCidr).toBe(cidr);
+  });
+
+  test.each(['52.94.76.10/15', '52.94.76.10/8', '0.0.0.0/1', '128.0.0.0/1'])(
+    'fails on %p, wider than /16, saying how many addresses it would admit',
+    (value) => {
+      const prefix = Number(value.split('/')[1]);
+      expect(errorOf({ MY_SG_INGRESS_IP: value })).toBe(
+        `Invalid setting MY_SG_INGRESS_IP="${value}": expected your public IPv4 address (e.g. 203.0.113.10) or an IPv4 ` +
+          `CIDR from /16 to /32 (a /16 is 65,536 addresses); /${prefix} would admit ` +
+          `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses to RDP and port 80.`,
+      );
+    },
+  );
+
+  test('GIVEN host bits THEN a notice names the network used and the /32 of the address', () => {
+    expect(ingressNotices('52.94.76.10/24')).toEqual([
+      'Notice: MY_SG_INGRESS_IP="52.94.76.10/24" has host bits set: using the network 52.94.76.0/24; for that one address use 52.94.76.10/32.',
+    ]);
+  });
+
+  test.each(['52.94.76.10', '52.94.76.0/24', '52.94.0.0/16', '8.8.8.8/32'])(
+    'GIVEN the public %p without host bits THEN no notice',
+    (value) => {
+      expect(ingressNotices(value)).toEqual([]);
+    },
+  );
+
+  test.each([
+    ['10.1.2.3', 'a private address (10.0.0.0/8, RFC 1918)'],
+    ['172.16.0.0/16', 'a private address (172.16.0.0/12, RFC 1918)'],
+    ['172.31.255.1', 'a private address (172.16.0.0/12, RFC 1918)'],
+    ['192.168.1.20', 'a private address (192.168.0.0/16, RFC 1918)'],
+    ['127.0.0.1', 'a loopback address (127.0.0.0/8)'],
+    ['169.254.169.254', 'a link-local address (169.254.0.0/16)'],
+    ['100.64.10.1', 'a carrier-grade NAT address (100.64.0.0/10, RFC 6598)'],
+    ['203.0.113.10', 'a documentation address (203.0.113.0/24, RFC 5737)'],
+    ['224.0.0.1', 'a multicast address (224.0.0.0/4)'],
+    ['255.255.255.255', 'a reserved address (240.0.0.0/4)'],
+    ['0.1.2.3', '"this network" (0.0.0.0/8)'],
+  ])('GIVEN the non-public %p THEN a notice says it is %s, and the value is kept', (value, kind) => {
+    expect(parse({ MY_SG_INGRESS_IP: value }).mySgIngressCidr).toBe(
+      value.includes('/') ? '172.16.0.0/16' : `${value}/32`,
+    );
+    expect(ingressNotices(value)).toEqual([
+      `Notice: MY_SG_INGRESS_IP=${JSON.stringify(value)} is ${kind}, not an address the internet sees: it admits only ` +
+        'traffic that reaches the VPC from that network (e.g. over a VPN); from the internet use your public address ' +
+        '(https://checkip.amazonaws.com).',
+    ]);
+  });
+
+  test.each(['172.32.0.1', '172.15.255.255', '100.128.0.1', '11.0.0.1', '192.169.0.1'])(
+    'GIVEN %p, just outside a non-public range THEN no notice',
+    (value) => {
+      expect(ingressNotices(value)).toEqual([]);
+    },
+  );
+});
+
+describe('ECS_INSTANCE_TYPE: RDS classes refused; in Fargate mode a notice, never a refusal', () => {
+  test.each<Record<string, string>>([{}, { FARGATE: '1' }])('fails on db.t3.medium (with %p), an RDS class', (env) => {
+    expect(errorOf({ ...env, ECS_INSTANCE_TYPE: 'db.t3.medium' })).toBe(
+      'Invalid setting ECS_INSTANCE_TYPE="db.t3.medium": expected an EC2 instance type such as t3.medium, not an RDS DB instance class (db.…).',
+    );
+  });
+
+  test.each(['m7g.large', 't4g.medium', 'a1.medium'])(
+    'GIVEN FARGATE=1 and the Arm ECS_INSTANCE_TYPE=%p THEN it is accepted with the notice that it does nothing',
+    (type) => {
+      const env = { FARGATE: '1', ECS_INSTANCE_TYPE: type };
+      const settings = parse(env);
+      expect(settings.ecsInstanceType).toBe(type);
+      expect(settingsNotices(settings, { env })).toContainEqual(
+        expect.stringMatching(new RegExp(`^Notice: ECS_INSTANCE_TYPE="${type}" does nothing with FARGATE=1: `)),
+      );
+    },
+  );
+
+  test('GIVEN FARGATE=1 and ECS_MIN_CAPACITY above ECS_MAX_CAPACITY THEN accepted, with a notice for each', () => {
+    const env = { FARGATE: '1', ECS_MIN_CAPACITY: '5', ECS_MAX_CAPACITY: '2' };
+    const notices = settingsNotices(parse(env), { env });
+    expect(notices).toContainEqual(expect.stringMatching(/^Notice: ECS_MIN_CAPACITY="5" does nothing with FARGATE=1/));
+    expect(notices).toContainEqual(expect.stringMatching(/^Notice: ECS_MAX_CAPACITY="2" does nothing with FARGATE=1/));
+  });
+});
+
+describe('messages: suggestions only when close, long values cut, each value named by its source', () => {
+  test.each([
+    ['region', 'us-east-1'],
+    ['vpcId', 'vpc-123'],
+    ['profile', 'dev'],
+  ])('fails on the unknown -c %s without suggesting an unrelated key', (key, value) => {
+    const message = errorOf({}, { [key]: value });
+    expect(message).toBe(
+      `Unknown setting -c ${key}=${JSON.stringify(value)}: This app's context keys are ` +
+        'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
+        'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, ecsInstanceType, ecsMinCapacity, ' +
+        'ecsMaxCapacity, appImage, identityRotationDays.',
+    );
+  });
+
+  test('fails on a 5,000-character value with a message that shows its start and its length', () => {
+    const message = errorOf({ SOLUTION_ID: 'a'.repeat(5000) });
+    expect(message).toMatch(/^Invalid setting SOLUTION_ID="a{60}…" \(5000 characters\): expected lowercase letters/);
+    expect(message.length).toBeLessThan(400);
+  });
+
+  test('fails on an unknown context key with a 5,000-character name and value, both cut', () => {
+    const message = errorOf({}, { ['k'.repeat(5000)]: 'v'.repeat(5000) });
+    expect(message).toMatch(/^Unknown setting -c k{60}… \(5000 characters\)="v{60}…" \(5000 characters\): This app's/);
+    expect(message.length).toBeLessThan(600);
+  });
+
+  test('a value of exactly 60 characters is shown whole', () => {
+    expect(errorOf({ APP_IMAGE: 'A'.repeat(60) })).toMatch(/^Invalid setting APP_IMAGE="A{60}": expected/);
+  });
+
+  const files = (name: string, context: Record<string, unknown>): ContextFile[] => [
+    { name: 'cdk.json', context: name === 'cdk.json' ? context : {} },
+    { name: 'cdk.context.json', context: name === 'cdk.context.json' ? context : {} },
+    { name: '~/.cdk.json', context: name === '~/.cdk.json' ? context : {} },
+  ];
+
+  test.each(['cdk.json', 'cdk.context.json', '~/.cdk.json'])(
+    'fails on a bad value from %s, naming that file instead of -c',
+    (file) => {
+      const context = { fargate: 'perhaps' };
+      expect(() => parseSettings({ env: {}, context, contextFiles: files(file, context) })).toThrow(
+        new RegExp(`^Invalid setting fargate="perhaps" in ${file.replace('.', '\\.')}: expected 0, 1`),
+      );
+    },
+  );
+
+  test('fails on a -c value that overrides cdk.json, naming -c', () => {
+    expect(() =>
+      parseSettings({ env: {}, context: { fargate: 'perhaps' }, contextFiles: files('cdk.json', { fargate: true }) }),
+    ).toThrow(/^Invalid setting -c fargate="perhaps": expected/);
+  });
+
+  test('the file of highest precedence that holds the key names the value (cdk.json before cdk.context.json)', () => {
+    const contextFiles: ContextFile[] = [
+      { name: 'cdk.json', context: { natGateways: 5 } },
+      { name: 'cdk.context.json', context: { natGateways: 5 } },
+      { name: '~/.cdk.json', context: {} },
+    ];
+    expect(() => parseSettings({ env: {}, context: { natGateways: 5 }, contextFiles })).toThrow(
+      /^Invalid setting natGateways="5" in cdk\.json: expected a whole number from 1 to 2\.$/,
+    );
+  });
+
+  test('fails on a minimum above a maximum from cdk.json, naming the file', () => {
+    const context = { ecsMinCapacity: 3, ecsMaxCapacity: 2 };
+    expect(() => parseSettings({ env: {}, context, contextFiles: files('cdk.json', context) })).toThrow(
+      /^Invalid setting ecsMaxCapacity in cdk\.json: ECS_MIN_CAPACITY \(3\) must not exceed ECS_MAX_CAPACITY \(2\)\.$/,
+    );
+  });
+
+  test('fails on an unknown key in cdk.context.json, naming the file, with a suggestion when one is close', () => {
+    const context = { fargte: '1' };
+    expect(() => parseSettings({ env: {}, context, contextFiles: files('cdk.context.json', context) })).toThrow(
+      /^Unknown setting fargte="1" in cdk\.context\.json: did you mean fargate\? This app's context keys are /,
+    );
+  });
+
+  test('GIVEN a setting from cdk.json that does nothing in the mode THEN the notice names cdk.json', () => {
+    const context = { fargate: true, ecsInstanceType: 'm5.large' };
+    const sources = { env: {}, context, contextFiles: files('cdk.json', context) };
+    expect(settingsNotices(parseSettings(sources), sources)).toContainEqual(
+      expect.stringMatching(/^Notice: ecsInstanceType="m5\.large" in cdk\.json does nothing with FARGATE=1: /),
+    );
+  });
+
+  test('readContextFiles reads cdk.json and ~/.cdk.json context and all of cdk.context.json; missing or bad files are empty', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-project-'));
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-home-'));
+    try {
+      fs.writeFileSync(path.join(project, 'cdk.json'), JSON.stringify({ app: 'x', context: { fargate: true } }));
+      fs.writeFileSync(path.join(project, 'cdk.context.json'), JSON.stringify({ natGateways: 2 }));
+      fs.writeFileSync(path.join(home, '.cdk.json'), '{ not json');
+      expect(readContextFiles(project, home)).toEqual([
+        { name: 'cdk.json', context: { fargate: true } },
+        { name: 'cdk.context.json', context: { natGateways: 2 } },
+        { name: '~/.cdk.json', context: {} },
+      ]);
+      fs.rmSync(path.join(project, 'cdk.json'));
+      expect(readContextFiles(project, home)[0]).toEqual({ name: 'cdk.json', context: {} });
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

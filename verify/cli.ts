@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseSettings, SettingsError } from '../bin/settings';
+import { parseSettings, readContextFiles, SettingsError, typoNotices } from '../bin/settings';
 import type { Settings } from '../lib/settings';
 import { CHECKS } from './checks';
 import { AwsClients, createClients } from './clients';
 import { loadDeployment, preflight } from './deployment';
+import { missingProfileProblem } from './profile';
 import { runChecks } from './runner';
 import { CannotCheckError, CheckResult } from './types';
 
@@ -47,32 +48,46 @@ interface CliOptions {
   readonly context: Record<string, string>;
 }
 
-/** Runs the CLI and returns the exit status. Never throws. */
+/**
+ * Runs the CLI and returns the exit status. Never throws. With `--json` anywhere in the arguments, stdout carries one
+ * JSON document on every path (help, a bad option, a run that cannot check) and nothing else; notices go into it.
+ */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  // The same notices synth prints for a misspelt setting: a `FARGTE=1` here would check the wrong deployment.
+  const notices = typoNotices(io.env);
+  const cannot = (message: string): number => {
+    if (json)
+      io.stdout(`${JSON.stringify({ ok: false, exitCode: 2, error: message, notices, checks: [] }, null, 2)}\n`);
+    else io.stderr(`${message}\n`);
+    return 2;
+  };
   let options: CliOptions;
   try {
     options = parseArgs(argv);
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n`);
-    return 2;
+    return cannot((error as Error).message);
   }
   if (options.help) {
-    io.stdout(`${USAGE}\n`);
+    if (json) {
+      const checks = CHECKS.map(({ id, title, description }) => ({ id, title, description }));
+      io.stdout(`${JSON.stringify({ ok: true, exitCode: 0, usage: USAGE, checks }, null, 2)}\n`);
+    } else {
+      io.stdout(`${USAGE}\n`);
+    }
     return 0;
   }
-  const cannot = (message: string): number => {
-    if (options.json) io.stdout(`${JSON.stringify({ ok: false, exitCode: 2, error: message, checks: [] }, null, 2)}\n`);
-    else io.stderr(`${message}\n`);
-    return 2;
-  };
+  if (!json) for (const notice of notices) io.stderr(`${notice}\n`);
 
   let settings: Settings;
   try {
-    settings = parseSettings({ env: io.env, context: { ...cdkJsonContext(), ...options.context } });
+    settings = parseSettings(settingsSources(io.env, options.context));
   } catch (error) {
     if (error instanceof SettingsError) return cannot(`Cannot check: ${error.message}`);
     return cannot(`Cannot check: reading the settings failed (${(error as Error).message}).`);
   }
+  const profileProblem = missingProfileProblem(io.env);
+  if (profileProblem !== undefined) return cannot(profileProblem);
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), io.budgetMs ?? RUN_BUDGET_MS);
@@ -88,7 +103,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const exitCode = results.some((result) => result.status === 'fail') ? 1 : 0;
     if (options.json) {
       const mode = { domainless: !settings.domainJoinEcs, fargate: settings.fargate };
-      const report = { ok: exitCode === 0, exitCode, solutionId: settings.solutionId, region, mode, checks: results };
+      const report = {
+        ok: exitCode === 0,
+        exitCode,
+        solutionId: settings.solutionId,
+        region,
+        mode,
+        notices,
+        checks: results,
+      };
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
       io.stdout(formatText(settings, region, results));
@@ -123,11 +146,14 @@ function parseArgs(argv: readonly string[]): CliOptions {
   return { help, json, context };
 }
 
-/** The context of cdk.json, as cdk deploy reads it (the app's settings keys are not there by default). */
-function cdkJsonContext(): Record<string, unknown> {
-  const file = path.join(__dirname, '..', 'cdk.json');
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
-  return parsed.context ?? {};
+/**
+ * The settings' sources as cdk deploy sees them: the environment, and the context of `-c`, cdk.json, cdk.context.json
+ * and ~/.cdk.json merged in the CDK CLI's order of precedence (bin/settings.ts `readContextFiles`).
+ */
+function settingsSources(env: CliIo['env'], commandLine: Record<string, string>) {
+  const contextFiles = readContextFiles(path.join(__dirname, '..'), env.HOME || os.homedir());
+  const fromFiles = Object.assign({}, ...[...contextFiles].reverse().map((file) => file.context));
+  return { env, context: { ...fromFiles, ...commandLine }, contextFiles };
 }
 
 const MARKS = { pass: '✓', fail: '✗', skip: '-' } as const;

@@ -1,6 +1,7 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { Settings } from '../lib/settings';
 import type { AwsClients } from './clients';
+import { cannotReach, unreachedEndpoint } from './network';
 import { CannotCheckError, CheckContext, CheckFailure, DeployedStack, Deployment, StackRole } from './types';
 
 /** The roles in deployment order. Names follow lib/gmsa-app.ts: `<SOLUTION_ID>-<role>`. */
@@ -45,6 +46,13 @@ export async function preflight(clients: AwsClients, credentialsTimeoutMs = CRED
     await withTimeout(clients.cloudFormation.config.credentials(), credentialsTimeoutMs);
   } catch (error) {
     if (error instanceof CannotCheckError) throw error;
+    // An SSO or credential-process provider that cannot reach its endpoint.
+    const endpoint = unreachedEndpoint(error, 'the credentials endpoint');
+    if (endpoint !== undefined) {
+      throw new CannotCheckError(
+        `Cannot check: finding AWS credentials failed: ${cannotReach(error, endpoint)}. Check your network, proxy or VPN.`,
+      );
+    }
     throw new CannotCheckError(
       'Cannot check: no AWS credentials found. Sign in (e.g. "aws sso login" or "aws configure") or set AWS_PROFILE, then run again.',
     );
@@ -78,7 +86,7 @@ export async function loadDeployment(
   for (const role of STACK_ROLES) {
     const name = stackName(settings.solutionId, role);
     const required = role !== 'application' || settings.deployApp;
-    const stack = await describeStack(clients, name, signal);
+    const stack = await describeStack(clients, name, region, signal);
     if (stack === undefined) {
       if (!required) continue;
       throw new CannotCheckError(
@@ -101,7 +109,7 @@ export async function loadDeployment(
   return { stacks };
 }
 
-async function describeStack(clients: AwsClients, name: string, signal: AbortSignal) {
+async function describeStack(clients: AwsClients, name: string, region: string, signal: AbortSignal) {
   try {
     const result = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: name }), {
       abortSignal: signal,
@@ -111,6 +119,13 @@ async function describeStack(clients: AwsClients, name: string, signal: AbortSig
     const errorName = error instanceof Error ? error.name : '';
     const message = error instanceof Error ? error.message : String(error);
     if (errorName === 'ValidationError' && /does not exist/.test(message)) return undefined;
+    // Not a failed read of the stack: AWS was never reached, and nothing else will be either.
+    const endpoint = unreachedEndpoint(error, `CloudFormation in ${region}`);
+    if (endpoint !== undefined) {
+      throw new CannotCheckError(
+        `Cannot check: ${cannotReach(error, endpoint)}. Check your network, proxy or VPN (HTTPS_PROXY) and AWS_REGION, then run again.`,
+      );
+    }
     if (CREDENTIAL_ERRORS.has(errorName)) {
       throw new CannotCheckError(`Cannot check: AWS refused the credentials (${errorName}). Sign in again and rerun.`);
     }

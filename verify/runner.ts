@@ -1,3 +1,4 @@
+import { cannotReach, unreachedEndpoint } from './network';
 import { Check, CheckContext, CheckFailure, CheckOutcome, CheckResult, fail } from './types';
 
 /**
@@ -47,6 +48,10 @@ export function failureOf(error: unknown, ctx: CheckContext): CheckOutcome {
       `${name}: ${message}`,
       'your credentials need read access to this call (e.g. the ReadOnlyAccess policy).',
     );
+  }
+  const endpoint = unreachedEndpoint(error, 'the AWS endpoint');
+  if (endpoint !== undefined) {
+    return fail(cannotReach(error, endpoint), 'check your network to AWS (proxy, VPN, firewall), then run again.');
   }
   if (name === 'TimeoutError' || name === 'AbortError') {
     return fail(`${name}: ${message}`, 'run again; if it keeps timing out, check your network to AWS.');

@@ -27,6 +27,8 @@ export interface BinResult {
   readonly outdirFiles: string[];
   /** Names of the validation plugins in the run's validation report (empty without a report). */
   readonly validationPlugins: string[];
+  /** Wall time of the app's run (without cdk.json's build), in milliseconds. */
+  readonly elapsedMs: number;
 }
 
 const results = new Map<string, BinResult>();
@@ -36,17 +38,31 @@ const results = new Map<string, BinResult>();
  * only the given settings in its environment and optional CDK context (as the CLI passes `-c key=value`). The same
  * settings and context in one test file run the app once (each run takes about half a second of CPU).
  */
-export function runBin(settingsEnv: Record<string, string>, context: Record<string, string> = {}): BinResult {
-  const key = JSON.stringify([settingsEnv, context]);
+export function runBin(
+  settingsEnv: Record<string, string>,
+  context: Record<string, string> = {},
+  options: RunBinOptions = {},
+): BinResult {
+  const key = JSON.stringify([settingsEnv, context, options]);
   let result = results.get(key);
   if (result === undefined) {
-    result = runBinOnce(settingsEnv, context);
+    result = runBinOnce(settingsEnv, context, options);
     results.set(key, result);
   }
   return result;
 }
 
-function runBinOnce(settingsEnv: Record<string, string>, context: Record<string, string>): BinResult {
+/** Where the app runs: the repository root (as `cdk synth` there) unless `cwd` names another project folder. */
+export interface RunBinOptions {
+  /** The folder the CLI would run the app from (it reads cdk.json and cdk.context.json there). */
+  readonly cwd?: string;
+}
+
+function runBinOnce(
+  settingsEnv: Record<string, string>,
+  context: Record<string, string>,
+  options: RunBinOptions,
+): BinResult {
   buildOnce();
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-bin-'));
   try {
@@ -59,8 +75,11 @@ function runBinOnce(settingsEnv: Record<string, string>, context: Record<string,
       CDK_VALIDATION: 'false',
       ...settingsEnv,
     };
-    const result = spawnSync(CDK_JSON.app, {
-      cwd: ROOT,
+    const started = Date.now();
+    // cdk.json's app command names the bundle relative to the root; from another folder it is named by its full path.
+    const command = options.cwd ? CDK_JSON.app.replace('.build/', `${ROOT}/.build/`) : CDK_JSON.app;
+    const result = spawnSync(command, {
+      cwd: options.cwd ?? ROOT,
       shell: true,
       env,
       encoding: 'utf8',
@@ -72,6 +91,7 @@ function runBinOnce(settingsEnv: Record<string, string>, context: Record<string,
       stderr: result.stderr,
       outdirFiles: fs.readdirSync(outdir),
       validationPlugins: readValidationReport(outdir).map((r) => r.pluginName),
+      elapsedMs: Date.now() - started,
     };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });

@@ -28,6 +28,9 @@ const BAD_INPUTS: Array<[string, string]> = [
   ['MY_SG_INGRESS_IP', '2001:db8::1'],
   ['MY_SG_INGRESS_IP', 'my-laptop.example.com'],
   ['MY_SG_INGRESS_IP', '300.1.1.1'],
+  // Half the internet on RDP and port 80: accepted before.
+  ['MY_SG_INGRESS_IP', '0.0.0.0/1'],
+  ['MY_SG_INGRESS_IP', '203.0.113.10/15'],
   ['NAT_GATEWAYS', '3'],
   ['DB_INSTANCE_TYPE', 'huge'],
   // Arm, and a class RDS does not offer for SQL Server Web: a validation dump after writing templates before.
@@ -36,6 +39,14 @@ const BAD_INPUTS: Array<[string, string]> = [
   ['ECS_INSTANCE_TYPE', 'm7g.large'],
   // The first Graviton family: a stack trace at synth before.
   ['ECS_INSTANCE_TYPE', 'a1.medium'],
+  // An RDS class: accepted as t3.medium before.
+  ['ECS_INSTANCE_TYPE', 'db.t3.medium'],
+  // Major versions RDS does not offer: accepted before, refused by RDS only at deploy, after the directory stack.
+  ['DB_ENGINE_VERSION', '99.00'],
+  ['DB_ENGINE_VERSION', '11.00'],
+  // A full version aws-cdk-lib does not know: five lines and ~100 versions after writing cdk.out before.
+  ['DB_ENGINE_VERSION', '16.00.9999.1.v1'],
+  ['DB_ENGINE_VERSION', '12.00.6449.1.v1'],
   ['ECS_MIN_CAPACITY', '-1'],
   ['ECS_MAX_CAPACITY', '11'],
   ['APP_IMAGE', 'UPPER/Case Image'],
@@ -96,9 +107,18 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
     expect(result.outdirFiles).toEqual([]);
   });
 
-  test('GIVEN valid settings, a misspelt variable and a setting without effect THEN it synthesizes and prints each notice once', () => {
-    // With CDK's CloudFormation validation on, as `cdk synth` runs it: its worker starts from the bundle too.
-    const result = runBin({ SOLUTION_ID: 'bin-test', FARGTE: '1', APP_IMAGE: 'nginx:1', CDK_VALIDATION: 'true' });
+  test('GIVEN valid settings, a misspelt variable and settings without effect THEN it synthesizes and prints each notice once', () => {
+    // With CDK's CloudFormation validation on, as `cdk synth` runs it: its worker starts from the bundle too. An Arm
+    // ECS_INSTANCE_TYPE does nothing on Fargate: a notice, not a refusal (it was refused before).
+    const result = runBin({
+      SOLUTION_ID: 'bin-test',
+      FARGTE: '1',
+      FARGATE: '1',
+      ECS_INSTANCE_TYPE: 'm7g.large',
+      APP_IMAGE: 'nginx:1',
+      MY_SG_INGRESS_IP: '52.94.76.10/24',
+      CDK_VALIDATION: 'true',
+    });
     expect(result.status).toBe(0);
     expect(result.outdirFiles).toEqual(
       expect.arrayContaining(['bin-test-directory.template.json', 'manifest.json', 'validation-report.json']),
@@ -109,9 +129,10 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
     const notices = result.stderr.split('\n').filter((line) => line.startsWith('Notice: '));
     expect(notices).toEqual([
       'Notice: environment variable FARGTE is not a setting and is ignored: did you mean FARGATE?',
+      expect.stringMatching(/^Notice: ECS_INSTANCE_TYPE="m7g.large" does nothing with FARGATE=1: /),
       expect.stringMatching(/^Notice: APP_IMAGE="nginx:1" does nothing without DEPLOY_APP=1: /),
+      'Notice: MY_SG_INGRESS_IP="52.94.76.10/24" has host bits set: using the network 52.94.76.0/24; for that one address use 52.94.76.10/32.',
       expect.stringMatching(/^Notice: EC2_INSTANCE_KEYPAIR_NAME is not set/),
-      expect.stringMatching(/^Notice: MY_SG_INGRESS_IP is not set/),
     ]);
   });
 
@@ -143,6 +164,47 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
       expect(fs.readdirSync(outdir)).toEqual([]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bin/app.ts names where a value came from and refuses an engine version before loading the stacks', () => {
+  test('fails on DB_ENGINE_VERSION=16.00.9999.1.v1 in one line, within seconds, before anything is written', () => {
+    const result = runBin({ DB_ENGINE_VERSION: '16.00.9999.1.v1' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^Invalid setting DB_ENGINE_VERSION="16.00.9999.1.v1": expected a full 16.00 version that aws-cdk-lib knows /,
+      ),
+    ]);
+    expect(result.outdirFiles).toEqual([]);
+    // About 0.5 s of CPU (measured: 0.33-0.39 s user + 0.10-0.14 s sys; 2.1-2.3 s wall at a load average of 28 on 2
+    // cores). The bound allows for such a machine; a synth that reached the version check in CDK's validation ran the
+    // whole app first (8.5-8.9 s unloaded, as issue 25 measured).
+    expect(result.elapsedMs).toBeLessThan(15_000);
+  });
+
+  test('fails on a bad value and an unknown key in cdk.context.json, naming that file rather than -c', () => {
+    // The CLI merges cdk.json's context, cdk.context.json and -c into the app's context; the app sees only the merge.
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-project-'));
+    try {
+      fs.writeFileSync(path.join(project, 'cdk.context.json'), JSON.stringify({ natGateways: '3' }));
+      const bad = runBin({}, { natGateways: '3' }, { cwd: project });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.trimEnd().split('\n')).toEqual([
+        'Invalid setting natGateways="3" in cdk.context.json: expected a whole number from 1 to 2.',
+      ]);
+      fs.writeFileSync(path.join(project, 'cdk.context.json'), JSON.stringify({ region: 'us-east-1' }));
+      const unknown = runBin({}, { region: 'us-east-1' }, { cwd: project });
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          /^Unknown setting region="us-east-1" in cdk\.context\.json: This app's context keys are /,
+        ),
+      ]);
+      expect(unknown.outdirFiles).toEqual([]);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
     }
   });
 });

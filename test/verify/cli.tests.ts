@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -201,6 +201,7 @@ describe('npm run verify', () => {
       ok: false,
       exitCode: 2,
       error: 'Cannot check: AWS refused the credentials (ExpiredToken). Sign in again and rerun.',
+      notices: [],
       checks: [],
     });
   });
@@ -216,6 +217,130 @@ describe('npm run verify', () => {
     const { code, stderr } = await run(['--jsn']);
     expect(code).toBe(2);
     expect(stderr).toBe('Unknown option "--jsn": see npm run verify -- --help.\n');
+  });
+});
+
+/** A Node.js system error as the SDK passes it through (`getaddrinfo ENOTFOUND host`, `connect ECONNREFUSED a:p`). */
+function systemError(code: string, fields: Record<string, unknown>): Error {
+  const where = fields.hostname ?? `${fields.address}:${fields.port}`;
+  return Object.assign(new Error(`${code === 'ENOTFOUND' ? 'getaddrinfo' : 'connect'} ${code} ${where}`), {
+    code,
+    errno: -3008,
+    syscall: code === 'ENOTFOUND' ? 'getaddrinfo' : 'connect',
+    ...fields,
+  });
+}
+
+describe('npm run verify: JSON on every path, named profiles and endpoints, typo notices', () => {
+  test.each([
+    [['--json', '--bogus'], 'Unknown option "--bogus": see npm run verify -- --help.'],
+    [['--bogus', '--json'], 'Unknown option "--bogus": see npm run verify -- --help.'],
+    [['--json', '-c'], 'Invalid option -c "": expected key=value.'],
+    [['--json', '-c', 'fargate'], 'Invalid option -c "fargate": expected key=value.'],
+  ])('%p prints one JSON document with the error and exits 2', async (argv, error) => {
+    const { code, stdout, stderr } = await run(argv);
+    expect(code).toBe(2);
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual({ ok: false, exitCode: 2, error, notices: [], checks: [] });
+  });
+
+  test('--json --help prints the usage and the checks as JSON', async () => {
+    const { code, stdout } = await run(['--json', '--help']);
+    expect(code).toBe(0);
+    const help = JSON.parse(stdout);
+    expect(help.usage).toMatch(/^Usage: npm run verify -- \[--json\]/);
+    expect(help.checks.map((c: { id: string }) => c.id)).toEqual(CHECKS.map((c) => c.id));
+  });
+
+  test('--json with a bad setting prints JSON, not the line', async () => {
+    const { code, stdout, stderr } = await run(['--json'], { SOLUTION_ID: 'Bad_Id' });
+    expect(code).toBe(2);
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout).error).toMatch(/^Cannot check: Invalid setting SOLUTION_ID="Bad_Id": /);
+  });
+
+  test('GIVEN a misspelt setting THEN the notice synth prints goes to stderr (text) or into the JSON', async () => {
+    givenFargateStacks();
+    givenHealthyServices();
+    const notice = 'Notice: environment variable FARGTE is not a setting and is ignored: did you mean FARGATE?';
+    const text = await run([], { FARGATE: '1', FARGTE: '1' });
+    expect(text.stderr).toBe(`${notice}\n`);
+    expect(text.stdout).toMatch(/^Checking /);
+    const json = await run(['--json'], { FARGATE: '1', FARGTE: '1' });
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 0, notices: [notice] });
+  });
+
+  describe('AWS_PROFILE', () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'verify-profile-'));
+    mkdirSync(path.join(home, '.aws'));
+    writeFileSync(
+      path.join(home, '.aws', 'config'),
+      '[default]\nregion = us-east-1\n\n[profile dev]\nregion = eu-west-1\n',
+    );
+    writeFileSync(path.join(home, '.aws', 'credentials'), '[ci] # a comment\naws_access_key_id = AKIDTEST\n');
+
+    test('fails on a profile in neither file, naming it and those there, before any AWS call', async () => {
+      const { code, stderr } = await run([], { AWS_PROFILE: 'nope', HOME: home });
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `Cannot check: the AWS profile "nope" (AWS_PROFILE) is in neither ${home}/.aws/config nor ${home}/.aws/credentials. ` +
+          'Profiles there: ci, default, dev. Set AWS_PROFILE to the profile you deployed with, or create it ' +
+          '("aws configure --profile nope" or "aws configure sso").\n',
+      );
+      expect(cfn.calls()).toHaveLength(0);
+    });
+
+    test('fails on a profile when there are no AWS files, saying so; AWS_CONFIG_FILE is read instead of ~/.aws/config', async () => {
+      const empty = mkdtempSync(path.join(tmpdir(), 'verify-noaws-'));
+      const { stdout, stderr } = await run(['--json'], { AWS_PROFILE: 'nope', HOME: empty });
+      expect(JSON.parse(stdout).error).toMatch(/Those files hold no profile\./);
+      expect(stderr).toBe('');
+      const other = await run([], {
+        AWS_PROFILE: 'dev',
+        HOME: empty,
+        AWS_CONFIG_FILE: path.join(home, '.aws', 'config'),
+      });
+      expect(other.stderr).not.toMatch(/AWS profile/);
+    });
+
+    test.each(['dev', 'default', 'ci'])('GIVEN the profile %s, which exists THEN the run goes on', async (profile) => {
+      givenFargateStacks();
+      givenHealthyServices();
+      const { code } = await run([], { AWS_PROFILE: profile, HOME: home, FARGATE: '1' });
+      expect(code).toBe(0);
+    });
+  });
+
+  test('fails on a DNS failure as "cannot reach <host>" with exit 2, not as a failed stack read', async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(systemError('ENOTFOUND', { hostname: 'cloudformation.us-east-1.amazonaws.com' }));
+    const { code, stderr } = await run([]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'Cannot check: cannot reach cloudformation.us-east-1.amazonaws.com (ENOTFOUND). Check your network, proxy or VPN ' +
+        '(HTTPS_PROXY) and AWS_REGION, then run again.\n',
+    );
+  });
+
+  test('fails on a refused connection with the address and port', async () => {
+    cfn.on(DescribeStacksCommand).rejects(systemError('ECONNREFUSED', { address: '127.0.0.1', port: 1 }));
+    const { stdout } = await run(['--json']);
+    expect(JSON.parse(stdout).error).toMatch(/^Cannot check: cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\)\. /);
+  });
+
+  test('GIVEN a check whose service cannot be reached THEN its line says "cannot reach <host>"', async () => {
+    givenFargateStacks();
+    givenHealthyServices();
+    ds.on(DescribeDirectoriesCommand).rejects(systemError('ENOTFOUND', { hostname: 'ds.us-east-1.amazonaws.com' }));
+    const { code, stdout } = await run(['--json'], { FARGATE: '1' });
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).checks[1]).toMatchObject({
+      status: 'fail',
+      detail: 'cannot reach ds.us-east-1.amazonaws.com (ENOTFOUND)',
+      fix: 'check your network to AWS (proxy, VPN, firewall), then run again.',
+    });
   });
 });
 
@@ -250,5 +375,39 @@ describe('npm run verify as a process, without credentials', () => {
     const result = spawnCli({});
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^Cannot check: no AWS region\. [^\n]+\n$/);
+  });
+
+  test('names a profile that does not exist instead of "no region" or "no credentials"', () => {
+    const result = spawnCli({ AWS_PROFILE: 'nope' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^Cannot check: the AWS profile "nope" \(AWS_PROFILE\) is in neither [^\n]+\n$/);
+  });
+
+  test('prints JSON and only JSON on stdout for --json --bogus', () => {
+    const result = spawnSync(`${verifyCommand} --json --bogus`, {
+      shell: true,
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      exitCode: 2,
+      error: 'Unknown option "--bogus": see npm run verify -- --help.',
+    });
+  });
+
+  test('says "cannot reach <host>" when the endpoint does not resolve (AWS_ENDPOINT_URL, a .invalid name)', () => {
+    // RFC 6761: names under .invalid never resolve, with or without a network.
+    const result = spawnCli({
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDTEST',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL: 'http://aws.example.invalid',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^Cannot check: cannot reach aws\.example\.invalid \(ENOTFOUND\)\. [^\n]+\n$/);
   });
 });
