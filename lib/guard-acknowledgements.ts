@@ -32,10 +32,14 @@ const MIN_REASON_LENGTH = 20;
 export function acknowledgeGuardRule(scope: IConstruct, rule: string, reason: string): void {
   const resource = cfnResourceOf(scope);
   if (!RULE_NAME.test(rule)) {
-    throw new Error(`Invalid guard rule "${rule}" on ${scope.node.path}: expected a rule name such as S3_BUCKET_LOGGING_ENABLED_CHECK.`);
+    throw new Error(
+      `Invalid guard rule "${rule}" on ${scope.node.path}: expected a rule name such as S3_BUCKET_LOGGING_ENABLED_CHECK.`,
+    );
   }
   if (reason.trim().length < MIN_REASON_LENGTH) {
-    throw new Error(`Missing reason for guard rule ${rule} on ${scope.node.path}: give one of at least ${MIN_REASON_LENGTH} characters.`);
+    throw new Error(
+      `Missing reason for guard rule ${rule} on ${scope.node.path}: give one of at least ${MIN_REASON_LENGTH} characters.`,
+    );
   }
   const current = guardMetadataOf(resource);
   const previous = current.Reasons[rule];
@@ -45,7 +49,9 @@ export function acknowledgeGuardRule(scope: IConstruct, rule: string, reason: st
     );
   }
   const metadata: GuardMetadata = {
-    SuppressedRules: current.SuppressedRules.includes(rule) ? current.SuppressedRules : [...current.SuppressedRules, rule],
+    SuppressedRules: current.SuppressedRules.includes(rule)
+      ? current.SuppressedRules
+      : [...current.SuppressedRules, rule],
     Reasons: { ...current.Reasons, [rule]: reason },
   };
   resource.addMetadata('guard', metadata);

@@ -22,7 +22,8 @@ export const PROVIDER_ROLE_NAG_RULE =
  */
 export class CdkProviderRoleAcknowledgements implements IAspect {
   public visit(node: IConstruct): void {
-    if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::IAM::Role' || node.node.id !== 'Role') return;
+    if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::IAM::Role' || node.node.id !== 'Role')
+      return;
     const match = /^Custom::(\w+)CustomResourceProvider$/.exec(node.node.scope?.node.id ?? '');
     const job = match ? PROVIDERS[match[1]] : undefined;
     if (job === undefined) return;

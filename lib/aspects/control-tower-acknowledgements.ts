@@ -81,7 +81,8 @@ const PUBLIC_SUBNET = {
 
 /** CDK's `Custom::...CustomResourceProvider` handlers and the single function of `AwsCustomResource`. */
 function isCdkProviderFunction(node: CfnResource): boolean {
-  if (/^Custom::\w+CustomResourceProvider$/.test(node.node.scope?.node.id ?? '') && node.node.id === 'Handler') return true;
+  if (/^Custom::\w+CustomResourceProvider$/.test(node.node.scope?.node.id ?? '') && node.node.id === 'Handler')
+    return true;
   const awsCustomResource = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
   return node.node.scope === Stack.of(node).node.tryFindChild(awsCustomResource);
 }

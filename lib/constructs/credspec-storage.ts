@@ -101,7 +101,8 @@ export class CredSpecStorage extends Construct {
 const SAMPLE_BUCKET_ACKNOWLEDGEMENTS: Readonly<Record<string, string>> = {
   S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK:
     'A sample people deploy and destroy: object lock would keep cdk destroy from emptying and deleting the bucket.',
-  S3_EVENT_NOTIFICATIONS_ENABLED_CHECK: 'Nothing in the solution reacts to new objects in this bucket; they are read on demand.',
+  S3_EVENT_NOTIFICATIONS_ENABLED_CHECK:
+    'Nothing in the solution reacts to new objects in this bucket; they are read on demand.',
 };
 
 /** Props of {@link CredSpecCleanup}. */

@@ -187,7 +187,9 @@ export class DomainlessIdentityRotation extends Construct {
    * resource-based policy: https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html).
    */
   private restrictInvokePermission(secret: secretsmanager.ISecret): void {
-    const permissions = this.function.node.children.filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission);
+    const permissions = this.function.node.children.filter(
+      (c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission,
+    );
     if (permissions.length !== 1) {
       throw new Error(
         `Expected the one invoke permission RotationSchedule adds to ${this.function.node.path}, found ${permissions.length}: aws-cdk-lib changed.`,

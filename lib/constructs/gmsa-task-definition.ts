@@ -309,7 +309,9 @@ function healthCheckScript(): string {
 /** Fargate runs gMSA only domainless with the CredSpec in S3, and never as a non-root user (see {@link AppUser}). */
 function validate(props: GmsaTaskDefinitionProps): void {
   if (props.user?.kind === 'non-root' && !(Number.isInteger(props.user.uid) && props.user.uid > 0)) {
-    throw new Error(`Invalid app user UID ${props.user.uid}: a non-root user has a positive whole UID, e.g. ${DOTNET_APP_UID}.`);
+    throw new Error(
+      `Invalid app user UID ${props.user.uid}: a non-root user has a positive whole UID, e.g. ${DOTNET_APP_UID}.`,
+    );
   }
   if (!props.fargate) return;
   if (props.user?.kind === 'non-root') {

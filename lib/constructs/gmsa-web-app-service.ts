@@ -116,7 +116,12 @@ export class GmsaWebAppService extends Construct {
     });
     const https = props.certificateArn !== undefined;
     // With a certificate, 80 stays open too: it answers with the redirect to 443.
-    const ports: Array<[number, string]> = https ? [[80, 'HTTP (redirect)'], [443, 'HTTPS']] : [[80, 'HTTP']];
+    const ports: Array<[number, string]> = https
+      ? [
+          [80, 'HTTP (redirect)'],
+          [443, 'HTTPS'],
+        ]
+      : [[80, 'HTTP']];
     for (const [port, what] of ports) {
       if (props.ingressCidr !== undefined) {
         this.loadBalancerSecurityGroup.addIngressRule(

@@ -197,7 +197,8 @@ export class SqlServer extends Construct {
       Validations.of(this.instance).acknowledge({ id, reason });
     }
     acknowledgeGuardRules(this.instance, {
-      RDS_INSTANCE_MULTI_AZ_SUPPORT_CHECK: 'A sample: one Availability Zone keeps its cost down; production would set multiAz.',
+      RDS_INSTANCE_MULTI_AZ_SUPPORT_CHECK:
+        'A sample: one Availability Zone keeps its cost down; production would set multiAz.',
       RDS_INSTANCE_DELETION_PROTECTION_ENABLED_CHECK:
         'A sample people deploy and destroy: cdk destroy must delete the instance.',
       RDS_INSTANCE_BACKUP_ENABLED_CHECK:

@@ -117,7 +117,9 @@ function rulesFor(templates: readonly CfnTemplate[]): string[] {
 interface SarifResult {
   readonly ruleId: string;
   readonly message: { readonly text: string };
-  readonly locations: ReadonlyArray<{ readonly physicalLocation: { readonly artifactLocation: { readonly uri: string } } }>;
+  readonly locations: ReadonlyArray<{
+    readonly physicalLocation: { readonly artifactLocation: { readonly uri: string } };
+  }>;
 }
 
 function runGuard(binary: string, dataDir: string, rules: readonly string[]): SarifResult[] {
@@ -126,7 +128,9 @@ function runGuard(binary: string, dataDir: string, rules: readonly string[]): Sa
   const run = spawnSync(binary, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 180_000 });
   // cfn-guard exits 0 when every rule passes and 19 when some rule fails; anything else is an error of its own.
   if (run.error !== undefined || (run.status !== 0 && run.status !== 19)) {
-    throw new Error(`cfn-guard failed (status ${run.status}, ${run.error ?? 'no error'}): ${run.stderr.slice(0, 2000)}`);
+    throw new Error(
+      `cfn-guard failed (status ${run.status}, ${run.error ?? 'no error'}): ${run.stderr.slice(0, 2000)}`,
+    );
   }
   return (JSON.parse(run.stdout) as { runs: Array<{ results: SarifResult[] }> }).runs.flatMap((r) => r.results);
 }

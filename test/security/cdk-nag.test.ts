@@ -8,12 +8,7 @@ import { PROVIDER_ROLE_NAG_RULE } from '../../lib/aspects/cdk-provider-role-ackn
 import { SQL_SERVER_DEFAULT_VERSION } from '../../lib/sql-server-version';
 import WARM_UP_RESOURCE_TYPES from '../../lib/template-validation/warm-up-resource-types.json';
 import { Settings } from '../../lib/settings';
-import {
-  CfnTemplate,
-  mapStackOutputsToImports,
-  templateFindings,
-  templatesOf,
-} from '../helpers/deployed-nag';
+import { CfnTemplate, mapStackOutputsToImports, templateFindings, templatesOf } from '../helpers/deployed-nag';
 import { CDK_JSON_CONTEXT, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
 import {
   backgroundValidation,

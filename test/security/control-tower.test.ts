@@ -43,11 +43,80 @@ function allTemplates(): Record<string, Record<string, CfnTemplate>> {
 const unacknowledged = (findings: readonly GuardFinding[]) =>
   findings.filter((f) => !f.acknowledged).map(describeFinding);
 
+let templates: Record<string, Record<string, CfnTemplate>>;
+beforeAll(() => {
+  templates = allTemplates();
+});
+
+/** The template of a stack (by the end of its name) in a set. */
+function stackOf(set: string, suffix: string): CfnTemplate {
+  return Object.entries(templates[set]).find(([name]) => name.endsWith(suffix))![1];
+}
+
+/** A resource as these tests read it: JSON of any shape below `Properties`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/** The resources of a type in a template. */
+function resourcesOf(template: CfnTemplate, type: string): Json[] {
+  return Object.values(template.Resources ?? {}).filter((r) => r.Type === type);
+}
+
+/* The fixes the rules asked for, read from the same templates (they hold without cfn-guard too). */
+describe('GIVEN the templates of the default mode', () => {
+  test('THEN SQL Server exports its error and agent logs to log groups the stack creates and deletes', () => {
+    const database = stackOf('domainless-ec2-ssm', '-database');
+    const [instance] = resourcesOf(database, 'AWS::RDS::DBInstance');
+    expect(instance.Properties.EnableCloudwatchLogsExports).toEqual(['error', 'agent']);
+    const identifier = instance.Properties.DBInstanceIdentifier;
+    for (const log of ['error', 'agent']) {
+      const [id, group] = Object.entries(database.Resources!).find(
+        ([, r]) =>
+          r.Type === 'AWS::Logs::LogGroup' &&
+          (r.Properties as Json)?.LogGroupName === `/aws/rds/instance/${identifier}/${log}`,
+      )!;
+      expect(group).toMatchObject({ DeletionPolicy: 'Delete', Properties: { RetentionInDays: 30 } });
+      // The group exists before RDS would create it without a retention.
+      expect(instance.DependsOn).toContain(id);
+    }
+  });
+
+  test('THEN the CredSpec bucket keeps earlier versions for a while, and its access-log bucket too', () => {
+    const directory = stackOf('domainless-ec2-ssm', '-directory');
+    const buckets = resourcesOf(directory, 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(2);
+    for (const bucket of buckets) {
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(
+        expect.objectContaining({
+          Status: 'Enabled',
+          NoncurrentVersionExpiration: { NoncurrentDays: expect.any(Number) },
+        }),
+      );
+    }
+  });
+
+  test('THEN Secrets Manager may invoke the rotation function only for the identity secret, in this account', () => {
+    const database = stackOf('domainless-ec2-ssm', '-database');
+    const permissions = resourcesOf(database, 'AWS::Lambda::Permission');
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0].Properties).toMatchObject({
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: { 'Fn::GetStackOutput': expect.objectContaining({ StackName: expect.stringMatching(/-directory$/) }) },
+    });
+  });
+
+  test('THEN ServiceURL follows the scheme: http without a certificate, https with one', () => {
+    const url = (set: string) => (stackOf(set, '-application').Outputs as Json).ServiceURL.Value['Fn::Join'][1][0];
+    expect(url('domainless-ec2-ssm')).toBe('http://');
+    expect(url(HTTPS)).toBe('https://');
+  });
+});
+
 describeWithGuard('AWS Control Tower proactive controls', () => {
-  let templates: Record<string, Record<string, CfnTemplate>>;
   let findings: Record<string, GuardFinding[]>;
   beforeAll(() => {
-    templates = allTemplates();
     // One cfn-guard run for every set: each distinct template once.
     findings = controlTowerFindings(templates, binary);
   });
