@@ -114,8 +114,11 @@ describe.each(MODE_NAMES)('synthesized templates of mode %s re-read with cloudfo
     // The directory stack's two providers, and the application stack's bucket emptier.
     expect(providerRoles).toHaveLength(3);
     for (const [, role] of providerRoles) {
+      // cdk-nag's writer adds what the stack acknowledges for all its resources (e.g. CloudFormation-Validate::W3010).
       expect(role.Metadata?.cdk_nag).toEqual({
-        rules_to_suppress: [{ id: PROVIDER_ROLE_NAG_RULE, reason: expect.stringContaining('aws-cdk-lib attaches') }],
+        rules_to_suppress: expect.arrayContaining([
+          { id: PROVIDER_ROLE_NAG_RULE, reason: expect.stringContaining('aws-cdk-lib attaches') },
+        ]),
       });
     }
   });
