@@ -82,6 +82,7 @@ export const SETTING_NAMES = {
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
   appImage: { env: 'APP_IMAGE', context: 'appImage' },
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
+  certificateArn: { env: 'CERTIFICATE_ARN', context: 'certificateArn' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -121,7 +122,7 @@ const INERT_SETTINGS: ReadonlyArray<{
     because: 'with DOMAIN_JOIN_ECS=1: there is no domainless identity to rotate',
   },
   {
-    settings: ['appImage', 'credSpecFromS3'],
+    settings: ['appImage', 'credSpecFromS3', 'certificateArn'],
     when: (s) => !s.deployApp,
     because: 'without DEPLOY_APP=1: there is no application stack',
   },
@@ -236,6 +237,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const appImage = parseImage(raw(n.appImage));
   const identityRotationDays =
     parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
+  const certificateArn = parseCertificateArn(raw(n.certificateArn), deploymentRegion(sources.env));
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -278,6 +280,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     ecsMaxCapacity,
     appImage,
     identityRotationDays,
+    certificateArn,
   });
 }
 
@@ -535,4 +538,44 @@ function refuseHostsTooSmallForTheApp(fargate: boolean, instanceType: string, ma
   if (fargate) return;
   const problem = ec2TaskCapacityProblem(instanceType, maxHosts);
   if (problem !== undefined) throw new SettingsError(`Invalid combination: ${problem}`);
+}
+
+// ---- CERTIFICATE_ARN ----------------------------------------------------------------------------------------------
+
+/**
+ * An ACM certificate ARN: partition, region, account, `certificate/<id>`.
+ * https://docs.aws.amazon.com/acm/latest/userguide/acm-concepts.html (ARN format)
+ */
+const CERTIFICATE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso(?:-[a-z])?):acm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):certificate\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/**
+ * The region `cdk deploy` deploys to, when the environment says: the CLI sets CDK_DEFAULT_REGION from the profile,
+ * and AWS_REGION / AWS_DEFAULT_REGION are the SDK's. Absent in tests and on machines without a configured region.
+ */
+function deploymentRegion(env: SettingsSources['env']): string | undefined {
+  return [env.CDK_DEFAULT_REGION, env.AWS_REGION, env.AWS_DEFAULT_REGION].map((r) => r?.trim()).find((r) => r);
+}
+
+/**
+ * CERTIFICATE_ARN: an ACM certificate for the load balancer's HTTPS listener. A load balancer can use only a
+ * certificate of its own region, so when the deployment's region is known the ARN must name it.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html
+ */
+function parseCertificateArn(raw: RawValue | undefined, region: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const match = CERTIFICATE_ARN.exec(raw.value);
+  if (!match) {
+    throw invalid(
+      raw,
+      'expected an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f.',
+    );
+  }
+  if (region !== undefined && match[2] !== region) {
+    throw invalid(
+      raw,
+      `the certificate is in ${match[2]} but the deployment goes to ${region}; a load balancer uses a certificate of its own region.`,
+    );
+  }
+  return raw.value;
 }

@@ -1,4 +1,6 @@
 import { App, Aspects, Stage } from 'aws-cdk-lib';
+import { CdkProviderRoleAcknowledgements } from './aspects/cdk-provider-role-acknowledgements';
+import { ControlTowerAcknowledgements } from './aspects/control-tower-acknowledgements';
 import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
 import { Settings } from './settings';
 import { ApplicationStack } from './stacks/application-stack';
@@ -32,6 +34,10 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
   const prefix = settings.solutionId;
   // CDK's own custom-resource functions get log groups that `cdk destroy` removes.
   Aspects.of(scope).add(new ExplicitLambdaLogGroups());
+  // Acknowledgements written into the templates for resources no construct of ours can annotate itself: CDK's provider
+  // roles (cdk-nag) and findings of AWS Control Tower's rules shared by many resources (docs/security.md).
+  Aspects.of(scope).add(new CdkProviderRoleAcknowledgements());
+  Aspects.of(scope).add(new ControlTowerAcknowledgements());
 
   const directory = new DirectoryStack(scope, `${prefix}-directory`, {
     description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,
@@ -102,6 +108,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
         kerberosHostName: database.kerberosHostName,
         albIngressCidr: settings.mySgIngressCidr,
         appImage: settings.appImage,
+        certificateArn: settings.certificateArn,
       })
     : undefined;
   // The CredSpec exists only once the database stack's bastion has signalled.

@@ -37,6 +37,11 @@ export interface Settings {
   readonly appImage?: string;
   /** Days between automatic rotations of the domainless identity's password. */
   readonly identityRotationDays: number;
+  /**
+   * ACM certificate ARN (in the deployment's region) for HTTPS on the load balancer; port 80 then redirects to 443.
+   * Absent means plain HTTP on port 80.
+   */
+  readonly certificateArn?: string;
 }
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */

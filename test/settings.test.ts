@@ -763,3 +763,46 @@ describe('messages: suggestions only when close, long values cut, each value nam
     }
   });
 });
+
+// ---- CERTIFICATE_ARN ----------------------------------------------------------------------------------------------
+describe('CERTIFICATE_ARN', () => {
+  const ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
+
+  test('GIVEN no CERTIFICATE_ARN THEN the app stays on plain HTTP', () => {
+    expect(parse({}).certificateArn).toBeUndefined();
+  });
+
+  test('GIVEN an ACM certificate ARN THEN it is kept, also when the deployment region matches', () => {
+    expect(parse({ CERTIFICATE_ARN: ARN, DEPLOY_APP: '1' }).certificateArn).toBe(ARN);
+    expect(parse({ CERTIFICATE_ARN: ARN, CDK_DEFAULT_REGION: 'eu-west-1' }).certificateArn).toBe(ARN);
+    expect(parse({}, { certificateArn: ARN }).certificateArn).toBe(ARN);
+  });
+
+  test.each([
+    'not-an-arn',
+    'arn:aws:iam::123456789012:server-certificate/web',
+    'arn:aws:acm:eu-west-1:12345678901:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
+    'arn:aws:acm:eu-west-1:123456789012:certificate/web-site',
+  ])('fails on %s, naming the setting and the expected form in one line', (value) => {
+    const message = errorOf({ CERTIFICATE_ARN: value });
+    expect(message).toBe(
+      `Invalid setting CERTIFICATE_ARN=${JSON.stringify(value)}: expected an ACM certificate ARN such as ` +
+        'arn:aws:acm:us-east-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f.',
+    );
+    expect(message).not.toContain('\n');
+  });
+
+  test('fails on a certificate of another region than the deployment, which a load balancer cannot use', () => {
+    expect(errorOf({ CERTIFICATE_ARN: ARN, AWS_REGION: 'us-east-1' })).toBe(
+      `Invalid setting CERTIFICATE_ARN="${ARN}": the certificate is in eu-west-1 but the deployment goes to us-east-1; ` +
+        'a load balancer uses a certificate of its own region.',
+    );
+  });
+
+  test('GIVEN CERTIFICATE_ARN without DEPLOY_APP THEN a notice says it does nothing', () => {
+    const sources = { env: { CERTIFICATE_ARN: ARN } };
+    expect(settingsNotices(parseSettings(sources), sources)).toContain(
+      `Notice: CERTIFICATE_ARN="${ARN}" does nothing without DEPLOY_APP=1: there is no application stack.`,
+    );
+  });
+});

@@ -5,6 +5,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeGuardRules } from '../guard-acknowledgements';
+
+/** Days an earlier version of the CredSpec object is kept after it is replaced or deleted. */
+export const CREDSPEC_NONCURRENT_DAYS = 30;
 
 /** Props of {@link CredSpecStorage}. */
 export interface CredSpecStorageProps {
@@ -51,7 +55,8 @@ export class CredSpecStorage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
     });
@@ -61,11 +66,28 @@ export class CredSpecStorage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Every task reads this one object: an overwrite or a delete by mistake can be undone from an earlier version,
+      // and earlier versions go after CREDSPEC_NONCURRENT_DAYS.
       versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(CREDSPEC_NONCURRENT_DAYS) }],
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'credspec-bucket/',
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
+    });
+
+    acknowledgeGuardRules(this.accessLogsBucket, {
+      S3_BUCKET_LOGGING_ENABLED_CHECK:
+        "The bucket receives the CredSpec bucket's server access logs; logging its own access would need yet another bucket.",
+      S3_BUCKET_DEFAULT_ENCRYPTION_KMS_CHECK:
+        'Server access log delivery supports only SSE-S3 encryption on the destination bucket.',
+      ...SAMPLE_BUCKET_ACKNOWLEDGEMENTS,
+    });
+    acknowledgeGuardRules(this.bucket, {
+      S3_BUCKET_DEFAULT_ENCRYPTION_KMS_CHECK:
+        'SSE-S3: the CredSpec holds no secret (names and SIDs of the directory), and a KMS key would cost money and ' +
+        'need kms:Decrypt for the ECS agent in every mode.',
+      ...SAMPLE_BUCKET_ACKNOWLEDGEMENTS,
     });
   }
 
@@ -74,6 +96,14 @@ export class CredSpecStorage extends Construct {
     return this.bucket.arnForObjects(this.objectKey);
   }
 }
+
+/** Control Tower rules that neither bucket of a sample people deploy and destroy follows. */
+const SAMPLE_BUCKET_ACKNOWLEDGEMENTS: Readonly<Record<string, string>> = {
+  S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK:
+    'A sample people deploy and destroy: object lock would keep cdk destroy from emptying and deleting the bucket.',
+  S3_EVENT_NOTIFICATIONS_ENABLED_CHECK:
+    'Nothing in the solution reacts to new objects in this bucket; they are read on demand.',
+};
 
 /** Props of {@link CredSpecCleanup}. */
 export interface CredSpecCleanupProps {

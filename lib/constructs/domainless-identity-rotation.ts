@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { DOMAINLESS_USERNAME } from '../directory-names';
+import { acknowledgeGuardRule } from '../guard-acknowledgements';
 
 /** Props of {@link DomainlessIdentityRotation}. */
 export interface DomainlessIdentityRotationProps {
@@ -164,6 +165,7 @@ export class DomainlessIdentityRotation extends Construct {
     for (const dependency of props.dependsOn ?? []) {
       this.rotationSchedule.node.addDependency(dependency);
     }
+    this.restrictInvokePermission(props.secret);
 
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -171,5 +173,36 @@ export class DomainlessIdentityRotation extends Construct {
         'Lambda VPC network-interface actions and secretsmanager:GetRandomPassword do not support resource-level ' +
         'permissions; everything else names the secret, the log group or the directory.',
     });
+    acknowledgeGuardRule(
+      this.function,
+      'LAMBDA_INSIDE_VPC_CHECK',
+      "The function runs in the VPC's private subnets; the subnets come from the directory stack " +
+        '(Fn::GetStackOutput), which the rule cannot follow: it accepts only literal IDs or references inside the template.',
+    );
+  }
+
+  /**
+   * The permission the rotation schedule adds lets secretsmanager.amazonaws.com invoke the function on behalf of any
+   * secret of any account. Only this secret's rotation, in this account, may invoke it (the confused-deputy guard of a
+   * resource-based policy: https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html).
+   */
+  private restrictInvokePermission(secret: secretsmanager.ISecret): void {
+    const permissions = this.function.node.children.filter(
+      (c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission,
+    );
+    if (permissions.length !== 1) {
+      throw new Error(
+        `Expected the one invoke permission RotationSchedule adds to ${this.function.node.path}, found ${permissions.length}: aws-cdk-lib changed.`,
+      );
+    }
+    const [permission] = permissions;
+    permission.sourceAccount = Stack.of(this).account;
+    permission.sourceArn = secret.secretArn;
+    acknowledgeGuardRule(
+      permission,
+      'LAMBDA_FUNCTION_PUBLIC_ACCESS_PROHIBITED_CHECK',
+      'SourceAccount (AWS::AccountId) and SourceArn (the secret, from the directory stack) are set; the rule accepts ' +
+        'only literal strings or references inside the template, and these stacks name no account or region.',
+    );
   }
 }

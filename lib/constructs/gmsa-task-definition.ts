@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { acknowledgeGuardRule } from '../guard-acknowledgements';
 
 /** Port the web app listens on (`ASPNETCORE_HTTP_PORTS` in `web-app/Dockerfile`). */
 export const WEB_APP_PORT = 8080;
@@ -18,6 +19,65 @@ export const HEALTH_CHECK_PATH = '/healthz';
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
  */
 export const KERBEROS_TICKET_CACHE = '/var/credentials-fetcher/krbdir/krb5cc';
+
+/**
+ * UID of the non-root user of Microsoft's .NET 8+ images (`app`, also `$APP_UID`).
+ * https://learn.microsoft.com/dotnet/core/docker/container-images#non-root-user (".NET 8 non-root user")
+ */
+export const DOTNET_APP_UID = 1654;
+
+/**
+ * Which user the web app's process runs as.
+ *
+ * The Kerberos ticket cache the container reads is written by credentials-fetcher on the host (EC2) or by Fargate,
+ * and is mounted into the container owned by `root:root` with mode 0600 (aws/credentials-fetcher issues 68 and 233),
+ * so a non-root process can read it only once the host grants that UID (or a group of it) read access. On Fargate the
+ * mount is not ours to change: AWS Support calls it a platform limitation.
+ */
+export type AppUser =
+  /** root, with the reason this mode needs it (written next to the Control Tower acknowledgement). */
+  | { readonly kind: 'root'; readonly reason: string }
+  /** The image's non-root user; only where the host makes the ticket cache readable to exactly this UID or its group. */
+  | { readonly kind: 'non-root'; readonly uid: number };
+
+/**
+ * Whether the EC2 container instances make the gMSA ticket cache readable to {@link DOTNET_APP_UID} (and to nobody
+ * else but root). Not yet: credentials-fetcher still leaves it `root:root 0600`. Turn it on together with the host
+ * change (docs/security.md, "Running as non-root"); the EC2 modes then run the app as UID 1654.
+ */
+export const EC2_HOSTS_GRANT_TICKET_READ = false;
+
+/**
+ * The user of each platform. EC2: the image's non-root user once the hosts grant it read access to the ticket cache
+ * ({@link EC2_HOSTS_GRANT_TICKET_READ}), root until then. Fargate: root for good, unless AWS changes the mount.
+ */
+export function appUserFor(fargate: boolean, ec2HostsGrantTicketRead = EC2_HOSTS_GRANT_TICKET_READ): AppUser {
+  if (!fargate && ec2HostsGrantTicketRead) return { kind: 'non-root', uid: DOTNET_APP_UID };
+  return fargate
+    ? {
+        kind: 'root',
+        reason:
+          'Fargate mounts the gMSA ticket cache root:root 0600 and offers no way to change it (aws/credentials-fetcher ' +
+          'issues 68 and 233; AWS Support: a platform limitation), so only root can read it.',
+      }
+    : {
+        kind: 'root',
+        reason:
+          'credentials-fetcher writes the gMSA ticket cache root:root 0600 on the container instance, so only root ' +
+          'can read it (aws/credentials-fetcher issues 68 and 233); non-root (UID 1654) waits for the host to grant read access.',
+      };
+}
+
+/**
+ * Writable paths of the app container, each a small volume of its own under a read-only root filesystem: /tmp for
+ * .NET (its diagnostics sockets and any temporary file), and the two directories the SSM agent of ECS Exec writes
+ * (without them the agent exits at once in a read-only container: aws/containers-roadmap issue 1359).
+ */
+export const WRITABLE_PATHS: Readonly<Record<string, string>> = {
+  tmp: '/tmp',
+  'ssm-state': '/var/lib/amazon/ssm',
+  'ssm-logs': '/var/log/amazon/ssm',
+};
 
 /** Where the task definition reads the CredSpec from: the object or the parameter the bastion writes. */
 export type CredSpecLocation =
@@ -46,6 +106,11 @@ export interface GmsaTaskDefinitionProps {
    * registered under. Never the RDS endpoint.
    */
   readonly sqlServerHostName: string;
+  /**
+   * The user the app's process runs as; a root user is acknowledged in the template with its reason.
+   * @default appUserFor(fargate): root, until the host grants the image's UID read access to the ticket cache
+   */
+  readonly user?: AppUser;
   /**
    * Retention of the container log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -117,12 +182,14 @@ export class GmsaTaskDefinition extends Construct {
     });
 
     this.credentialSpec = credentialSpecOf(props);
+    const user = props.user ?? appUserFor(props.fargate);
 
     this.container = this.taskDefinition.addContainer('web', {
       image: props.image,
       essential: true,
-      // EC2 has no task-level size in awsvpc mode unless given; the container's limits place it.
-      ...(props.fargate ? {} : { cpu: 256, memoryLimitMiB: 512 }),
+      // EC2 has no task-level size in awsvpc mode unless given; the container's limits place it. On Fargate the hard
+      // limit is the task's memory: a runaway process is stopped by the container's limit, not by the platform.
+      ...(props.fargate ? { memoryLimitMiB: 1024 } : { cpu: 256, memoryLimitMiB: 512 }),
       portMappings: [{ containerPort: WEB_APP_PORT, protocol: ecs.Protocol.TCP }],
       credentialSpecs: [this.credentialSpec],
       environment: {
@@ -147,7 +214,20 @@ export class GmsaTaskDefinition extends Construct {
       // ECS Exec runs the SSM agent inside the container; an init process reaps the processes it leaves behind.
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+      // Nothing in the image changes at run time; the few paths that must be written are volumes (WRITABLE_PATHS).
+      readonlyRootFilesystem: true,
+      // The image's USER is root (web-app/Dockerfile); the task definition says which user runs, per mode.
+      user: user.kind === 'non-root' ? String(user.uid) : undefined,
     });
+    // A volume without a host path: on EC2 a Docker volume of the task, on Fargate the task's ephemeral storage; both
+    // are empty at start and removed with the task. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+    for (const [name, containerPath] of Object.entries(WRITABLE_PATHS)) {
+      this.taskDefinition.addVolume({ name });
+      this.container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
+    }
+    if (user.kind === 'root') {
+      acknowledgeGuardRule(this.taskDefinition, 'ECS_TASK_DEFINITION_NONROOT_USER_CHECK', user.reason);
+    }
 
     this.grantCredSpecRead(props);
   }
@@ -226,9 +306,19 @@ function healthCheckScript(): string {
   );
 }
 
-/** Fargate runs gMSA only domainless with the CredSpec in S3. */
+/** Fargate runs gMSA only domainless with the CredSpec in S3, and never as a non-root user (see {@link AppUser}). */
 function validate(props: GmsaTaskDefinitionProps): void {
+  if (props.user?.kind === 'non-root' && !(Number.isInteger(props.user.uid) && props.user.uid > 0)) {
+    throw new Error(
+      `Invalid app user UID ${props.user.uid}: a non-root user has a positive whole UID, e.g. ${DOTNET_APP_UID}.`,
+    );
+  }
   if (!props.fargate) return;
+  if (props.user?.kind === 'non-root') {
+    throw new Error(
+      'Invalid app user for Fargate: Fargate mounts the ticket cache readable by root only; leave the user at root.',
+    );
+  }
   if (props.gmsa.kind !== 'domainless') {
     throw new Error(
       'Invalid gMSA mode for Fargate: Fargate supports only domainless gMSA; use the domainless identity or EC2.',

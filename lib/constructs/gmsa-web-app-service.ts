@@ -1,8 +1,23 @@
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnCondition,
+  CfnMapping,
+  Duration,
+  Fn,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { acknowledgeGuardRule, acknowledgeGuardRules } from '../guard-acknowledgements';
 import { GmsaTaskDefinition, HEALTH_CHECK_PATH, WEB_APP_PORT } from './gmsa-task-definition';
 import {
   DEPLOYMENT_MAX_HEALTHY_PERCENT,
@@ -35,7 +50,21 @@ export interface GmsaWebAppServiceProps {
    * @default - open to the internet on port 80 (synth prints a notice)
    */
   readonly ingressCidr?: string;
+  /**
+   * An ACM certificate (in the stack's region) for an HTTPS listener on 443; port 80 then only redirects to it.
+   * @default - HTTP only, on port 80
+   */
+  readonly certificateArn?: string;
 }
+
+/** Key prefix of the load balancer's access logs in their bucket. */
+export const ACCESS_LOGS_PREFIX = 'web-app-alb';
+
+/**
+ * TLS policy of the HTTPS listener: TLS 1.3 and 1.2 with forward secrecy only, the policy Elastic Load Balancing
+ * recommends. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+ */
+export const HTTPS_SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
 
 /**
  * The web app's ECS service behind a public Application Load Balancer: tasks in the private subnets across AZs,
@@ -53,6 +82,10 @@ export class GmsaWebAppService extends Construct {
   public readonly taskSecurityGroup: ec2.SecurityGroup;
   /** Target group of the tasks. */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** Bucket of the load balancer's access logs; emptied and deleted with the stack. */
+  public readonly accessLogsBucket: s3.Bucket;
+  /** `https://<load balancer DNS name>` with a certificate, `http://...` without. */
+  public readonly url: string;
 
   constructor(scope: Construct, id: string, props: GmsaWebAppServiceProps) {
     super(scope, id);
@@ -78,24 +111,36 @@ export class GmsaWebAppService extends Construct {
 
     this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: props.vpc,
-      description: 'Web app load balancer: HTTP from the allowed source, to the tasks on 8080',
+      description: 'Web app load balancer: HTTP(S) from the allowed source, to the tasks on 8080',
       allowAllOutbound: false,
     });
-    if (props.ingressCidr !== undefined) {
-      this.loadBalancerSecurityGroup.addIngressRule(
-        ec2.Peer.ipv4(props.ingressCidr),
-        ec2.Port.tcp(80),
-        'HTTP from MY_SG_INGRESS_IP',
-      );
-    } else {
-      this.loadBalancerSecurityGroup.addIngressRule(
-        ec2.Peer.anyIpv4(),
-        ec2.Port.tcp(80),
-        'HTTP from the internet (MY_SG_INGRESS_IP unset)',
-      );
+    const https = props.certificateArn !== undefined;
+    // With a certificate, 80 stays open too: it answers with the redirect to 443.
+    const ports: Array<[number, string]> = https
+      ? [
+          [80, 'HTTP (redirect)'],
+          [443, 'HTTPS'],
+        ]
+      : [[80, 'HTTP']];
+    for (const [port, what] of ports) {
+      if (props.ingressCidr !== undefined) {
+        this.loadBalancerSecurityGroup.addIngressRule(
+          ec2.Peer.ipv4(props.ingressCidr),
+          ec2.Port.tcp(port),
+          `${what} from MY_SG_INGRESS_IP`,
+        );
+      } else {
+        this.loadBalancerSecurityGroup.addIngressRule(
+          ec2.Peer.anyIpv4(),
+          ec2.Port.tcp(port),
+          `${what} from the internet (MY_SG_INGRESS_IP unset)`,
+        );
+      }
+    }
+    if (props.ingressCidr === undefined) {
       Validations.of(this.loadBalancerSecurityGroup).acknowledge({
         id: 'AwsSolutions-EC23',
-        reason: 'MY_SG_INGRESS_IP is unset: the sample page is public on port 80 by choice and synth prints a notice.',
+        reason: 'MY_SG_INGRESS_IP is unset: the sample page is public by choice and synth prints a notice.',
       });
     }
 
@@ -106,12 +151,17 @@ export class GmsaWebAppService extends Construct {
       securityGroup: this.loadBalancerSecurityGroup,
       dropInvalidHeaderFields: true,
     });
-    Validations.of(this.loadBalancer).acknowledge({
-      id: 'AwsSolutions-ELB2',
-      reason:
-        'The stacks are environment-agnostic and ALB log delivery needs the region-specific ELB account in the bucket ' +
-        'policy; a sample: the load balancer metrics and the app logs in CloudWatch Logs are what it offers instead.',
-    });
+    this.accessLogsBucket = accessLogsBucket(this);
+    this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
+    this.loadBalancer.setAttribute('access_logs.s3.bucket', this.accessLogsBucket.bucketName);
+    this.loadBalancer.setAttribute('access_logs.s3.prefix', ACCESS_LOGS_PREFIX);
+    // Elastic Load Balancing writes a test object when the attribute is set: the bucket policy must exist first.
+    this.loadBalancer.node.addDependency(this.accessLogsBucket.policy!);
+    acknowledgeGuardRule(
+      this.loadBalancer,
+      'ELBV2_DELETION_PROTECTION_ENABLED_CHECK',
+      'A sample people deploy and destroy: cdk destroy must delete the load balancer.',
+    );
 
     const common = {
       cluster: props.cluster,
@@ -158,11 +208,32 @@ export class GmsaWebAppService extends Construct {
       });
     }
 
-    const listener = this.loadBalancer.addListener('Http', {
+    const httpListener = this.loadBalancer.addListener('Http', {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: false,
+      // With a certificate, port 80 only sends browsers to HTTPS (301), keeping path and query.
+      ...(https
+        ? { defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }) }
+        : {}),
     });
+    const listener = https
+      ? this.loadBalancer.addListener('Https', {
+          port: 443,
+          protocol: elbv2.ApplicationProtocol.HTTPS,
+          certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn!)],
+          sslPolicy: HTTPS_SSL_POLICY,
+          open: false,
+        })
+      : httpListener;
+    if (!https) {
+      acknowledgeGuardRule(
+        httpListener,
+        'ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK',
+        'No certificate given: plain HTTP on port 80 serves a page without secrets. Set CERTIFICATE_ARN for HTTPS and a redirect.',
+      );
+    }
+    this.url = `${https ? 'https' : 'http'}://${this.loadBalancer.loadBalancerDnsName}`;
     // Registers the tasks by IP and opens 8080 from the load balancer's security group to the tasks' security group.
     this.targetGroup = listener.addTargets('WebApp', {
       port: WEB_APP_PORT,
@@ -191,4 +262,83 @@ export class GmsaWebAppService extends Construct {
       scaleOutCooldown: Duration.seconds(60),
     });
   }
+}
+
+/**
+ * The bucket of the load balancer's access logs: SSE-S3 (the only encryption log delivery supports), no public access,
+ * TLS only, objects expire after 90 days, emptied and deleted with the stack.
+ *
+ * Who may write depends on the region, which these environment-agnostic stacks learn only at deploy time: regions
+ * that opened before August 2022 deliver from a regional Elastic Load Balancing account, later ones from the service
+ * principal `logdelivery.elasticloadbalancing.amazonaws.com`. The policy grants the service principal always, and the
+ * regional account (from a map of the regions aws-cdk-lib knows, with a condition) where there is one. aws-cdk-lib's
+ * own `logAccessLogs` refuses a stack without a region, which is why it is not used.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+ */
+function accessLogsBucket(scope: Construct): s3.Bucket {
+  const bucket = new s3.Bucket(scope, 'AccessLogs', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    versioned: true,
+    lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
+    removalPolicy: RemovalPolicy.DESTROY,
+    autoDeleteObjects: true,
+  });
+  const logObjects = bucket.arnForObjects(`${ACCESS_LOGS_PREFIX}/AWSLogs/${Aws.ACCOUNT_ID}/*`);
+  bucket.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'LogDeliveryServicePrincipal',
+      principals: [new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [logObjects],
+    }),
+  );
+
+  const none = 'none';
+  const accounts = new CfnMapping(scope, 'ElbLogDeliveryAccounts', {
+    mapping: Object.fromEntries(
+      RegionInfo.regions.map((region) => [region.name, { account: region.elbv2Account ?? none }]),
+    ),
+  });
+  const account = accounts.findInMap(Aws.REGION, 'account');
+  const hasAccount = new CfnCondition(scope, 'ElbLogDeliveryAccountInRegion', {
+    expression: Fn.conditionNot(Fn.conditionEquals(account, none)),
+  });
+  const regionalStatement = {
+    Sid: 'LogDeliveryRegionalAccount',
+    Effect: 'Allow',
+    Principal: { AWS: Fn.sub('arn:${AWS::Partition}:iam::${Account}:root', { Account: account }) },
+    Action: 's3:PutObject',
+    Resource: logObjects,
+  };
+  // The statement list as CDK renders it, plus the regional statement where the condition holds (AWS::NoValue drops
+  // the element elsewhere): PolicyStatement has no place for a condition of CloudFormation.
+  const policy = bucket.policy!;
+  (policy.node.defaultChild as s3.CfnBucketPolicy).addPropertyOverride(
+    'PolicyDocument.Statement',
+    Lazy.any({
+      produce: () => [
+        ...(Stack.of(scope).resolve(policy.document) as { Statement: unknown[] }).Statement,
+        Fn.conditionIf(hasAccount.logicalId, regionalStatement, Aws.NO_VALUE),
+      ],
+    }),
+  );
+
+  // It is the log destination: logging its own access would need yet another bucket.
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: 'The bucket receives the load balancer access logs; logging its own access would need yet another bucket.',
+  });
+  acknowledgeGuardRules(bucket, {
+    S3_BUCKET_LOGGING_ENABLED_CHECK:
+      'The bucket receives the load balancer access logs; logging its own access would need yet another bucket.',
+    S3_BUCKET_DEFAULT_ENCRYPTION_KMS_CHECK:
+      'Load balancer access log delivery supports only SSE-S3 encryption on the destination bucket.',
+    S3_BUCKET_OBJECT_LOCK_ENABLED_CHECK:
+      'A sample people deploy and destroy: object lock would keep cdk destroy from deleting the logs and the bucket.',
+    S3_EVENT_NOTIFICATIONS_ENABLED_CHECK: 'Nothing consumes events of the access logs; they are read on demand.',
+  });
+  return bucket;
 }

@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sam from 'aws-cdk-lib/aws-sam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeGuardRules } from '../guard-acknowledgements';
 import { SQL_SERVER_DEFAULT_VERSION, SQL_SERVER_VERSION_PATTERN } from '../sql-server-version';
 
 /** Props of {@link SqlServer}. */
@@ -45,6 +46,12 @@ export interface SqlServerProps {
 /** The database the Chinook script creates and the app reads; spelled once for the bastion's config and the app. */
 export const CHINOOK_DATABASE_NAME = 'Chinook';
 
+/**
+ * The logs RDS for SQL Server can export to CloudWatch Logs: the SQL Server error log and the SQL Server Agent log.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Concepts.SQLServer.html
+ */
+export const SQL_SERVER_LOG_EXPORTS = ['error', 'agent'] as const;
+
 /** Name of the generated master user (SQL authentication; only the bastion uses it, to create the Windows logins). */
 export const SQL_SERVER_MASTER_USERNAME = 'sqladmin';
 
@@ -69,6 +76,8 @@ export class SqlServer extends Construct {
   public readonly rotation: secretsmanager.SecretRotation;
   /** Log group of the master secret's rotation function, created ahead of it so `cdk destroy` removes it. */
   public readonly rotationLogGroup: logs.LogGroup;
+  /** Log group of each exported log (`/aws/rds/instance/<id>/<log>`), created by the stack so it is deleted with it. */
+  public readonly exportedLogGroups: Readonly<Record<(typeof SQL_SERVER_LOG_EXPORTS)[number], logs.LogGroup>>;
   /** The role RDS uses to join the directory. */
   public readonly domainRole: iam.Role;
   /** The DB instance identifier. */
@@ -113,6 +122,19 @@ export class SqlServer extends Construct {
     // RDS is still creating the instance. The instance attaches it (adding host and port) once it exists.
     this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: SQL_SERVER_MASTER_USERNAME });
 
+    // RDS writes exported logs to /aws/rds/instance/<id>/<log>, creating the group (no retention, kept after the
+    // stack) unless it exists. Created here first, with a retention, they are deleted with the stack.
+    this.exportedLogGroups = Object.fromEntries(
+      SQL_SERVER_LOG_EXPORTS.map((log) => [
+        log,
+        new logs.LogGroup(this, `${log[0].toUpperCase()}${log.slice(1)}LogGroup`, {
+          logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${log}`,
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      ]),
+    ) as SqlServer['exportedLogGroups'];
+
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
       engine: rds.DatabaseInstanceEngine.sqlServerWeb({
         version: rds.SqlServerEngineVersion.of(engineVersion, engineVersion.slice(0, 5)),
@@ -128,6 +150,7 @@ export class SqlServer extends Construct {
       domain: props.directoryId,
       domainRole: this.domainRole,
       storageEncrypted: true,
+      cloudwatchLogsExports: [...SQL_SERVER_LOG_EXPORTS],
       storageType: rds.StorageType.GP3,
       allocatedStorage: 20,
       multiAz: false,
@@ -139,6 +162,7 @@ export class SqlServer extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.secret = this.instance.secret!;
+    for (const logGroup of Object.values(this.exportedLogGroups)) this.instance.node.addDependency(logGroup);
 
     // The rotation function gets its own security group; the instance's group admits it on 1433.
     this.rotation = this.instance.addRotationSingleUser({
@@ -172,6 +196,20 @@ export class SqlServer extends Construct {
     ]) {
       Validations.of(this.instance).acknowledge({ id, reason });
     }
+    acknowledgeGuardRules(this.instance, {
+      RDS_INSTANCE_MULTI_AZ_SUPPORT_CHECK:
+        'A sample: one Availability Zone keeps its cost down; production would set multiAz.',
+      RDS_INSTANCE_DELETION_PROTECTION_ENABLED_CHECK:
+        'A sample people deploy and destroy: cdk destroy must delete the instance.',
+      RDS_INSTANCE_BACKUP_ENABLED_CHECK:
+        'A sample people deploy and destroy: one day of automated backups, deleted with the instance.',
+      RDS_INSTANCE_ENHANCED_MONITORING_ENABLED_CHECK:
+        'A sample: CloudWatch metrics and the exported error and agent logs; Enhanced Monitoring costs extra and needs another role.',
+      RDS_INSTANCE_NO_DEFAULT_PORTS_CHECK:
+        'Clients and the Kerberos SPN use the SQL Server default port; the security group admits 1433 only from named groups.',
+      RDS_STORAGE_ENCRYPTED_KMS_KEY_CHECK:
+        'Storage is encrypted with the AWS managed key for RDS; a customer managed key costs money and adds key policy to keep.',
+    });
     if (!/\.v[0-9]+$/.test(engineVersion)) {
       // CloudFormation's schema lists only full versions (E9006), yet RDS takes a major version and picks a current
       // minor for it; a pinned minor stops deploying ("Cannot find version") the day RDS retires it.

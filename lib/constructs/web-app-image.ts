@@ -8,6 +8,9 @@ import { Construct } from 'constructs';
 /** The web app's sources, built into the image by `cdk deploy`. */
 export const WEB_APP_DIRECTORY = path.join(__dirname, '..', '..', 'web-app');
 
+/** How many images the `<SOLUTION_ID>/web-site` repository keeps; older ones expire. */
+export const KEPT_IMAGES = 10;
+
 /** Props of {@link WebAppImage}. */
 export interface WebAppImageProps {
   /** Name of the ECR repository for people who push their own image, e.g. `<SOLUTION_ID>/web-site`. */
@@ -75,7 +78,11 @@ export class WebAppImage extends Construct {
     this.repository = new ecr.Repository(this, 'Repository', {
       repositoryName: props.repositoryName,
       imageScanOnPush: true,
-      imageTagMutability: ecr.TagMutability.MUTABLE,
+      // A tag names one image for good: a task that starts tomorrow runs what was deployed today. Push each build
+      // under a new tag (the deploy's own image goes to CDK's asset repository, tagged with its content hash).
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      // The last few pushes stay; older images go, so the repository does not grow with every build.
+      lifecycleRules: [{ description: `Keep the last ${KEPT_IMAGES} images`, maxImageCount: KEPT_IMAGES }],
       // A sample people deploy and destroy: `cdk destroy` deletes the repository with its images.
       emptyOnDelete: true,
       removalPolicy: RemovalPolicy.DESTROY,

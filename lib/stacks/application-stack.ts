@@ -54,6 +54,8 @@ export interface ApplicationStackProps extends StackProps {
   readonly albIngressCidr?: string;
   /** An existing image instead of building `web-app/`. @default - built from `web-app/` by `cdk deploy` */
   readonly appImage?: string;
+  /** ACM certificate for HTTPS on 443 (port 80 then redirects). @default - HTTP only */
+  readonly certificateArn?: string;
 }
 
 /** The web app: task definition with `credentialSpecs`, service and load balancer. */
@@ -91,6 +93,7 @@ export class ApplicationStack extends Stack {
       capacity: props.fargate ? { kind: 'fargate' } : ec2Capacity(props),
       task: this.task,
       ingressCidr: props.albIngressCidr,
+      certificateArn: props.certificateArn,
     });
 
     // The rule lands in THIS stack (the peer is in the database stack, which deploys first and must not depend on
@@ -117,7 +120,8 @@ export class ApplicationStack extends Stack {
     });
 
     new CfnOutput(this, 'ServiceURL', {
-      value: `http://${this.webApp.loadBalancer.loadBalancerDnsName}`,
+      // https:// with CERTIFICATE_ARN: the browser then wants a name of the certificate (a DNS record to this name).
+      value: this.webApp.url,
       description: 'The web app: open it in a browser; it shows KERBEROS when Windows authentication works',
     });
     new CfnOutput(this, 'ECRRepositoryURI', {

@@ -6,14 +6,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Match } from 'aws-cdk-lib/assertions';
 import {
+  appUserFor,
   CredSpecLocation,
+  DOTNET_APP_UID,
   GmsaMode,
   GmsaTaskDefinition,
   GmsaTaskDefinitionProps,
+  WRITABLE_PATHS,
 } from '../../lib/constructs/gmsa-task-definition';
-import { GmsaWebAppService } from '../../lib/constructs/gmsa-web-app-service';
-import { parseEcrImage, WebAppImage } from '../../lib/constructs/web-app-image';
+import { GmsaWebAppService, HTTPS_SSL_POLICY } from '../../lib/constructs/gmsa-web-app-service';
+import { KEPT_IMAGES, parseEcrImage, WebAppImage } from '../../lib/constructs/web-app-image';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -141,7 +145,163 @@ describe('GmsaTaskDefinition', () => {
   });
 });
 
+describe('GmsaTaskDefinition: a read-only container, and the user per platform', () => {
+  function containerOf(stack: Stack) {
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition'));
+    return { resource, container: resource.Properties.ContainerDefinitions[0] };
+  }
+
+  test.each([false, true])(
+    'GIVEN fargate=%s THEN the root filesystem is read-only and only /tmp and the ECS Exec agent paths are volumes',
+    (fargate) => {
+      const f = fixture();
+      new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, gmsa: f.domainless, credSpec: f.s3 }));
+      const { resource, container } = containerOf(f.stack);
+      expect(container.ReadonlyRootFilesystem).toBe(true);
+      expect(container.MountPoints).toEqual(
+        Object.entries(WRITABLE_PATHS).map(([name, path]) => ({
+          SourceVolume: name,
+          ContainerPath: path,
+          ReadOnly: false,
+        })),
+      );
+      // No host path: a task-scoped volume that starts empty and goes with the task.
+      expect(resource.Properties.Volumes).toEqual(Object.keys(WRITABLE_PATHS).map((name) => ({ Name: name })));
+      expect(Object.values(WRITABLE_PATHS)).toContain('/tmp');
+    },
+  );
+
+  test.each([false, true])(
+    'GIVEN fargate=%s and the default user THEN root, acknowledged with its reason',
+    (fargate) => {
+      const f = fixture();
+      new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, gmsa: f.domainless, credSpec: f.s3 }));
+      const { resource, container } = containerOf(f.stack);
+      expect(container.User).toBeUndefined();
+      expect(resource.Metadata.guard).toEqual({
+        SuppressedRules: ['ECS_TASK_DEFINITION_NONROOT_USER_CHECK'],
+        Reasons: { ECS_TASK_DEFINITION_NONROOT_USER_CHECK: expect.stringContaining('root:root 0600') },
+      });
+    },
+  );
+
+  test('GIVEN EC2 hosts that grant the ticket read access THEN the image user 1654 runs and nothing is acknowledged', () => {
+    const f = fixture();
+    expect(appUserFor(false, true)).toEqual({ kind: 'non-root', uid: DOTNET_APP_UID });
+    new GmsaTaskDefinition(
+      f.stack,
+      'Task',
+      props({ gmsa: f.domainless, credSpec: f.s3, user: appUserFor(false, true) }),
+    );
+    const { resource, container } = containerOf(f.stack);
+    expect(container.User).toBe('1654');
+    expect(resource.Metadata?.guard).toBeUndefined();
+  });
+
+  test('GIVEN Fargate THEN root even if the EC2 hosts grant access, and a non-root user fails', () => {
+    const f = fixture();
+    expect(appUserFor(true, true).kind).toBe('root');
+    expect(
+      () =>
+        new GmsaTaskDefinition(
+          f.stack,
+          'Task',
+          props({ fargate: true, gmsa: f.domainless, credSpec: f.s3, user: { kind: 'non-root', uid: DOTNET_APP_UID } }),
+        ),
+    ).toThrow(/Fargate mounts the ticket cache readable by root only/);
+  });
+
+  test('fails on a non-root user with UID 0', () => {
+    const f = fixture();
+    expect(
+      () =>
+        new GmsaTaskDefinition(
+          f.stack,
+          'Task',
+          props({ gmsa: f.domainless, credSpec: f.s3, user: { kind: 'non-root', uid: 0 } }),
+        ),
+    ).toThrow(/Invalid app user UID 0/);
+  });
+});
+
 describe('GmsaWebAppService', () => {
+  function service(certificateArn?: string): Template {
+    const f = fixture();
+    const vpc = new ec2.Vpc(f.stack, 'Vpc', { maxAzs: 2 });
+    const cluster = new ecs.Cluster(f.stack, 'Cluster', { vpc });
+    const task = new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: f.domainless, credSpec: f.s3 }));
+    new GmsaWebAppService(f.stack, 'Service', { vpc, cluster, capacity: { kind: 'fargate' }, task, certificateArn });
+    return Template.fromStack(f.stack);
+  }
+  const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
+
+  test('GIVEN a certificate THEN HTTPS on 443 with the recommended TLS policy forwards, and 80 only redirects', () => {
+    const template = service(CERTIFICATE);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: CERTIFICATE }],
+      SslPolicy: HTTPS_SSL_POLICY,
+      DefaultActions: [Match.objectLike({ Type: 'forward' })],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } },
+      ],
+    });
+    for (const port of [80, 443]) {
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        SecurityGroupIngress: Match.arrayWith([Match.objectLike({ FromPort: port, ToPort: port })]),
+      });
+    }
+    expect(HTTPS_SSL_POLICY).toBe('ELBSecurityPolicy-TLS13-1-2-2021-06');
+  });
+
+  test('GIVEN no certificate THEN one HTTP listener that forwards, its Control Tower finding acknowledged', () => {
+    const template = service();
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.hasResource('AWS::ElasticLoadBalancingV2::Listener', {
+      Properties: { Port: 80, Protocol: 'HTTP', DefaultActions: [Match.objectLike({ Type: 'forward' })] },
+      Metadata: { guard: { SuppressedRules: ['ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK'], Reasons: Match.anyValue() } },
+    });
+  });
+
+  test('THEN access logs go to a bucket of the stack that the regional ELB account or the service principal may write', () => {
+    const template = service();
+    const buckets = template.findResources('AWS::S3::Bucket');
+    const [logsId] = Object.keys(buckets).filter((id) => id.startsWith('ServiceAccessLogs'));
+    expect(buckets[logsId]).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'access_logs.s3.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.bucket', Value: { Ref: logsId } },
+      ]),
+    });
+    const [policy] = Object.values(
+      template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: logsId } } }),
+    );
+    const statements = policy.Properties.PolicyDocument.Statement as unknown[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Sid: 'LogDeliveryServicePrincipal',
+        Principal: { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' },
+        Action: 's3:PutObject',
+      }),
+    );
+    // Regions older than August 2022 deliver from their ELB account: a statement only where the map names one.
+    const conditional = statements.find((s) => (s as Record<string, unknown>)['Fn::If'] !== undefined) as {
+      'Fn::If': [string, { Sid: string; Principal: { AWS: unknown } }, unknown];
+    };
+    expect(conditional['Fn::If'][1].Sid).toBe('LogDeliveryRegionalAccount');
+    expect(conditional['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    const mapping = Object.values(template.toJSON().Mappings as Record<string, Record<string, { account: string }>>)[0];
+    expect(mapping['us-east-1'].account).toBe('127311923021');
+    expect(mapping['eu-central-2'].account).toBe('none');
+  });
+
   test('fails when the capacity does not match the task definition', () => {
     const f = fixture();
     const vpc = new ec2.Vpc(f.stack, 'Vpc', { maxAzs: 2 });
@@ -199,5 +359,23 @@ describe('WebAppImage', () => {
       DeletionPolicy: 'Delete',
       UpdateReplacePolicy: 'Delete',
     });
+  });
+
+  test('THEN a tag names one image for good and only the last few images stay', () => {
+    const f = fixture();
+    new WebAppImage(f.stack, 'Image', { repositoryName: 'solution/web-site', directory: __dirname });
+    const [repository] = Object.values(Template.fromStack(f.stack).findResources('AWS::ECR::Repository'));
+    expect(repository.Properties.ImageTagMutability).toBe('IMMUTABLE');
+    const policy = JSON.parse(repository.Properties.LifecyclePolicy.LifecyclePolicyText);
+    expect(policy.rules).toEqual([
+      expect.objectContaining({
+        selection: expect.objectContaining({
+          tagStatus: 'any',
+          countType: 'imageCountMoreThan',
+          countNumber: KEPT_IMAGES,
+        }),
+        action: { type: 'expire' },
+      }),
+    ]);
   });
 });

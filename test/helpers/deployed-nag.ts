@@ -11,7 +11,11 @@ export interface CfnTemplate {
   [section: string]: unknown;
 }
 
-/** A finding acknowledged only when re-reading templates: resources the in-app check cannot see. */
+/**
+ * A finding acknowledged only when re-reading templates, for a test that adds one. The app itself writes every
+ * acknowledgement into the templates, including those of CDK's provider roles that the in-app check cannot see
+ * (lib/aspects/cdk-provider-role-acknowledgements.ts).
+ */
 export interface TemplateAcknowledgement {
   /** Logical IDs the acknowledgement applies to. */
   readonly logicalId: RegExp;
@@ -21,25 +25,6 @@ export interface TemplateAcknowledgement {
   readonly id: string;
   readonly reason: string;
 }
-
-/**
- * The only findings acknowledged here rather than in `lib/`: the roles of CDK's own custom-resource providers. They are
- * `CfnResource`s of type `AWS::IAM::Role`, not `CfnRole`s, so the in-app cdk-nag skips them and nothing in `lib/` can
- * attach an acknowledgement the in-app check would read (`../shared/REFERENCE.md`, "Found by review").
- */
-export const PROVIDER_ROLE_ACKNOWLEDGEMENTS: readonly TemplateAcknowledgement[] = [
-  ['VpcRestrictDefaultSG', 'removes the rules of the VPC default security group when the VPC is created'],
-  ['S3AutoDeleteObjects', 'empties the CredSpec bucket when the stack is deleted'],
-].map(([provider, job]) => ({
-  logicalId: new RegExp(`^Custom${provider}CustomResourceProviderRole[0-9A-F]{8}$`),
-  type: 'AWS::IAM::Role',
-  id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-  reason:
-    `Role of the function aws-cdk-lib creates for Custom::${provider} (it ${job}); aws-cdk-lib attaches this AWS ` +
-    'managed policy and has no setting to replace it. The policy only lets the function write its own logs ' +
-    '(logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents); what the function may change is granted by a ' +
-    'separate inline policy that names its resources.',
-}));
 
 /**
  * With weak cross-stack references a value from another stack is `{"Fn::GetStackOutput": {StackName, OutputName}}`,
@@ -67,14 +52,14 @@ function recordedAcknowledgements(
 
 /**
  * Re-loads each template into a fresh app with `cloudformation-include` and runs cdk-nag's AwsSolutions pack over it,
- * honouring the acknowledgements recorded in each resource's metadata plus `extraAcknowledgements`.
+ * honouring the acknowledgements recorded in each resource's metadata (plus `extraAcknowledgements`, none by default).
  *
  * @param templates template of each stack, by stack name
  * @returns unacknowledged findings as `<rule> <stack>/<logical id>`, sorted; empty when everything passes
  */
 export function templateFindings(
   templates: Readonly<Record<string, CfnTemplate>>,
-  extraAcknowledgements: readonly TemplateAcknowledgement[] = PROVIDER_ROLE_ACKNOWLEDGEMENTS,
+  extraAcknowledgements: readonly TemplateAcknowledgement[] = [],
 ): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gmsa-deployed-nag-'));
   try {

@@ -84,6 +84,33 @@ describe('page check', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  test('fails with the DNS hint when HTTPS reaches the load balancer under a name its certificate does not hold', async () => {
+    // Node's fetch (undici) rejects with TypeError "fetch failed" whose cause is the TLS socket's error; a name the
+    // certificate does not list is ERR_TLS_CERT_ALTNAME_INVALID (node:tls checkServerIdentity).
+    const tlsError = Object.assign(new Error("Hostname/IP does not match certificate's altnames"), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+    const fetchSpy = jest
+      .spyOn(globalThis, 'fetch')
+      .mockRejectedValue(new TypeError('fetch failed', { cause: tlsError }));
+    try {
+      const ctx = makeContext({}, (stacks) =>
+        stacks.map((s) =>
+          s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: 'https://alb.example.com' } } : s,
+        ),
+      );
+      const outcome = await pageCheck.run(ctx);
+      expect(fetchSpy).toHaveBeenCalledWith('https://alb.example.com/api/status', expect.anything());
+      expect(outcome).toMatchObject({
+        status: 'fail',
+        detail: 'GET https://alb.example.com/api/status: fetch failed (ERR_TLS_CERT_ALTNAME_INVALID)',
+      });
+      expect(outcome.fix).toContain('point a DNS name of the certificate at it');
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
   test('is skipped without an application stack', async () => {
     const ctx = makeContext({ deployApp: false }, (stacks) => stacks.filter((s) => s.role !== 'application'));
     expect((await pageCheck.run(ctx)).status).toBe('skip');

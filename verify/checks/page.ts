@@ -13,6 +13,9 @@ interface AppStatus {
   readonly cause?: string;
 }
 
+/** TLS errors of a certificate that does not name the host asked for (Node's `tls.checkServerIdentity`). */
+const TLS_NAME_ERRORS: ReadonlySet<string> = new Set(['ERR_TLS_CERT_ALTNAME_INVALID']);
+
 /** The end of the chain: the app's own SQL session reports KERBEROS (sys.dm_exec_connections.auth_scheme). */
 export const pageCheck: Check = {
   id: 'page',
@@ -29,9 +32,18 @@ export const pageCheck: Check = {
       });
     } catch (error) {
       // An abort rejects with a DOMException, which is not an Error subclass in Node 20: read its name directly.
-      const { name, message } = error as { name?: string; message?: string };
+      const { name, message, cause } = error as { name?: string; message?: string; cause?: { code?: string } };
       const reason =
         name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ctx.pageTimeoutMs} ms` : message;
+      // Node's fetch rejects with "fetch failed" and the TLS error as its cause. With CERTIFICATE_ARN the ServiceURL
+      // is https://<load balancer DNS name>, a name the certificate does not hold.
+      if (url.startsWith('https:') && cause?.code !== undefined && TLS_NAME_ERRORS.has(cause.code)) {
+        return fail(
+          `GET ${url}: ${reason} (${cause.code})`,
+          "the certificate (CERTIFICATE_ARN) does not name the load balancer's DNS name: point a DNS name of the " +
+            'certificate at it (CNAME or alias) and open https://<that name>/api/status (docs/security.md, HTTPS).',
+        );
+      }
       return fail(
         `GET ${url}: ${reason}`,
         'the load balancer only admits MY_SG_INGRESS_IP when it is set; check your address, then the targets.',
