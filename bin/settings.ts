@@ -142,8 +142,9 @@ interface RawValue {
   readonly where: string;
 }
 
-/** Values longer than this are cut in messages: a message stays one readable line whatever was pasted. */
-const MAX_SHOWN_VALUE = 60;
+/** Values longer than this are cut in messages: a message stays one readable line whatever was pasted (an ACM
+ * certificate ARN, about 90 characters, is still shown whole). */
+const MAX_SHOWN_VALUE = 100;
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
   '1': true,

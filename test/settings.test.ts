@@ -668,24 +668,26 @@ describe('messages: suggestions only when close, long values cut, each value nam
       `Unknown setting -c ${key}=${JSON.stringify(value)}: This app's context keys are ` +
         'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
         'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, ecsInstanceType, ecsMinCapacity, ' +
-        'ecsMaxCapacity, appImage, identityRotationDays.',
+        'ecsMaxCapacity, appImage, identityRotationDays, certificateArn.',
     );
   });
 
   test('fails on a 5,000-character value with a message that shows its start and its length', () => {
     const message = errorOf({ SOLUTION_ID: 'a'.repeat(5000) });
-    expect(message).toMatch(/^Invalid setting SOLUTION_ID="a{60}…" \(5000 characters\): expected lowercase letters/);
+    expect(message).toMatch(/^Invalid setting SOLUTION_ID="a{100}…" \(5000 characters\): expected lowercase letters/);
     expect(message.length).toBeLessThan(400);
   });
 
   test('fails on an unknown context key with a 5,000-character name and value, both cut', () => {
     const message = errorOf({}, { ['k'.repeat(5000)]: 'v'.repeat(5000) });
-    expect(message).toMatch(/^Unknown setting -c k{60}… \(5000 characters\)="v{60}…" \(5000 characters\): This app's/);
+    expect(message).toMatch(
+      /^Unknown setting -c k{100}… \(5000 characters\)="v{100}…" \(5000 characters\): This app's/,
+    );
     expect(message.length).toBeLessThan(600);
   });
 
-  test('a value of exactly 60 characters is shown whole', () => {
-    expect(errorOf({ APP_IMAGE: 'A'.repeat(60) })).toMatch(/^Invalid setting APP_IMAGE="A{60}": expected/);
+  test('a value of exactly 100 characters is shown whole', () => {
+    expect(errorOf({ APP_IMAGE: 'A'.repeat(100) })).toMatch(/^Invalid setting APP_IMAGE="A{100}": expected/);
   });
 
   const files = (name: string, context: Record<string, unknown>): ContextFile[] => [
