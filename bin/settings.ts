@@ -1,6 +1,6 @@
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
 import { SQL_SERVER_VERSION_PATTERN } from '../lib/sql-server-version';
-import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
+import { CREDENTIALS_FETCHER_VERSION_PATTERN, DEFAULT_SETTINGS, Settings } from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
 import { closest } from './typos';
 
@@ -43,6 +43,7 @@ export const SETTING_NAMES = {
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
   appImage: { env: 'APP_IMAGE', context: 'appImage' },
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
+  credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -80,6 +81,11 @@ const INERT_SETTINGS: ReadonlyArray<{
     settings: ['identityRotationDays'],
     when: (s) => s.domainJoinEcs,
     because: 'with DOMAIN_JOIN_ECS=1: there is no domainless identity to rotate',
+  },
+  {
+    settings: ['credentialsFetcherVersion'],
+    when: (s) => s.fargate,
+    because: 'with FARGATE=1: there are no EC2 container instances to install credentials-fetcher on',
   },
   {
     settings: ['appImage', 'credSpecFromS3'],
@@ -187,6 +193,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const appImage = parseImage(raw(n.appImage));
   const identityRotationDays =
     parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
+  const credentialsFetcherVersion =
+    parseCredentialsFetcherVersion(raw(n.credentialsFetcherVersion)) ?? DEFAULT_SETTINGS.credentialsFetcherVersion;
 
   if (fargate.value && domainJoinEcs.value) {
     throw new SettingsError(
@@ -227,6 +235,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     ecsMaxCapacity,
     appImage,
     identityRotationDays,
+    credentialsFetcherVersion,
   });
 }
 
@@ -423,4 +432,16 @@ function refuseHostsTooSmallForTheApp(fargate: boolean, instanceType: string, ma
   if (fargate) return;
   const problem = ec2TaskCapacityProblem(instanceType, maxHosts);
   if (problem !== undefined) throw new SettingsError(`Invalid combination: ${problem}`);
+}
+
+/** The credentials-fetcher version hosts install; the host script fails with one line when the repositories lack it. */
+function parseCredentialsFetcherVersion(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!CREDENTIALS_FETCHER_VERSION_PATTERN.test(raw.value)) {
+    throw invalid(
+      raw,
+      'expected a credentials-fetcher version from the Amazon Linux 2023 repositories, e.g. 2.0.1 or 2.0.1-1.amzn2023.0.5.',
+    );
+  }
+  return raw.value;
 }
