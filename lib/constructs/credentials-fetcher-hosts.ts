@@ -399,10 +399,10 @@ function joinAddresses(addresses: string[]): string {
 
 /** `file 'arg' 'arg' ...`; every argument single-quoted, so each must be free of quotes and shell characters. */
 function commandLine(file: string, args: string[]): string {
-  const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
+  const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=,-]+$/.test(arg));
   if (unsafe !== undefined) {
     throw new Error(
-      `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`,
+      `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = , -.`,
     );
   }
   return [file, ...args.map((a) => `'${a}'`)].join(' ');

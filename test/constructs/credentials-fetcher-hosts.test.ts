@@ -98,15 +98,21 @@ describe('hostScriptCommands', () => {
         mode: 'domain-joined',
         domainName: 'directory.example.com',
         domainControllers: ['10.0.0.10', '10.0.1.10'],
-        domainJoinSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Join', 'join'),
+        domainJoinSecret: secretsmanager.Secret.fromSecretCompleteArn(
+          stack,
+          'Join',
+          'arn:aws:secretsmanager:eu-west-1:111111111111:secret:join-AbCdEf',
+        ),
         domainJoinTag: { key: 'k', value: 'v' },
         gmsaPrincipalsGroup: 'Principals',
       },
       '2.0.3-1.amzn2023.0.6',
       '#!/bin/bash\n',
     );
-    expect(stack.resolve(lines[lines.length - 1])).toMatch(
-      /^\/usr\/local\/sbin\/setup-credentials-fetcher-host.sh '--mode' 'domain-joined' '--credentials-fetcher-version' '2.0.3-1.amzn2023.0.6' '--domain' 'directory.example.com' '--domain-controllers' '10.0.0.10,10.0.1.10' '--join-secret' '.*' '--group' 'Principals'$/,
+    expect(lines[lines.length - 1]).toBe(
+      `${HOST_SCRIPT_PATH} '--mode' 'domain-joined' '--credentials-fetcher-version' '2.0.3-1.amzn2023.0.6' ` +
+        "'--domain' 'directory.example.com' '--domain-controllers' '10.0.0.10,10.0.1.10' " +
+        "'--join-secret' 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:join-AbCdEf' '--group' 'Principals'",
     );
   });
 
