@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
-import { DEFAULT_SETTINGS, Settings } from '../lib/settings';
+import { CREDENTIALS_FETCHER_VERSION_PATTERN, DEFAULT_SETTINGS, Settings } from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
 import { ingressCidrProblem, nonPublicRange, parseIpv4Cidr } from './ingress-cidr';
 import { sqlServerVersionProblem } from './sql-server-versions';
@@ -83,6 +83,7 @@ export const SETTING_NAMES = {
   appImage: { env: 'APP_IMAGE', context: 'appImage' },
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
   certificateArn: { env: 'CERTIFICATE_ARN', context: 'certificateArn' },
+  credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -120,6 +121,11 @@ const INERT_SETTINGS: ReadonlyArray<{
     settings: ['identityRotationDays'],
     when: (s) => s.domainJoinEcs,
     because: 'with DOMAIN_JOIN_ECS=1: there is no domainless identity to rotate',
+  },
+  {
+    settings: ['credentialsFetcherVersion'],
+    when: (s) => s.fargate,
+    because: 'with FARGATE=1: there are no EC2 container instances to install credentials-fetcher on',
   },
   {
     settings: ['appImage', 'credSpecFromS3', 'certificateArn'],
@@ -239,6 +245,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const identityRotationDays =
     parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
   const certificateArn = parseCertificateArn(raw(n.certificateArn), deploymentRegion(sources.env));
+  const credentialsFetcherVersion =
+    parseCredentialsFetcherVersion(raw(n.credentialsFetcherVersion)) ?? DEFAULT_SETTINGS.credentialsFetcherVersion;
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -282,6 +290,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     appImage,
     identityRotationDays,
     certificateArn,
+    credentialsFetcherVersion,
   });
 }
 
@@ -576,6 +585,18 @@ function parseCertificateArn(raw: RawValue | undefined, region: string | undefin
     throw invalid(
       raw,
       `the certificate is in ${match[2]} but the deployment goes to ${region}; a load balancer uses a certificate of its own region.`,
+    );
+  }
+  return raw.value;
+}
+
+/** The credentials-fetcher version hosts install; the host script fails with one line when the repositories lack it. */
+function parseCredentialsFetcherVersion(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!CREDENTIALS_FETCHER_VERSION_PATTERN.test(raw.value)) {
+    throw invalid(
+      raw,
+      'expected a credentials-fetcher version from the Amazon Linux 2023 repositories, e.g. 2.0.1 or 2.0.1-1.amzn2023.0.5.',
     );
   }
   return raw.value;

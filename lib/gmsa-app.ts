@@ -78,6 +78,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     domainJoinTag: directory.domainJoinTag,
     sqlClientsSecurityGroup: directory.sqlClientsSecurityGroup,
     instanceType: settings.ecsInstanceType,
+    credentialsFetcherVersion: settings.credentialsFetcherVersion,
     minCapacity: settings.ecsMinCapacity,
     maxCapacity: settings.ecsMaxCapacity,
   });

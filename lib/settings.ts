@@ -1,6 +1,17 @@
 import { SQL_SERVER_DEFAULT_VERSION } from './sql-server-version';
 
 /**
+ * The credentials-fetcher every EC2 container instance installs: 2.0.1, the version whose RPM (scriptlet, ecs.service
+ * drop-in, startup-order helper) and known issue (aws/credentials-fetcher#218: tasks fail unless the instance role may
+ * read the domainless secret, which this app grants) the host script and its tests model. AL2023 also carries 1.3.8,
+ * 2.0.0, 2.0.2 and 2.0.3; see docs/container-hosts.md.
+ */
+export const CREDENTIALS_FETCHER_DEFAULT_VERSION = '2.0.1';
+
+/** `VERSION` or `VERSION-RELEASE` as dnf takes it after the package name (`credentials-fetcher-2.0.1-1.amzn2023.0.5`). */
+export const CREDENTIALS_FETCHER_VERSION_PATTERN = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z._]+)?$/;
+
+/**
  * The validated, typed settings of the app. Only `bin/` builds one (from environment variables and CDK context);
  * everything under `lib/` receives it, or parts of it, as props.
  */
@@ -42,6 +53,8 @@ export interface Settings {
    * Absent means plain HTTP on port 80.
    */
   readonly certificateArn?: string;
+  /** The credentials-fetcher version the EC2 container instances install (`credentials-fetcher-<version>`). */
+  readonly credentialsFetcherVersion: string;
 }
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */
@@ -59,4 +72,5 @@ export const DEFAULT_SETTINGS: Settings = {
   ecsMinCapacity: 1,
   ecsMaxCapacity: 2,
   identityRotationDays: 30,
+  credentialsFetcherVersion: CREDENTIALS_FETCHER_DEFAULT_VERSION,
 };

@@ -808,3 +808,37 @@ describe('CERTIFICATE_ARN', () => {
     );
   });
 });
+
+describe('CREDENTIALS_FETCHER_VERSION', () => {
+  test('GIVEN it is unset THEN the hosts install 2.0.1', () => {
+    expect(parse({}).credentialsFetcherVersion).toBe('2.0.1');
+  });
+
+  test.each([
+    ['2.0.3', '2.0.3'],
+    [' 1.3.8 ', '1.3.8'],
+    ['2.0.1-1.amzn2023.0.5', '2.0.1-1.amzn2023.0.5'],
+  ])('GIVEN %p THEN the hosts install %p', (value, expected) => {
+    expect(parse({ CREDENTIALS_FETCHER_VERSION: value }).credentialsFetcherVersion).toBe(expected);
+  });
+
+  test('GIVEN -c credentialsFetcherVersion THEN it wins over the environment variable', () => {
+    expect(
+      parse({ CREDENTIALS_FETCHER_VERSION: '2.0.2' }, { credentialsFetcherVersion: '2.0.3' }).credentialsFetcherVersion,
+    ).toBe('2.0.3');
+  });
+
+  test.each(['latest', '2.0', 'v2.0.1', '2.0.1;reboot', "2.0.1'", '2.0.1-'])('fails GIVEN %p', (value) => {
+    expect(errorOf({ CREDENTIALS_FETCHER_VERSION: value })).toBe(
+      `Invalid setting CREDENTIALS_FETCHER_VERSION=${JSON.stringify(value)}: expected a credentials-fetcher version ` +
+        'from the Amazon Linux 2023 repositories, e.g. 2.0.1 or 2.0.1-1.amzn2023.0.5.',
+    );
+  });
+
+  test('GIVEN FARGATE=1 THEN a notice says it does nothing', () => {
+    const sources = { env: { FARGATE: '1', CREDENTIALS_FETCHER_VERSION: '2.0.3' } };
+    expect(settingsNotices(parseSettings(sources), sources)).toContainEqual(
+      expect.stringMatching(/^Notice: CREDENTIALS_FETCHER_VERSION="2.0.3" does nothing with FARGATE=1: /),
+    );
+  });
+});

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, CfnElement, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnElement, Fn, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -56,6 +56,11 @@ export interface DomainJoinedHostAccess {
   readonly mode: 'domain-joined';
   /** The directory's DNS name, e.g. `directory.amazon-ecs-gmsa-linux.com`. */
   readonly domainName: string;
+  /**
+   * The domain controllers' IP addresses (the directory's DNS addresses): a new host waits until each of them lists it
+   * in {@link gmsaPrincipalsGroup}, since credentials-fetcher's kinit may reach any of them.
+   */
+  readonly domainControllers: string[];
   /** The seamless-domain-join secret: SSM's join and the host's group membership step sign in with it. */
   readonly domainJoinSecret: secretsmanager.ISecret;
   /** The tag the directory stack's AWS-JoinDirectoryServiceDomain association targets. */
@@ -72,6 +77,11 @@ export interface CredentialsFetcherHostsProps {
   readonly cluster: ecs.Cluster;
   /** How credentials-fetcher authenticates to Active Directory. */
   readonly directoryAccess: HostDirectoryAccess;
+  /**
+   * The credentials-fetcher version every host installs (`credentials-fetcher-<version>` from the AL2023 repositories);
+   * a host whose repositories lack it fails its setup and is replaced. Validated by `bin/settings.ts`.
+   */
+  readonly credentialsFetcherVersion: string;
   /** Instance type, e.g. `t3.medium` (x86_64: the architecture credentials-fetcher documents). */
   readonly instanceType: string;
   /** Minimum number of instances. */
@@ -181,6 +191,10 @@ export class CredentialsFetcherHosts extends Construct {
       securityGroup: this.securityGroup,
       userData: this.userData,
       requireImdsv2: true,
+      // One hop: a container behind a bridge (one more hop) cannot reach the instance metadata service and take the
+      // instance role, whatever the account's default. The agent and credentials-fetcher use the host network.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
+      httpPutResponseHopLimit: 1,
       blockDevices: [
         {
           deviceName: '/dev/xvda',
@@ -245,7 +259,7 @@ export class CredentialsFetcherHosts extends Construct {
     }
 
     // Last command of user data: the script's exit status becomes the user data's.
-    this.userData.addCommands(...hostScriptCommands(access));
+    this.userData.addCommands(...hostScriptCommands(access, props.credentialsFetcherVersion));
 
     this.acknowledgeNagFindings(access, reportHealth);
   }
@@ -285,15 +299,43 @@ export class CredentialsFetcherHosts extends Construct {
 }
 
 /**
- * The user-data lines that write the host script and run it with the mode's arguments.
+ * The user-data lines that write the host script and run it with the mode's arguments. The script goes without its
+ * comment lines (EC2 user data holds 16 KB); the commented script is the one in this repository.
+ * @param version the credentials-fetcher version to install
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  */
-export function hostScriptCommands(access: HostDirectoryAccess, script = readScript(HOST_SCRIPT_SOURCE)): string[] {
-  const args =
-    access.mode === 'domainless'
-      ? ['--mode', 'domainless']
-      : ['--mode', 'domain-joined', ...directoryArguments(access)];
-  return [...scriptFileCommands(HOST_SCRIPT_PATH, script), commandLine(HOST_SCRIPT_PATH, args)];
+export function hostScriptCommands(
+  access: HostDirectoryAccess,
+  version: string,
+  script = readScript(HOST_SCRIPT_SOURCE),
+): string[] {
+  const args = [
+    '--mode',
+    access.mode,
+    '--credentials-fetcher-version',
+    version,
+    ...(access.mode === 'domainless' ? [] : directoryArguments(access, true)),
+  ];
+  return [...scriptFileCommands(HOST_SCRIPT_PATH, withoutCommentLines(script)), commandLine(HOST_SCRIPT_PATH, args)];
+}
+
+/**
+ * The script without its comment-only and blank lines; the shebang and shellcheck directives stay. Sound for scripts
+ * without heredocs or multi-line strings, which the function refuses.
+ */
+export function withoutCommentLines(script: string): string {
+  if (/<<-?\s*['"]?[A-Za-z_]/.test(script)) {
+    throw new Error('The host script must not contain a heredoc: its comment lines are removed for user data.');
+  }
+  return script
+    .split('\n')
+    .filter((line, index) => {
+      const trimmed = line.trim();
+      if (trimmed === '') return false;
+      if (!trimmed.startsWith('#')) return true;
+      return (index === 0 && trimmed.startsWith('#!')) || trimmed.startsWith('# shellcheck ');
+    })
+    .join('\n');
 }
 
 /**
@@ -311,7 +353,7 @@ export function leaveDomainCommands(
   return [
     'script="$(mktemp)"',
     ...scriptFileCommands('"${script}"', script).slice(0, -1),
-    `${commandLine('bash "${script}"', directoryArguments(access))} && status=0 || status=$?`,
+    `${commandLine('bash "${script}"', directoryArguments(access, false))} && status=0 || status=$?`,
     'rm -f "${script}"',
     'exit "${status}"',
   ];
@@ -335,10 +377,12 @@ function scriptFileCommands(file: string, script: string): string[] {
   ];
 }
 
-function directoryArguments(access: DomainJoinedHostAccess): string[] {
+/** The directory's arguments of both scripts; the host script also takes the domain controllers. */
+function directoryArguments(access: DomainJoinedHostAccess, withDomainControllers: boolean): string[] {
   return [
     '--domain',
     access.domainName,
+    ...(withDomainControllers ? ['--domain-controllers', joinAddresses(access.domainControllers)] : []),
     '--join-secret',
     access.domainJoinSecret.secretArn,
     '--group',
@@ -346,12 +390,19 @@ function directoryArguments(access: DomainJoinedHostAccess): string[] {
   ];
 }
 
+/** `a,b` from a list of addresses, which may be one unresolved list token (another stack's attribute). */
+function joinAddresses(addresses: string[]): string {
+  return Token.isUnresolved(addresses) || addresses.some((address) => Token.isUnresolved(address))
+    ? Fn.join(',', addresses)
+    : addresses.join(',');
+}
+
 /** `file 'arg' 'arg' ...`; every argument single-quoted, so each must be free of quotes and shell characters. */
 function commandLine(file: string, args: string[]): string {
-  const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=-]+$/.test(arg));
+  const unsafe = args.find((arg) => !Token.isUnresolved(arg) && !/^[A-Za-z0-9._:/@+=,-]+$/.test(arg));
   if (unsafe !== undefined) {
     throw new Error(
-      `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = -.`,
+      `Host script argument "${unsafe}" has characters user data would have to escape; use letters, digits and . _ : / @ + = , -.`,
     );
   }
   return [file, ...args.map((a) => `'${a}'`)].join(' ');

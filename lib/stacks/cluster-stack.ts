@@ -34,6 +34,8 @@ export interface ClusterStackProps extends StackProps {
   readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
   /** Instance type of the container instances. */
   readonly instanceType: string;
+  /** The credentials-fetcher version the container instances install. */
+  readonly credentialsFetcherVersion: string;
   /** Minimum number of container instances. */
   readonly minCapacity: number;
   /** Maximum number of container instances. */
@@ -84,11 +86,13 @@ export class ClusterStack extends Stack {
         ? {
             mode: 'domain-joined',
             domainName: props.directory.dnsName,
+            domainControllers: props.directory.dnsIpAddresses,
             domainJoinSecret: props.domainJoinSecret,
             domainJoinTag: props.domainJoinTag,
             gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
           }
         : { mode: 'domainless', identitySecret: props.identitySecret },
+      credentialsFetcherVersion: props.credentialsFetcherVersion,
       instanceType: props.instanceType,
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,

@@ -1,24 +1,27 @@
 #!/bin/bash
 # Prepares an Amazon ECS container instance (ECS-optimized Amazon Linux 2023) for gMSA, unattended, at first boot:
-# installs credentials-fetcher and the Kerberos and SASL tools it runs, turns gMSA on in the ECS agent, keeps awsvpc tasks
-# away from the instance metadata service and starts credentials-fetcher. In domain-joined mode it
-# first waits for the SSM seamless domain join, adds this host's computer account to the group allowed to retrieve the
-# gMSA's password and renews the host's Kerberos ticket.
+# installs one pinned version of credentials-fetcher and the Kerberos and SASL tools it runs, turns gMSA on in the ECS
+# agent, keeps awsvpc tasks away from the instance metadata service and starts credentials-fetcher. In domain-joined mode
+# it first waits for the SSM seamless domain join, adds this host's computer account to the group allowed to retrieve the
+# gMSA's password, waits until every domain controller lists it there and renews the host's Kerberos ticket.
 #
 # It runs from EC2 user data, and the ECS agent takes tasks only after it has succeeded:
 #   - ecs.service is ordered After=cloud-final.service, the unit that runs user data, so the agent starts only once
 #     this script has returned (https://github.com/aws/amazon-ecs-agent, packaging/amazon-linux-ami-integrated/ecs.service);
-#   - its first step adds a drop-in that lets ecs.service start only when this script's ready marker exists, so an
-#     instance on which it failed never registers with the cluster, not even after a reboot;
-#   - the same drop-in orders ecs.service after credentials-fetcher.service (Wants= + After=) on every boot: the agent
-#     turns gMSA off for good when the credentials-fetcher socket is missing at its start, and credentials-fetcher's unit
-#     (Type=notify, the socket set up in ExecStartPost) is active only once the socket exists.
+#   - its first step writes the one drop-in that orders the agent (50-gmsa-host-ready.conf): ecs.service starts only
+#     when this script's ready marker exists (an instance on which it failed never registers with the cluster, not even
+#     after a reboot), and on every boot after credentials-fetcher.service and its socket (the agent turns gMSA off for
+#     good when the socket is missing at its start). The drop-ins credentials-fetcher 2.0.x ships or writes for the
+#     same purpose are masked, so one mechanism orders the agent whatever the version (docs/container-hosts.md).
+#   - it never waits for ecs.service: the package's %post restarts an enabled ecs.service, which would wait for this
+#     script (see with_ecs_agent_disabled), and every dnf call is bounded by `timeout`.
 # On failure it also asks Auto Scaling to replace the instance (set-instance-health Unhealthy) and exits non-zero.
 #
 # Usage:
-#   setup-credentials-fetcher-host.sh --mode domainless
-#   setup-credentials-fetcher-host.sh --mode domain-joined \
-#     --domain DIRECTORY_DNS_NAME --join-secret SEAMLESS_DOMAIN_JOIN_SECRET_ARN --group GMSA_PRINCIPALS_GROUP
+#   setup-credentials-fetcher-host.sh --mode domainless --credentials-fetcher-version VERSION
+#   setup-credentials-fetcher-host.sh --mode domain-joined --credentials-fetcher-version VERSION \
+#     --domain DIRECTORY_DNS_NAME --domain-controllers IP[,IP...] \
+#     --join-secret SEAMLESS_DOMAIN_JOIN_SECRET_ARN --group GMSA_PRINCIPALS_GROUP
 #
 # Logs: journalctl -t gmsa-host-setup (and /var/log/cloud-init-output.log).
 set -euo pipefail
@@ -28,19 +31,32 @@ readonly LOG_TAG=gmsa-host-setup
 readonly ROOT_DIR="${GMSA_HOST_ROOT_DIR:-}"
 readonly STATE_DIR="${ROOT_DIR}/var/lib/gmsa-linux-ecs"
 readonly READY_MARKER="${STATE_DIR}/host-ready"
-readonly ECS_DROP_IN="${ROOT_DIR}/etc/systemd/system/ecs.service.d/50-gmsa-host-ready.conf"
+readonly ECS_DROP_IN_DIR="${ROOT_DIR}/etc/systemd/system/ecs.service.d"
+readonly ECS_DROP_IN="${ECS_DROP_IN_DIR}/50-gmsa-host-ready.conf"
+# Drop-ins of credentials-fetcher 2.0.x for ecs.service, both under /usr/lib/systemd/system/ecs.service.d: the package's
+# (BindsTo= + After= + an unbounded wait for the socket) and the one its startup-order helper writes (Wants= + After= +
+# the same wait). A same-named drop-in in /etc overrides them; linked to /dev/null it is empty (systemd.unit(5)).
+# https://github.com/aws/credentials-fetcher, credentials-fetcher.spec (2.0.1) and scripts/credentials-fetcher-startup-order.sh
+readonly PACKAGE_DROP_INS=(ecs-require-credentials-fetcher.conf require-credentials-fetcher.conf)
+readonly CREDENTIALS_FETCHER_SOCKET="${ROOT_DIR}/var/credentials-fetcher/socket/credentials_fetcher.sock"
 readonly ECS_CONFIG="${ROOT_DIR}/etc/ecs/ecs.config"
 readonly KEYTAB="${ROOT_DIR}/etc/krb5.keytab"
 readonly IMDS=http://169.254.169.254/latest
 
 # Upper bounds of the waits, in seconds.
 readonly PACKAGE_MANAGER_TIMEOUT=900 # another dnf (e.g. the SSM domain join installing its packages) holds the lock
+readonly DNF_TIMEOUT=600             # one dnf call; a scriptlet that waits for a unit can never hold the boot
 readonly PACKAGE_INSTALL_ATTEMPTS=5
 readonly DOMAIN_JOIN_TIMEOUT=1800   # SSM agent registration + State Manager association + realm join
+readonly DC_AGREEMENT_TIMEOUT=300   # AD replication between the directory's domain controllers (seconds, normally)
+readonly LDAP_TIMEOUT=20            # one ldapsearch
+readonly SOCKET_WAIT_TIMEOUT=60     # ecs.service start: credentials-fetcher's socket appears (then the agent retries)
 readonly POLL_INTERVAL=10
 
 MODE=''
+VERSION=''
 DOMAIN=''
+DOMAIN_CONTROLLERS=()
 JOIN_SECRET=''
 GROUP=''
 
@@ -50,24 +66,33 @@ log() {
 }
 
 usage() {
-  echo "usage: $0 --mode domainless|domain-joined [--domain DNS_NAME --join-secret ARN --group GROUP]" >&2
+  echo "usage: $0 --mode domainless|domain-joined --credentials-fetcher-version VERSION" \
+    "[--domain DNS_NAME --domain-controllers IP[,IP...] --join-secret ARN --group GROUP]" >&2
   exit 2
 }
 
 parse_arguments() {
+  local controllers=''
   while [ $# -gt 0 ]; do
     case "$1" in
       --mode) MODE="${2:-}"; shift 2 ;;
+      --credentials-fetcher-version) VERSION="${2:-}"; shift 2 ;;
       --domain) DOMAIN="${2:-}"; shift 2 ;;
+      --domain-controllers) controllers="${2:-}"; shift 2 ;;
       --join-secret) JOIN_SECRET="${2:-}"; shift 2 ;;
       --group) GROUP="${2:-}"; shift 2 ;;
       *) usage ;;
     esac
   done
+  # VERSION[-RELEASE] as dnf takes it after the name; bin/settings.ts validates CREDENTIALS_FETCHER_VERSION the same way.
+  if ! [[ "${VERSION}" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z._]+)?$ ]]; then usage; fi
+  IFS=, read -r -a DOMAIN_CONTROLLERS <<<"${controllers}"
   case "${MODE}" in
     domainless) ;;
     domain-joined)
-      if [ -z "${DOMAIN}" ] || [ -z "${JOIN_SECRET}" ] || [ -z "${GROUP}" ]; then usage; fi
+      if [ -z "${DOMAIN}" ] || [ -z "${JOIN_SECRET}" ] || [ -z "${GROUP}" ] || [ "${#DOMAIN_CONTROLLERS[@]}" -eq 0 ]; then
+        usage
+      fi
       ;;
     *) usage ;;
   esac
@@ -101,13 +126,26 @@ on_exit() {
   exit "${status}"
 }
 
-# ecs.service may start only once this script has written the ready marker, and always after credentials-fetcher.
-# Wants= also starts credentials-fetcher when something starts the agent first; a missing unit is not an error there.
+# The one drop-in that orders the ECS agent. ecs.service may start only once this script has written the ready marker,
+# and always after credentials-fetcher.service (Wants= also starts it when something starts the agent first). After=
+# alone is not enough for 2.0.x: its unit is Type=notify, but the daemon reports ready from a goroutine that runs beside
+# the one creating the socket (cmd/credentials-fetcher/daemon.go), so the agent also waits for the socket, bounded
+# (a failed ExecStartPre fails the start, and ecs.service's Restart=on-failure tries again 10 s later).
+# The package's own drop-ins are masked: BindsTo= would stop the agent whenever credentials-fetcher stops, and their
+# socket wait has no bound of its own.
 gate_ecs_agent() {
-  mkdir -p "$(dirname "${ECS_DROP_IN}")" "${STATE_DIR}"
+  local name
+  mkdir -p "${ECS_DROP_IN_DIR}" "${STATE_DIR}"
   rm -f "${READY_MARKER}"
-  printf '[Unit]\nWants=%s\nAfter=%s\nConditionPathExists=%s\n' \
-    credentials-fetcher.service credentials-fetcher.service "${READY_MARKER}" >"${ECS_DROP_IN}"
+  {
+    printf '[Unit]\nWants=%s\nAfter=%s\nConditionPathExists=%s\n\n' \
+      credentials-fetcher.service credentials-fetcher.service "${READY_MARKER}"
+    printf "[Service]\nExecStartPre=/usr/bin/timeout %s /bin/bash -c 'until [ -S %s ]; do sleep 1; done'\n" \
+      "${SOCKET_WAIT_TIMEOUT}" "${CREDENTIALS_FETCHER_SOCKET}"
+  } >"${ECS_DROP_IN}"
+  for name in "${PACKAGE_DROP_INS[@]}"; do
+    ln -sfn /dev/null "${ECS_DROP_IN_DIR}/${name}"
+  done
   systemctl daemon-reload
 }
 
@@ -135,19 +173,49 @@ wait_for_package_manager() {
     "another package manager process still runs after ${PACKAGE_MANAGER_TIMEOUT} s" no_package_manager_running
 }
 
+# Fails with one line when the repositories this AMI is locked to do not hold credentials-fetcher-VERSION.
+require_pinned_version() {
+  local attempt
+  for attempt in $(seq 1 "${PACKAGE_INSTALL_ATTEMPTS}"); do
+    wait_for_package_manager || return 1
+    if timeout "${DNF_TIMEOUT}" dnf list --quiet --showduplicates "credentials-fetcher-${VERSION}" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep "${POLL_INTERVAL}"
+  done
+  log "credentials-fetcher ${VERSION} is not available from this host's package repositories (or they are unreachable): set CREDENTIALS_FETCHER_VERSION to a version \`dnf list --showduplicates credentials-fetcher\` lists"
+  return 1
+}
+
+# Returns explicitly at each failure: it runs where errexit does not apply (with_ecs_agent_disabled).
 install_packages() {
   local attempt
   for attempt in $(seq 1 "${PACKAGE_INSTALL_ATTEMPTS}"); do
-    wait_for_package_manager
-    if dnf install -y "$@"; then
-      rpm -q "$@" >/dev/null
-      return 0
+    wait_for_package_manager || return 1
+    if timeout "${DNF_TIMEOUT}" dnf install -y "$@"; then
+      rpm -q "$@" >/dev/null && return 0
+      log "dnf succeeded, but rpm does not list all of: $*"
+      return 1
     fi
-    log "dnf install failed (attempt ${attempt} of ${PACKAGE_INSTALL_ATTEMPTS})"
+    log "dnf install failed or took more than ${DNF_TIMEOUT} s (attempt ${attempt} of ${PACKAGE_INSTALL_ATTEMPTS})"
     sleep "${POLL_INTERVAL}"
   done
   log "could not install: $*"
   return 1
+}
+
+# Runs "$@" with ecs.service disabled, and enables it again whatever "$@" returns.
+# credentials-fetcher 2.0.x's %post runs `systemctl is-enabled --quiet ecs.service && systemctl restart ecs.service`
+# (credentials-fetcher.spec, 2.0.1). From user data that restart never returns: the restart job waits for
+# cloud-final.service (ecs.service is After=cloud-final.service), which waits for this script, which waits for dnf.
+# Disabled, the agent is skipped by the scriptlet; disabling removes only the [Install] links, not the start job the
+# boot has already queued for ecs.service, which runs once user data ends. https://github.com/aws/amazon-ecs-agent/issues/1707
+with_ecs_agent_disabled() {
+  local status=0
+  systemctl disable --quiet ecs.service
+  "$@" || status=$?
+  systemctl enable --quiet ecs.service
+  return "${status}"
 }
 
 # Sets KEY=VALUE in the agent's config, replacing any earlier value of KEY (the agent reads the file at start).
@@ -214,8 +282,55 @@ secret_field() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-# Adds this host to the gMSA principals group with the seamless-domain-join user (it may only join computers and
-# change that group's members), then gets a new host ticket so the membership counts.
+# DC=directory,DC=example,DC=com for directory.example.com.
+base_dn() {
+  echo "DC=${DOMAIN//./,DC=}"
+}
+
+# Prints the DNS host name of the domain controller at IP address $1: its rootDSE, which AD lets anyone read. The
+# GSSAPI search needs the name: the DC's LDAP service principal is ldap/<host name>, not its address.
+dc_host_name() {
+  timeout "${LDAP_TIMEOUT}" ldapsearch -LLL -x -o ldif-wrap=no -H "ldap://$1" -s base -b '' dnsHostName 2>/dev/null |
+    sed -n 's/^dnsHostName: //p'
+}
+
+# True when the domain controller named $1 lists account $2 in GROUP. memberOf is computed by each DC from its own copy
+# of the group's member attribute, so it shows what that DC has received. Signed in with the host's own ticket; -N
+# keeps the name as given (no reverse lookup of the address).
+dc_lists_member() {
+  timeout "${LDAP_TIMEOUT}" ldapsearch -LLL -N -Q -Y GSSAPI -o ldif-wrap=no -H "ldap://$1" -b "$(base_dn)" \
+    "(sAMAccountName=$2)" memberOf 2>/dev/null | grep -qiF "memberOf: CN=${GROUP},"
+}
+
+# `adcli add-member` writes to one domain controller; credentials-fetcher's next kinit may reach another one, whose
+# ticket would not yet carry the group (AD replicates the change later). Waits, bounded, until every DC of the
+# directory (its DNS addresses) lists account $1 in the group, and names the ones that never do.
+wait_for_domain_controllers() {
+  local account=$1 waited=0 address lagging
+  local -A names=()
+  while :; do
+    lagging=''
+    for address in "${DOMAIN_CONTROLLERS[@]}"; do
+      [ -n "${names[${address}]:-}" ] || names[${address}]="$(dc_host_name "${address}" || true)"
+      if [ -z "${names[${address}]}" ] || ! dc_lists_member "${names[${address}]}" "${account}"; then
+        lagging+="${lagging:+, }${address}${names[${address}]:+ (${names[${address}]})}"
+      fi
+    done
+    if [ -z "${lagging}" ]; then
+      log "all ${#DOMAIN_CONTROLLERS[@]} domain controllers list ${account} in ${GROUP}"
+      return 0
+    fi
+    if [ "${waited}" -ge "${DC_AGREEMENT_TIMEOUT}" ]; then
+      log "domain controller ${lagging} still does not list ${account} in ${GROUP} after ${DC_AGREEMENT_TIMEOUT} s: check AD replication"
+      return 1
+    fi
+    sleep "${POLL_INTERVAL}"
+    waited=$((waited + POLL_INTERVAL))
+  done
+}
+
+# Adds this host to the gMSA principals group with the seamless-domain-join user (see docs/container-hosts.md for what
+# that user may do), waits until every domain controller agrees, then gets a new host ticket so the membership counts.
 join_gmsa_principals_group() {
   local realm="${DOMAIN^^}" region account secret user password
   account="$(computer_account "${realm}")"
@@ -230,7 +345,11 @@ join_gmsa_principals_group() {
     adcli add-member --domain="${DOMAIN}" --login-user="${user}" --stdin-password "${GROUP}" "${account}"
   unset secret password
 
-  # A Kerberos ticket carries the group memberships of when it was issued.
+  # The host's own ticket signs the LDAP searches; a Kerberos ticket carries the group memberships of when it was
+  # issued, so the last one is taken once every DC agrees.
+  kdestroy -A >/dev/null 2>&1 || true
+  kinit -k -t "${KEYTAB}" "${account}@${realm}"
+  wait_for_domain_controllers "${account}"
   kdestroy -A >/dev/null 2>&1 || true
   kinit -k -t "${KEYTAB}" "${account}@${realm}"
 }
@@ -240,16 +359,18 @@ main() {
   parse_arguments "$@"
   gate_ecs_agent
 
-  # credentials-fetcher runs kinit and `ldapsearch -Y GSSAPI` itself; its package does not require the Kerberos tools or
-  # the GSSAPI SASL plug-in, and the ECS-optimized AL2023 AMI is built from the minimal image.
-  local packages=(credentials-fetcher krb5-workstation cyrus-sasl-gssapi)
+  # One known version of credentials-fetcher (docs/container-hosts.md says which and why). It runs kinit and
+  # `ldapsearch -Y GSSAPI` itself; 1.3.x requires neither the Kerberos tools nor the GSSAPI SASL plug-in, and the
+  # ECS-optimized AL2023 AMI is built from the minimal image. Domain-joined mode runs ldapsearch here too.
+  local packages=("credentials-fetcher-${VERSION}" krb5-workstation cyrus-sasl-gssapi)
   if [ "${MODE}" = domain-joined ]; then
-    packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools)
+    packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools openldap-clients)
   fi
   # Used for the Auto Scaling health and, in domain-joined mode, the join secret; installed when the AMI lacks it.
   command -v aws >/dev/null 2>&1 || packages+=(awscli-2)
+  require_pinned_version
   log "installing ${packages[*]}"
-  install_packages "${packages[@]}"
+  with_ecs_agent_disabled install_packages "${packages[@]}"
 
   configure_ecs_agent
   if [ "${MODE}" = domain-joined ]; then
@@ -260,7 +381,7 @@ main() {
   start_credentials_fetcher
 
   touch "${READY_MARKER}"
-  log "ready: credentials-fetcher runs (${MODE}); the ECS agent may start"
+  log "ready: credentials-fetcher ${VERSION} runs (${MODE}); the ECS agent may start"
 }
 
 main "$@"

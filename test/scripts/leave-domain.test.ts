@@ -185,6 +185,7 @@ describe('leave-domain.sh', () => {
     const commands = leaveDomainCommands({
       mode: 'domain-joined',
       domainName: DOMAIN,
+      domainControllers: ['10.0.0.10'],
       domainJoinSecret: { secretArn: JOIN_SECRET_ARN } as secretsmanager.ISecret,
       domainJoinTag: { key: 'k', value: 'v' },
       gmsaPrincipalsGroup: GROUP,
@@ -209,6 +210,7 @@ describe('leave-domain.sh', () => {
           {
             mode: 'domain-joined',
             domainName: DOMAIN,
+            domainControllers: ['10.0.0.10'],
             domainJoinSecret: { secretArn: JOIN_SECRET_ARN } as secretsmanager.ISecret,
             domainJoinTag: { key: 'k', value: 'v' },
             gmsaPrincipalsGroup: GROUP,

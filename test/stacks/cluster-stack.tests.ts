@@ -6,6 +6,7 @@ import {
   HOST_SCRIPT_SOURCE,
   LEAVE_DOMAIN_SCRIPT_SOURCE,
   USER_DATA_LIMIT_BYTES,
+  withoutCommentLines,
 } from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor, sharedApp } from '../helpers/modes';
 
@@ -169,7 +170,7 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
       LaunchTemplateData: Match.objectLike({
         ImageId: { Ref: amiParameter },
         InstanceType: 't3.medium',
-        MetadataOptions: { HttpTokens: 'required' },
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } }],
       }),
     });
@@ -210,34 +211,56 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     customTemplate.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '2', MaxSize: '5' });
   });
 
-  test('THEN user data registers with the cluster, then writes the host script verbatim and runs it last', () => {
-    const script = fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8').trimEnd();
+  test('THEN user data registers with the cluster, then writes the host script (comment lines left out) and runs it last', () => {
+    const script = withoutCommentLines(fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8')).trimEnd();
     const lines = userData.split('\n');
     expect(lines[0]).toBe('#!/bin/bash');
     expect(userData).toContain('echo ECS_CLUSTER=<TOKEN> >> /etc/ecs/ecs.config');
     expect(userData).toContain(`cat > ${HOST_SCRIPT_PATH} <<'GMSA_HOST_SCRIPT_END'\n${script}\nGMSA_HOST_SCRIPT_END\n`);
     expect(userData.indexOf('ECS_CLUSTER=')).toBeLessThan(userData.indexOf('GMSA_HOST_SCRIPT_END'));
     const expectedRun = domainJoined
-      ? `${HOST_SCRIPT_PATH} '--mode' 'domain-joined' '--domain' 'directory.amazon-ecs-gmsa-linux.com' ` +
+      ? `${HOST_SCRIPT_PATH} '--mode' 'domain-joined' '--credentials-fetcher-version' '2.0.1' ` +
+        `'--domain' 'directory.amazon-ecs-gmsa-linux.com' '--domain-controllers' '<TOKEN>' ` +
         `'--join-secret' '<TOKEN>' '--group' 'SampleWebAppGmsaPrincipals'`
-      : `${HOST_SCRIPT_PATH} '--mode' 'domainless'`;
+      : `${HOST_SCRIPT_PATH} '--mode' 'domainless' '--credentials-fetcher-version' '2.0.1'`;
     expect(lines[lines.length - 1]).toBe(expectedRun);
   });
 
-  // The stubbed runs in test/constructs/credentials-fetcher-hosts.test.ts show what these lines do to ecs.config, the
-  // drop-in and dnf; here: the user data of every EC2 mode carries them.
+  if (domainJoined) {
+    test("THEN the host script's domain controllers are the directory's DNS addresses, joined with commas", () => {
+      const run = Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData
+        .UserData['Fn::Base64']['Fn::Join'][1] as unknown[];
+      const index = run.findIndex((part) => typeof part === 'string' && part.endsWith("'--domain-controllers' '"));
+      expect(run[index + 1]).toEqual({ 'Fn::Join': [',', expect.anything()] });
+      expect(JSON.stringify(run[index + 1])).toContain('DnsIpAddresses');
+    });
+  }
+
+  // The stubbed runs in test/scripts/setup-credentials-fetcher-host.test.ts show what these lines do to ecs.config, the
+  // drop-ins and dnf; here: the user data of every EC2 mode carries them.
   test('THEN the host script sets the gMSA flag and blocks IMDS for awsvpc tasks in ecs.config', () => {
     expect(userData).toContain('set_ecs_config ECS_GMSA_SUPPORTED true\n');
     expect(userData).toContain('set_ecs_config ECS_AWSVPC_BLOCK_IMDS true\n');
     expect(userData).toMatch(/\n {2}configure_ecs_agent\n/);
   });
 
-  test('THEN the host script installs what credentials-fetcher runs, and orders the agent after credentials-fetcher', () => {
-    expect(userData).toContain('local packages=(credentials-fetcher krb5-workstation cyrus-sasl-gssapi)');
-    expect(userData).toContain('packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools)');
-    expect(userData).toContain('dnf install -y "$@"');
-    expect(userData).toContain("printf '[Unit]\\nWants=%s\\nAfter=%s\\nConditionPathExists=%s\\n'");
+  test('THEN the host script installs the pinned credentials-fetcher with the agent disabled, and orders the agent after it', () => {
+    expect(userData).toContain('local packages=("credentials-fetcher-${VERSION}" krb5-workstation cyrus-sasl-gssapi)');
+    expect(userData).toContain(
+      'packages+=(realmd oddjob oddjob-mkhomedir sssd adcli samba-common-tools openldap-clients)',
+    );
+    expect(userData).toContain('with_ecs_agent_disabled install_packages "${packages[@]}"');
+    expect(userData).toContain('timeout "${DNF_TIMEOUT}" dnf install -y "$@"');
+    expect(userData).toContain("printf '[Unit]\\nWants=%s\\nAfter=%s\\nConditionPathExists=%s\\n\\n'");
     expect(userData).toContain('systemctl enable --now credentials-fetcher');
+  });
+
+  test('THEN the launch template requires IMDSv2 and sets the hop limit to 1', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      }),
+    });
   });
 
   test(`THEN a terminating host ${domainJoined ? 'leaves' : 'has no need to leave'} the domain`, () => {
