@@ -38,6 +38,7 @@ export const SETTING_NAMES = {
   dbInstanceType: { env: 'DB_INSTANCE_TYPE', context: 'dbInstanceType' },
   dbEngineVersion: { env: 'DB_ENGINE_VERSION', context: 'dbEngineVersion' },
   keepBastionRunning: { env: 'KEEP_BASTION_RUNNING', context: 'keepBastionRunning' },
+  bastionAmiId: { env: 'BASTION_AMI_ID', context: 'bastionAmiId' },
   ecsInstanceType: { env: 'ECS_INSTANCE_TYPE', context: 'ecsInstanceType' },
   ecsMinCapacity: { env: 'ECS_MIN_CAPACITY', context: 'ecsMinCapacity' },
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
@@ -179,6 +180,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const dbInstanceType = parseDbInstanceClass(raw(n.dbInstanceType)) ?? DEFAULT_SETTINGS.dbInstanceType;
   const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
   const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
+  const bastionAmiId = parseBastionAmiId(raw(n.bastionAmiId));
   const ecsInstanceType = parseEc2InstanceType(raw(n.ecsInstanceType)) ?? DEFAULT_SETTINGS.ecsInstanceType;
   const ecsMinRaw = raw(n.ecsMinCapacity);
   const ecsMaxRaw = raw(n.ecsMaxCapacity);
@@ -222,6 +224,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     dbInstanceType,
     dbEngineVersion,
     keepBastionRunning,
+    bastionAmiId,
     ecsInstanceType,
     ecsMinCapacity,
     ecsMaxCapacity,
@@ -338,6 +341,20 @@ function parseKeyPairName(raw: RawValue | undefined): string | undefined {
   }
   return raw.value;
 }
+
+// --- BASTION_AMI_ID (docs/bastion.md: moving the bastion to a newer AMI on purpose) ---------------------------------
+/** An EC2 AMI id: `ami-` and 8 or 17 hexadecimal digits (EC2 API reference, Image.ImageId). */
+const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** The Windows Server 2022 AMI the bastion launches from; unset, EC2 picks the latest one at launch and keeps it. */
+function parseBastionAmiId(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!AMI_ID.test(raw.value)) {
+    throw invalid(raw, 'expected a Windows Server 2022 AMI id of this region: ami- and 8 or 17 hexadecimal digits.');
+  }
+  return raw.value;
+}
+// --- end BASTION_AMI_ID ----------------------------------------------------------------------------------------------
 
 /** An IPv4 address becomes a /32; a CIDR keeps its prefix, which must be 1..32 (a /0 would open RDP to everyone). */
 function parseIngressCidr(raw: RawValue | undefined): string | undefined {
