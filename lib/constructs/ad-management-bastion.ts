@@ -312,7 +312,9 @@ export class AdManagementBastion extends Construct {
       );
     }
     if (props.amiId !== undefined && !/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(props.amiId)) {
-      throw new Error(`The bastion's AMI id "${props.amiId}" is invalid: expected ami- and 8 or 17 hexadecimal digits.`);
+      throw new Error(
+        `The bastion's AMI id "${props.amiId}" is invalid: expected ami- and 8 or 17 hexadecimal digits.`,
+      );
     }
     // Never MachineImage.latestWindows: that is an SSM parameter CloudFormation resolves at every deploy, so each
     // monthly Windows release would replace the instance (a full run, one more computer object in AD).
