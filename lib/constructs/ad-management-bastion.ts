@@ -457,6 +457,17 @@ export class AdManagementBastion extends Construct {
         'Only autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances (read-only, no resource-level permissions) ' +
         'for Add-ECSContainerInstancesToADGroup.ps1; every other statement names its resource.',
     });
+    if (props.amiId === undefined) {
+      // CloudFormation's schema wants an ami- id (E1152), yet EC2 takes `resolve:ssm:<public parameter>` for ImageId
+      // and resolves it at launch (CDK's resolveSsmParameterAtLaunch, aws/aws-cdk pull request 26273; cfn-lint
+      // accepts it for launch templates since aws-cloudformation/cfn-lint pull request 3340).
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/finding-an-ami-parameter-store.html
+      Validations.of(this.instance).acknowledge({
+        id: 'CloudFormation-Validate::E1152',
+        reason:
+          'EC2 resolves resolve:ssm:<parameter> in ImageId at launch: the AMI is chosen once per instance, never by a deploy.',
+      });
+    }
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC28',
       reason: 'A configuration instance that idles after the deploy; basic monitoring is enough.',
