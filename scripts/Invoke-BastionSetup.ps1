@@ -175,7 +175,7 @@ function Send-Signal {
     }
     $config = $script:Config
     Send-CFNResourceSignal -StackName $config.StackName -LogicalResourceId $config.LogicalResourceId `
-        -UniqueId $InstanceId -Status $Status -Region $config.Region
+        -UniqueId $InstanceId -Status $Status -Region $config.Region | Out-Null
     Write-Log "Signalled $Status to $($config.StackName)/$($config.LogicalResourceId)."
     return $true
 }
