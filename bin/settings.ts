@@ -77,6 +77,7 @@ export const SETTING_NAMES = {
   dbInstanceType: { env: 'DB_INSTANCE_TYPE', context: 'dbInstanceType' },
   dbEngineVersion: { env: 'DB_ENGINE_VERSION', context: 'dbEngineVersion' },
   keepBastionRunning: { env: 'KEEP_BASTION_RUNNING', context: 'keepBastionRunning' },
+  bastionAmiId: { env: 'BASTION_AMI_ID', context: 'bastionAmiId' },
   ecsInstanceType: { env: 'ECS_INSTANCE_TYPE', context: 'ecsInstanceType' },
   ecsMinCapacity: { env: 'ECS_MIN_CAPACITY', context: 'ecsMinCapacity' },
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
@@ -234,6 +235,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const dbInstanceType = parseDbInstanceClass(raw(n.dbInstanceType)) ?? DEFAULT_SETTINGS.dbInstanceType;
   const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
   const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
+  const bastionAmiId = parseBastionAmiId(raw(n.bastionAmiId));
   // Settings that do nothing in the chosen mode get a notice (settingsNotices), never a refusal for that mode.
   const ecsInstanceType =
     parseEc2InstanceType(raw(n.ecsInstanceType), fargate.value === true) ?? DEFAULT_SETTINGS.ecsInstanceType;
@@ -284,6 +286,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     dbInstanceType,
     dbEngineVersion,
     keepBastionRunning,
+    bastionAmiId,
     ecsInstanceType,
     ecsMinCapacity,
     ecsMaxCapacity,
@@ -462,6 +465,20 @@ function parseKeyPairName(raw: RawValue | undefined): string | undefined {
   }
   return raw.value;
 }
+
+// --- BASTION_AMI_ID (docs/bastion.md: moving the bastion to a newer AMI on purpose) ---------------------------------
+/** An EC2 AMI id: `ami-` and 8 or 17 hexadecimal digits (EC2 API reference, Image.ImageId). */
+const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** The Windows Server 2022 AMI the bastion launches from; unset, EC2 picks the latest one at launch and keeps it. */
+function parseBastionAmiId(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!AMI_ID.test(raw.value)) {
+    throw invalid(raw, 'expected a Windows Server 2022 AMI id of this region: ami- and 8 or 17 hexadecimal digits.');
+  }
+  return raw.value;
+}
+// --- end BASTION_AMI_ID ----------------------------------------------------------------------------------------------
 
 /**
  * An IPv4 address becomes a /32; a CIDR keeps its prefix, bounded (bin/ingress-cidr.ts), and loses its host bits

@@ -61,6 +61,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     dbInstanceType: settings.dbInstanceType,
     dbEngineVersion: settings.dbEngineVersion,
     keepBastionRunning: settings.keepBastionRunning,
+    bastionAmiId: settings.bastionAmiId,
     keyPairName: settings.ec2InstanceKeyPairName,
     rdpIngressCidr: settings.mySgIngressCidr,
     identityRotationDays: settings.identityRotationDays,

@@ -38,6 +38,11 @@ export interface Settings {
   readonly dbEngineVersion: string;
   /** The Windows bastion restarts instead of stopping once it has signalled. */
   readonly keepBastionRunning: boolean;
+  /**
+   * A Windows Server 2022 AMI id for the bastion; absent means the latest one when EC2 launches the instance, kept for
+   * the instance's lifetime. Changing it replaces the bastion (docs/bastion.md).
+   */
+  readonly bastionAmiId?: string;
   /** Instance type of the ECS container instances, e.g. `t3.medium`. */
   readonly ecsInstanceType: string;
   /** Minimum number of ECS container instances. */

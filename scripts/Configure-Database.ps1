@@ -39,6 +39,25 @@
 .PARAMETER RdsCaBundleUrl
     The RDS certificate bundle, imported so the connection to SQL Server verifies its certificate.
 
+.PARAMETER TimeBudgetMinutes
+    The whole script's bound: both downloads, every query and the login retries share it. A query gets at most the time
+    left, no download or retry starts after it, and the script then fails naming what it was about to do.
+
+.PARAMETER QueryTimeoutSeconds
+    The longest one query may run (the Chinook load is the long one), within the budget.
+
+.PARAMETER ConnectTimeoutSeconds
+    The longest a connection attempt may take.
+
+.PARAMETER DownloadTimeoutSeconds
+    The longest either download may take, within the budget.
+
+.PARAMETER LoginRetryAttempts
+    Attempts at CREATE LOGIN ... FROM WINDOWS while SQL Server's domain controller does not know the new gMSA yet.
+
+.PARAMETER LoginRetryDelaySeconds
+    Pause between two login attempts.
+
 .EXAMPLE
     $sql = Get-Credential -UserName sqladmin -Message 'RDS master user (see the DBCredentialsSecretArn output)'
     .\Configure-Database.ps1 -SqlServerAddress <endpoint> -SqlCredential $sql -NetBiosName DIRECTORY
@@ -71,31 +90,55 @@ param(
     [string] $ChinookScriptHash = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b',
 
     # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (certificate bundles)
-    [string] $RdsCaBundleUrl = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.p7b'
+    [string] $RdsCaBundleUrl = 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.p7b',
+
+    # The bounds: the same defaults as BASTION_RUN_BOUNDS in lib/constructs/ad-management-bastion.ts (a jest test
+    # compares them), which Invoke-BastionSetup.ps1 passes explicitly.
+    [ValidateRange(1, 720)] [int] $TimeBudgetMinutes = 30,
+    [ValidateRange(1, 86400)] [int] $QueryTimeoutSeconds = 600,
+    [ValidateRange(1, 600)] [int] $ConnectTimeoutSeconds = 30,
+    [ValidateRange(1, 3600)] [int] $DownloadTimeoutSeconds = 300,
+    [ValidateRange(1, 1000)] [int] $LoginRetryAttempts = 20,
+    [ValidateRange(1, 3600)] [int] $LoginRetryDelaySeconds = 30
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
-Import-Module SqlServer
+# -Encrypt Mandatory needs SqlServer 22 or later (older versions have no -Encrypt parameter at all).
+Import-Module SqlServer -MinimumVersion 22.0
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
 
 if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
     throw "DatabaseName '$DatabaseName' is not allowed: 1 to 64 letters, digits or underscores."
 }
 
+# The clock is Get-Date, so that tests can move it.
+$Deadline = (Get-Date).AddMinutes($TimeBudgetMinutes)
+
+function Get-SecondsLeft {
+    # The seconds left of the budget, at most -Cap; fails, naming what was next, when none are left.
+    param([string] $Before, [int] $Cap)
+    $left = [int][math]::Floor(($Deadline - (Get-Date)).TotalSeconds)
+    if ($left -lt 1) { throw "Configure-Database.ps1 used up its $TimeBudgetMinutes-minute budget before $Before." }
+    return [math]::Min($left, $Cap)
+}
+
 $bundle = Join-Path $PSScriptRoot 'rds-ca-bundle.p7b'
-Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing -TimeoutSec 300
+Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing `
+    -TimeoutSec (Get-SecondsLeft -Before "downloading $RdsCaBundleUrl" -Cap $DownloadTimeoutSeconds)
 Import-Certificate -FilePath $bundle -CertStoreLocation Cert:\LocalMachine\Root | Out-Null
 Write-Output 'RDS CA bundle trusted.'
 
 function Invoke-Sql {
+    # Never without a timeout: Invoke-Sqlcmd's QueryTimeout 0 means "no timeout".
     param([string] $Query, [string] $Database = 'master', [string] $InputFile)
     $sql = @{
-        ServerInstance = $SqlServerAddress
-        Credential     = $SqlCredential
-        Database       = $Database
-        Encrypt        = 'Mandatory'
-        QueryTimeout   = 600
+        ServerInstance    = $SqlServerAddress
+        Credential        = $SqlCredential
+        Database          = $Database
+        Encrypt           = 'Mandatory'
+        ConnectionTimeout = $ConnectTimeoutSeconds
+        QueryTimeout      = Get-SecondsLeft -Before 'a query' -Cap $QueryTimeoutSeconds
     }
     if ($InputFile) { return Invoke-Sqlcmd @sql -InputFile $InputFile }
     return Invoke-Sqlcmd @sql -Query $Query
@@ -119,7 +162,8 @@ function Set-DatabaseOnline {
 function Get-ChinookScript {
     # Downloads the script and refuses it unless its SHA-256 is the pinned one. Returns only the path: no output.
     $path = Join-Path $PSScriptRoot 'Chinook.sql'
-    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing -TimeoutSec 300
+    Invoke-WebRequest -Uri $ChinookScriptUrl -OutFile $path -UseBasicParsing `
+        -TimeoutSec (Get-SecondsLeft -Before "downloading $ChinookScriptUrl" -Cap $DownloadTimeoutSeconds)
     $actual = (Get-FileHash -Algorithm SHA256 -Path $path).Hash.ToLowerInvariant()
     $expected = $ChinookScriptHash.ToLowerInvariant()
     if ($actual -ne $expected) {
@@ -169,12 +213,17 @@ Set-DatabaseOnline
 #    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html (creating logins)
 #    SQL Server asks its own domain controller, which may not have the just-created gMSA yet: retry for a while.
 function Invoke-WithRetry {
-    param([scriptblock] $Action, [string] $What, [int] $Attempts = 20, [int] $DelaySeconds = 30)
+    # At most -Attempts, and none that would start after the budget: the last error, with the count, ends it.
+    param([scriptblock] $Action, [string] $What, [int] $Attempts = $LoginRetryAttempts, [int] $DelaySeconds = $LoginRetryDelaySeconds)
     for ($attempt = 1; ; $attempt++) {
         try { return & $Action }
         catch {
-            if ($attempt -ge $Attempts) { throw }
-            Write-Output "$What failed (attempt $attempt of $Attempts), retrying: $($_.Exception.Message)"
+            $reason = $_.Exception.Message
+            if ($attempt -ge $Attempts) { throw "$What failed $attempt times; last error: $reason" }
+            if (($Deadline - (Get-Date)).TotalSeconds -le $DelaySeconds) {
+                throw "$What failed $attempt times and Configure-Database.ps1's $TimeBudgetMinutes-minute budget leaves no time for another attempt; last error: $reason"
+            }
+            Write-Output "$What failed (attempt $attempt of $Attempts), retrying: $reason"
             Start-Sleep -Seconds $DelaySeconds
         }
     }

@@ -112,6 +112,22 @@ describe('parseSettings', () => {
     expect(parse({}, { keepBastionRunning: value }).keepBastionRunning).toBe(expected);
   });
 
+  // BASTION_AMI_ID (docs/bastion.md): unset, EC2 resolves the latest Windows Server 2022 AMI at launch.
+  test.each(['ami-0123abcd', 'ami-0123456789abcdef0'])('GIVEN BASTION_AMI_ID=%p THEN it is kept', (id) => {
+    expect(parse({ BASTION_AMI_ID: id }).bastionAmiId).toBe(id);
+    expect(parse({}, { bastionAmiId: id }).bastionAmiId).toBe(id);
+    expect(parse({}).bastionAmiId).toBeUndefined();
+  });
+
+  test.each(['ami-123', 'ami-0123456789ABCDEF0', 'i-0123456789abcdef0', 'resolve:ssm:/aws/service/x'])(
+    'fails on BASTION_AMI_ID=%p with one line naming it',
+    (id) => {
+      expect(() => parse({ BASTION_AMI_ID: id })).toThrow(
+        `Invalid setting BASTION_AMI_ID="${id}": expected a Windows Server 2022 AMI id of this region: ami- and 8 or 17 hexadecimal digits.`,
+      );
+    },
+  );
+
   test('GIVEN ECS_MIN_CAPACITY above the default maximum THEN the maximum follows it', () => {
     expect(parse({ ECS_MIN_CAPACITY: '3' })).toMatchObject({ ecsMinCapacity: 3, ecsMaxCapacity: 3 });
   });

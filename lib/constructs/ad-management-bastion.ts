@@ -40,14 +40,112 @@ export const CHINOOK_SCRIPT_URL =
 /** SHA-256 of {@link CHINOOK_SCRIPT_URL}'s content (601,344 bytes); Configure-Database.ps1 refuses any other content. */
 export const CHINOOK_SCRIPT_SHA256 = '5ea75c9e925ead917d3fabea6ed3cc8c1ff1d036b61e915c94631aafa2b0802b';
 
+/**
+ * The bounds of every step of the first run, in the units the script reads (the user data's settings file carries
+ * them: one source for the script and the signal timeout). The run reports its own failure before CloudFormation gives
+ * up only if their worst case, {@link bastionRunWorstCaseMinutes}, stays below the signal timeout: the construct
+ * refuses a shorter `signalTimeout`, and test/constructs/ad-management-bastion.test.ts sums them.
+ */
+export const BASTION_RUN_BOUNDS = {
+  /** Each of the two instance metadata calls (session token, instance id): `Invoke-RestMethod -TimeoutSec`. */
+  metadataTimeoutSeconds: 30,
+  /**
+   * The AD tools (a Windows feature) and the pinned SqlServer module from the PowerShell Gallery: neither install has a
+   * timeout of its own, so the run does them in a background job that it stops at this bound.
+   */
+  moduleInstallMinutes: 15,
+  /** The wait for the directory to answer (`Get-ADDomain`), by the clock. */
+  directoryWaitMinutes: 30,
+  /** The wait for SQL Server to be `available` and `joined` to the directory (RDS documents 20–40 minutes), by the clock. */
+  databaseWaitMinutes: 60,
+  /**
+   * One probe still in flight when a wait's deadline passes (`Get-ADDomain`, `DescribeDBInstances`): each wait may
+   * overrun its own bound by this much.
+   */
+  probeAllowanceMinutes: 2,
+  /**
+   * Configure-AD.ps1 and Generate-CredSpec.ps1: a fixed, small number of AD Web Services and AWS API calls. An
+   * allowance, not enforced by the script: the AD cmdlets have no timeout parameter (each call ends at AD Web Services'
+   * own operation timeout) and the AWS Tools retry with the SDK's timeouts.
+   */
+  adConfigurationMinutes: 10,
+  /**
+   * Configure-Database.ps1 as a whole: the two downloads, every query (the Chinook load included) and the login
+   * retries share this budget; a query gets at most the time left, and no retry starts after it.
+   */
+  databaseConfigurationMinutes: 30,
+  /** A query still connecting when the database budget ends (`Invoke-Sqlcmd -ConnectionTimeout`). */
+  sqlConnectTimeoutSeconds: 30,
+  /** The longest any one query may run (the Chinook load), within the database budget. */
+  queryTimeoutSeconds: 600,
+  /** The longest either download (RDS CA bundle, Chinook script) may take, within the database budget. */
+  downloadTimeoutSeconds: 300,
+  /** `CREATE LOGIN ... FROM WINDOWS` attempts while SQL Server's domain controller has not seen the new gMSA yet. */
+  loginRetryAttempts: 20,
+  /** Pause between two login attempts. */
+  loginRetryDelaySeconds: 30,
+  /** What the run needs after its last bound to signal FAILURE and write its log, with room to spare. */
+  marginMinutes: 10,
+} as const;
+
+/** The waits a caller may change (the others are fixed). */
+type BastionWaits = { readonly directoryWaitMinutes: number; readonly databaseWaitMinutes: number };
+
+/**
+ * The longest the first run can take before it has signalled, in minutes: every bound of {@link BASTION_RUN_BOUNDS}
+ * (each wait plus one probe in flight, both IMDS calls, a connection attempt in flight at the end of the database
+ * budget) plus the margin. The signal timeout must be at least this.
+ */
+export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS): number {
+  const b = BASTION_RUN_BOUNDS;
+  return (
+    (2 * b.metadataTimeoutSeconds) / 60 +
+    b.moduleInstallMinutes +
+    waits.directoryWaitMinutes +
+    b.probeAllowanceMinutes +
+    b.adConfigurationMinutes +
+    waits.databaseWaitMinutes +
+    b.probeAllowanceMinutes +
+    b.databaseConfigurationMinutes +
+    b.sqlConnectTimeoutSeconds / 60 +
+    b.marginMinutes
+  );
+}
+
 /** Default bounded wait for the directory to answer, in minutes. */
-export const DEFAULT_DIRECTORY_WAIT_MINUTES = 30;
+export const DEFAULT_DIRECTORY_WAIT_MINUTES = BASTION_RUN_BOUNDS.directoryWaitMinutes;
 
-/** Default bounded wait for the RDS instance to be `available`, in minutes (RDS documents 20–40 for SQL Server). */
-export const DEFAULT_DATABASE_WAIT_MINUTES = 60;
+/** Default bounded wait for the RDS instance to be `available` and joined, in minutes. */
+export const DEFAULT_DATABASE_WAIT_MINUTES = BASTION_RUN_BOUNDS.databaseWaitMinutes;
 
-/** Time the run needs besides its two waits (module installs, AD, CredSpec, Chinook load), in minutes. */
-const WORK_MINUTES = 30;
+/**
+ * The SqlServer PowerShell module the run installs, exactly this version. `Invoke-Sqlcmd -Encrypt Mandatory` needs
+ * version 22 or later (v22 added `-Encrypt`: microsoft/SQLServerPSModule issue 33); 22.4.5.1 broke loading in some
+ * hosts (microsoft/SQLServerPSModule issue 111, microsoft/aspire issue 9926, which pinned 22.3.0 as this does).
+ */
+export const SQLSERVER_MODULE_VERSION = '22.3.0';
+
+/**
+ * The public SSM parameter of Windows Server 2022 (English, Full, Base). EC2 resolves it when it launches the instance
+ * (`resolve:ssm:` in ImageId), never CloudFormation at deploy time: the template holds this constant text, so a new
+ * monthly AMI changes nothing in the template and never replaces the instance by itself.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/finding-an-ami-parameter-store.html
+ */
+export const BASTION_AMI_PARAMETER = '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base';
+
+/**
+ * The marker a successful, signalled run leaves: `{ConfigurationDigest, InstanceId, SignalledAt}`. A later boot of the
+ * same configuration finds it and does nothing (EC2Launch v2 runs user data again after a run that stopped or
+ * restarted the computer: EC2Launch v2 troubleshooting, "Service runs user data more than once").
+ */
+export const BASTION_DONE_MARKER = `${BASTION_SCRIPT_FOLDER}\\bastion-setup.done.json`;
+
+/** One AMI id, in whatever region the stack deploys to (`genericWindows` wants a region map; this id is the user's). */
+function fixedWindowsImage(imageId: string): ec2.IMachineImage {
+  return {
+    getImage: () => ({ imageId, osType: ec2.OperatingSystemType.WINDOWS, userData: ec2.UserData.forWindows() }),
+  };
+}
 
 const SCRIPTS_DIR = path.join(__dirname, '..', '..', 'scripts');
 
@@ -109,10 +207,16 @@ export interface AdManagementBastionProps {
   readonly instanceType?: ec2.InstanceType;
   /**
    * Stay running after the run instead of stopping (the instance stops itself once it has signalled and joined the
-   * domain; start it again for maintenance).
+   * domain; started again, it finds its done-marker and changes nothing). Part of the configuration: changing it
+   * replaces the instance.
    * @default false
    */
   readonly keepRunning?: boolean;
+  /**
+   * A Windows Server 2022 AMI id to launch, fixed in the template; changing it replaces the instance (one new run).
+   * @default - the AMI that {@link BASTION_AMI_PARAMETER} names when EC2 launches the instance, kept for its lifetime
+   */
+  readonly amiId?: string;
   /**
    * How long the run waits for the directory to answer before it fails.
    * @default DEFAULT_DIRECTORY_WAIT_MINUTES
@@ -124,9 +228,9 @@ export interface AdManagementBastionProps {
    */
   readonly databaseWaitMinutes?: number;
   /**
-   * How long CloudFormation waits for the run's signal: longer than both bounded waits together, so the run reports
-   * its own failure before CloudFormation gives up.
-   * @default - the two waits plus 30 minutes of work
+   * How long CloudFormation waits for the run's signal: at least {@link bastionRunWorstCaseMinutes} of the waits, so
+   * the run reports its own failure before CloudFormation gives up (a shorter one is refused).
+   * @default - bastionRunWorstCaseMinutes(waits), rounded up to a whole minute
    */
   readonly signalTimeout?: Duration;
 }
@@ -138,6 +242,11 @@ export interface AdManagementBastionProps {
  * `keepRunning`), so that people can start it later to manage the directory. It references nothing of the RDS
  * instance, so it starts as soon as the directory exists, while RDS is still creating SQL Server. The scripts reach
  * it as S3 assets (user data stops at 16 KB) and stay in `C:\SampleConfig`.
+ *
+ * One run per configuration (docs/bastion.md): the instance's logical id carries a digest of everything its user data
+ * holds, so a changed setting, script or AMI choice is a new instance that runs once and signals (`cdk diff` shows the
+ * old id removed and the new one added), never an in-place user-data update, which CloudFormation applies by
+ * restarting the instance without waiting for a signal. A later boot of the same configuration does nothing.
  */
 export class AdManagementBastion extends Construct {
   /** The instance; its creation completes only when the run has signalled success. It stops itself afterwards. */
@@ -150,6 +259,8 @@ export class AdManagementBastion extends Construct {
   public readonly role: iam.Role;
   /** The log group of the configuration run (one stream per instance id). */
   public readonly logGroup: logs.LogGroup;
+  /** SHA-256 of the instance's configuration; its first 8 hex digits end the instance's logical id. */
+  public readonly configurationDigest: string;
 
   constructor(scope: Construct, id: string, props: AdManagementBastionProps) {
     super(scope, id);
@@ -191,19 +302,41 @@ export class AdManagementBastion extends Construct {
 
     const directoryWaitMinutes = props.directoryWaitMinutes ?? DEFAULT_DIRECTORY_WAIT_MINUTES;
     const databaseWaitMinutes = props.databaseWaitMinutes ?? DEFAULT_DATABASE_WAIT_MINUTES;
-    const signalTimeout =
-      props.signalTimeout ?? Duration.minutes(directoryWaitMinutes + databaseWaitMinutes + WORK_MINUTES);
+    const worstCase = Math.ceil(bastionRunWorstCaseMinutes({ directoryWaitMinutes, databaseWaitMinutes }));
+    const signalTimeout = props.signalTimeout ?? Duration.minutes(worstCase);
+    if (signalTimeout.toMinutes({ integral: false }) < worstCase) {
+      throw new Error(
+        `The bastion's signal timeout of ${signalTimeout.toMinutes({ integral: false })} minutes is shorter than its ` +
+          `run's worst case of ${worstCase} minutes (BASTION_RUN_BOUNDS): CloudFormation would give up before the run ` +
+          'reports its own failure. Use a longer signalTimeout or shorter waits.',
+      );
+    }
+    if (props.amiId !== undefined && !/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(props.amiId)) {
+      throw new Error(
+        `The bastion's AMI id "${props.amiId}" is invalid: expected ami- and 8 or 17 hexadecimal digits.`,
+      );
+    }
+    // Never MachineImage.latestWindows: that is an SSM parameter CloudFormation resolves at every deploy, so each
+    // monthly Windows release would replace the instance (a full run, one more computer object in AD).
+    const machineImage =
+      props.amiId !== undefined
+        ? fixedWindowsImage(props.amiId)
+        : ec2.MachineImage.resolveSsmParameterAtLaunch(BASTION_AMI_PARAMETER, { os: ec2.OperatingSystemType.WINDOWS });
+    const subnetType = publicAccess ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS;
 
     const userData = ec2.UserData.forWindows();
     this.instance = new ec2.Instance(this, 'Instance', {
       vpc: props.vpc,
-      vpcSubnets: { subnetType: publicAccess ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: { subnetType },
       securityGroup: this.securityGroup,
       role: this.role,
       instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM),
-      machineImage: ec2.MachineImage.latestWindows(ec2.WindowsVersion.WINDOWS_SERVER_2022_ENGLISH_FULL_BASE),
+      machineImage,
       userData,
       httpTokens: ec2.HttpTokens.REQUIRED,
+      // Explicit, not the account default: with 1, IMDS answers nothing that comes through one more network hop (a
+      // container on the instance). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
+      httpPutResponseHopLimit: 1,
       blockDevices: [
         {
           deviceName: '/dev/sda1',
@@ -222,19 +355,10 @@ export class AdManagementBastion extends Construct {
       resourceSignal: { count: 1, timeout: signalTimeout.toIsoString() },
     };
 
-    // New scripts must run on a new instance (user data runs once), so the logical id follows the scripts' content;
-    // the run signals this id, which therefore must not depend on the rendered user data itself.
-    const digest = crypto
-      .createHash('sha256')
-      .update([this.node.path, ...assets.map((a) => a.assetHash)].join(','))
-      .digest('hex');
-    const logicalId = `AdManagementInstance${digest.slice(0, 8).toUpperCase()}`;
-    this.configured.overrideLogicalId(logicalId);
-
-    const config = {
+    const b = BASTION_RUN_BOUNDS;
+    const configuration = {
       Region: Aws.REGION,
       StackName: stack.stackName,
-      LogicalResourceId: logicalId,
       LogGroupName: props.logGroupName,
       DomainName: props.directory.dnsName,
       NetBiosName: props.directory.netbiosName,
@@ -252,14 +376,53 @@ export class AdManagementBastion extends Construct {
       CredSpecObjectKey: props.credSpecObjectKey,
       ChinookScriptUrl: CHINOOK_SCRIPT_URL,
       ChinookScriptSha256: CHINOOK_SCRIPT_SHA256,
+      SqlServerModuleVersion: SQLSERVER_MODULE_VERSION,
       KeepRunning: props.keepRunning ?? false,
       DirectoryWaitMinutes: directoryWaitMinutes,
       DatabaseWaitMinutes: databaseWaitMinutes,
+      MetadataTimeoutSeconds: b.metadataTimeoutSeconds,
+      ModuleInstallMinutes: b.moduleInstallMinutes,
+      DatabaseConfigurationMinutes: b.databaseConfigurationMinutes,
+      SqlConnectTimeoutSeconds: b.sqlConnectTimeoutSeconds,
+      QueryTimeoutSeconds: b.queryTimeoutSeconds,
+      DownloadTimeoutSeconds: b.downloadTimeoutSeconds,
+      LoginRetryAttempts: b.loginRetryAttempts,
+      LoginRetryDelaySeconds: b.loginRetryDelaySeconds,
     };
 
+    // One run per configuration. The digest covers everything the instance's first boot depends on: the scripts, the
+    // settings file and the CredSpec template (tokens resolved to the references they stand for), the image choice,
+    // the subnet type and the key pair. A change to any of them is a new logical id, i.e. a new instance that runs
+    // once and signals; the run signals this id, so the digest cannot include the id itself.
+    const digest = crypto
+      .createHash('sha256')
+      .update(
+        JSON.stringify(
+          stack.resolve({
+            path: this.node.path,
+            scripts: assets.map((a) => a.assetHash),
+            configuration,
+            credSpecTemplate: props.credSpecTemplate,
+            image: props.amiId ?? `resolve:ssm:${BASTION_AMI_PARAMETER}`,
+            subnetType,
+            keyPair: props.keyPairName ?? null,
+          }),
+        ),
+      )
+      .digest('hex');
+    const logicalId = `AdManagementInstance${digest.slice(0, 8).toUpperCase()}`;
+    this.configured.overrideLogicalId(logicalId);
+    this.configurationDigest = digest;
+
+    const config = { ...configuration, LogicalResourceId: logicalId, ConfigurationDigest: digest };
+
     // Small on purpose: the scripts come from S3. Anything failing before the run starts still signals FAILURE.
+    // A later boot of this configuration (EC2Launch v2 runs user data again after a run that stopped or restarted the
+    // computer) finds the done-marker and stops here: no download overwrites scripts a person edited, nothing is
+    // signalled to a resource that no longer waits.
     userData.addCommands(
       "$ErrorActionPreference = 'Stop'",
+      `if ((Test-Path '${BASTION_DONE_MARKER}') -and ((Get-Content -Raw '${BASTION_DONE_MARKER}' | ConvertFrom-Json).ConfigurationDigest -eq '${digest}')) { Write-Output 'Configuration ${digest.slice(0, 8)} ran and signalled already: nothing to do.'; exit 0 }`,
       'try {',
       `New-Item -ItemType Directory -Force -Path '${BASTION_SCRIPT_FOLDER}' | Out-Null`,
       ...assets.map(
@@ -294,6 +457,17 @@ export class AdManagementBastion extends Construct {
         'Only autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances (read-only, no resource-level permissions) ' +
         'for Add-ECSContainerInstancesToADGroup.ps1; every other statement names its resource.',
     });
+    if (props.amiId === undefined) {
+      // CloudFormation's schema wants an ami- id (E1152), yet EC2 takes `resolve:ssm:<public parameter>` for ImageId
+      // and resolves it at launch (CDK's resolveSsmParameterAtLaunch, aws/aws-cdk pull request 26273; cfn-lint
+      // accepts it for launch templates since aws-cloudformation/cfn-lint pull request 3340).
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/finding-an-ami-parameter-store.html
+      Validations.of(this.instance).acknowledge({
+        id: 'CloudFormation-Validate::E1152',
+        reason:
+          'EC2 resolves resolve:ssm:<parameter> in ImageId at launch: the AMI is chosen once per instance, never by a deploy.',
+      });
+    }
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC28',
       reason: 'A configuration instance that idles after the deploy; basic monitoring is enough.',

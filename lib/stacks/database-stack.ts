@@ -48,6 +48,11 @@ export interface DatabaseStackProps extends StackProps {
    * @default false
    */
   readonly keepBastionRunning?: boolean;
+  /**
+   * Windows Server 2022 AMI id of the bastion; changing it replaces the bastion.
+   * @default - the latest one when EC2 launches the instance, kept for its lifetime
+   */
+  readonly bastionAmiId?: string;
   /** Key pair of the bastion. @default - none: Systems Manager only */
   readonly keyPairName?: string;
   /** The only source allowed to RDP to the bastion. @default - no RDP, bastion in a private subnet */
@@ -137,6 +142,7 @@ export class DatabaseStack extends Stack {
       rdpIngressCidr: props.rdpIngressCidr,
       keyPairName: props.keyPairName,
       keepRunning: props.keepBastionRunning,
+      amiId: props.bastionAmiId,
     });
 
     // The bastion writes the CredSpec's two copies; cdk destroy deletes them through this, after the bastion is gone.
@@ -196,7 +202,7 @@ export class DatabaseStack extends Stack {
     new CfnOutput(this, 'ADManagementInstanceId', {
       value: this.bastion.instance.instanceId,
       description:
-        'Windows instance that configured AD, SQL Server and the CredSpec (scripts in C:\\SampleConfig); stopped after the run: aws ec2 start-instances --instance-ids <id>',
+        'Windows instance that configured AD, SQL Server and the CredSpec (scripts in C:\\SampleConfig); stopped after its run; started again it changes nothing (docs/bastion.md)',
     });
     new CfnOutput(this, 'ADManagementLogGroupName', {
       value: this.bastion.logGroup.logGroupName,

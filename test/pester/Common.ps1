@@ -36,3 +36,16 @@ function Invoke-Bastion {
         ForEach-Object { Get-Content -Raw -Path $_.FullName }
     [pscustomobject]@{ ExitCode = $global:LASTEXITCODE; Output = ($output -join "`n"); Log = ($log -join "`n") }
 }
+
+function Start-FakeInstance {
+    # Starts the stopped (or restarting) instance, as EC2 and EC2Launch v2 do: the user data runs again only if its
+    # last run stopped or restarted the computer (fakes/FakeWorld.psm1, Stop-Computer); here the user data is the run
+    # itself. Returns the run, or $null when EC2Launch had nothing to run.
+    param([Parameter(Mandatory = $true)] $World)
+    $h = $global:BastionFake.Host
+    $h.Running = $true
+    $h.Boots++
+    if (-not $h.UserDataPending) { return $null }
+    $h.UserDataPending = $false
+    Invoke-Bastion -World $World
+}

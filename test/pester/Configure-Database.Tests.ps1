@@ -65,6 +65,34 @@ Describe 'Configure-Database.ps1' {
         Should -Invoke Start-Sleep -Times 1 -Exactly
     }
 
+    It 'GIVEN RDS never sees the gMSA and a 5-minute budget WHEN it runs THEN it stops retrying within the budget, naming it and the last error' {
+        $global:BastionFake.Directory.ServiceAccounts.Clear()
+
+        { Invoke-ConfigureDatabase -World $world -Extra @{ TimeBudgetMinutes = 5; LoginRetryDelaySeconds = 30 } } |
+            Should -Throw "Creating the login DIRECTORY\SampleWebApp$ failed * times and Configure-Database.ps1's 5-minute budget leaves no time for another attempt; last error: Windows NT user or group*"
+        $slept = (Get-FakeCall 'Start-Sleep' | ForEach-Object { $_.Arguments.Seconds } | Measure-Object -Sum).Sum
+        $slept | Should -BeLessOrEqual 300 -Because 'no retry starts after the budget'
+        $slept | Should -BeGreaterOrEqual 240
+    }
+
+    It 'GIVEN a budget almost used up WHEN a query runs THEN it gets only the seconds left as its timeout' {
+        Invoke-ConfigureDatabase -World $world | Out-Null
+        $global:BastionFake.QueryTimeouts | Where-Object { $_ -ne 600 } | Should -BeNullOrEmpty -Because 'with time to spare each query gets QueryTimeoutSeconds'
+        $global:BastionFake.QueryTimeouts.Clear()
+        # The clock moves 1,790 seconds at the first query: 10 seconds of the 30-minute budget are left.
+        $global:BastionFake.Sleeps = 0
+        Mock Invoke-Sqlcmd -ParameterFilter { $global:BastionFake.Sleeps -eq 0 } {
+            $global:BastionFake.Sleeps = 1
+            $global:BastionFake.Clock = $global:BastionFake.Clock.AddSeconds(1790)
+            $global:BastionFake.QueryTimeouts.Add($QueryTimeout)
+        }
+
+        Invoke-ConfigureDatabase -World $world | Out-Null
+
+        $global:BastionFake.QueryTimeouts[0] | Should -Be 600
+        $global:BastionFake.QueryTimeouts[1] | Should -BeLessOrEqual 10
+    }
+
     It 'fails with one line naming the setting when the database name is not allowed' {
         { Invoke-ConfigureDatabase -World $world -Extra @{ DatabaseName = 'Chinook]; DROP' } } |
             Should -Throw "DatabaseName 'Chinook]; DROP' is not allowed: 1 to 64 letters, digits or underscores."

@@ -1,6 +1,7 @@
 # The whole bastion run (scripts/Invoke-BastionSetup.ps1 and the three scripts it calls), in each mode, against the
-# fake world of fakes/: what it creates, that a second run changes nothing, and that every failure ends in one
-# FAILURE signal with its reason and exit code 1.
+# fake world of fakes/: what it creates, that a later boot (EC2Launch v2 runs the user data again) changes nothing and
+# signals nothing, that CloudFormation refuses a signal to a resource that no longer waits, that every wait and step
+# is bounded, and that every failure ends in one FAILURE signal with its reason and exit code 1.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
@@ -60,8 +61,15 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.Signals[0].Status | Should -Be 'SUCCESS'
             $global:BastionFake.Signals[0].UniqueId | Should -Be $global:BastionFake.InstanceId
             $global:BastionFake.Signals[0].LogicalResourceId | Should -Be $world.Config.LogicalResourceId
+            $global:BastionFake.Cfn.Resources[$world.Config.LogicalResourceId] | Should -Be 'CREATE_COMPLETE'
             $global:BastionFake.Power | Should -Be @("Add-Computer $($world.Config.DomainName)", 'Stop-Computer')
             (Get-FakeCall 'Stop-Computer')[0].Arguments.Force | Should -BeTrue
+            $done = Get-Content -Raw -Path (Join-Path $world.Folder 'bastion-setup.done.json') | ConvertFrom-Json
+            $done.ConfigurationDigest | Should -Be $world.Config.ConfigurationDigest
+            $done.InstanceId | Should -Be $global:BastionFake.InstanceId
+            Get-FakeCall 'Install-Module' | Should -BeNullOrEmpty -Because 'the pinned SqlServer version is there already'
+            $global:BastionFake.QueryTimeouts | Should -Not -BeNullOrEmpty
+            $global:BastionFake.QueryTimeouts | Where-Object { $_ -lt 1 -or $_ -gt 600 } | Should -BeNullOrEmpty
 
             # Contract order: directory, AD, CredSpec, RDS, database, signal, join, stop.
             $calls = $global:BastionFake.Calls
@@ -79,15 +87,50 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             Reset-FakeCalls
         }
 
-        It 'WHEN it runs again THEN it changes nothing and signals SUCCESS again' {
+        It 'WHEN someone starts the stopped instance THEN EC2Launch runs the user data again, which changes nothing, signals nothing, logs one line and leaves it running' {
+            $global:BastionFake.Host.Running | Should -BeFalse -Because 'the first run stopped the instance'
+            $logLines = { @(Get-ChildItem -Path (Join-Path $world.Folder 'logs') -Filter '*.log' | Get-Content).Count }
+            $before = & $logLines
+
+            $run = Start-FakeInstance -World $world
+
+            $run | Should -Not -BeNullOrEmpty -Because 'a run that stopped the computer runs again at the next boot'
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $global:BastionFake.Calls | Should -BeNullOrEmpty -Because 'a later boot of the same configuration calls nothing: no AD, SQL, CredSpec, signal or AWS call'
+            $global:BastionFake.Cfn.Refused | Should -BeNullOrEmpty
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+            $global:BastionFake.Host.Running | Should -BeTrue
+            $run.Log | Should -Match "Configuration abcd1234 ran and was signalled on .* \(instance $($global:BastionFake.InstanceId)\): nothing to do; the instance stays running\."
+            (& $logLines) - $before | Should -Be 1
+
+            Start-FakeInstance -World $world | Should -BeNullOrEmpty -Because 'that run ended without a stop or restart: EC2Launch v2 does not run it again'
+        }
+
+        It 'WHEN the run signals again anyway (its marker lost) THEN CloudFormation refuses both its SUCCESS and its FAILURE, and it fails and stays up' {
+            Remove-Item -Path (Join-Path $world.Folder 'bastion-setup.done.json')
+
             $run = Invoke-Bastion -World $world
 
+            $run.ExitCode | Should -Be 1
+            (Get-FakeChange).Command | Should -BeNullOrEmpty -Because 'the configuration itself is idempotent'
+            $global:BastionFake.Signals | Should -BeNullOrEmpty
+            $global:BastionFake.Cfn.Refused.Status | Should -Be @('SUCCESS', 'FAILURE')
+            $run.Log | Should -Match "FAILED: Resource $($world.Config.LogicalResourceId) is in CREATE_COMPLETE state and cannot be signaled"
+            $run.Log | Should -Match 'Signalling FAILURE failed too: Resource .* is in CREATE_COMPLETE state and cannot be signaled'
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+        }
+
+        It 'WHEN it runs by hand with -NoSignal -NoDomainJoin THEN it checks everything, changes nothing, signals nothing and keeps the marker' {
+            $marker = Get-Content -Raw -Path (Join-Path $world.Folder 'bastion-setup.done.json')
+
+            $run = Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin'
+
             $run.ExitCode | Should -Be 0 -Because $run.Output
+            Get-FakeCall 'Get-ADDomain' | Should -Not -BeNullOrEmpty -Because 'a repair run ignores the marker'
             (Get-FakeChange).Command | Should -BeNullOrEmpty -Because 'a second run must not create, set or write anything'
-            Get-FakeCall 'Write-SSMParameter' | Should -BeNullOrEmpty
-            Get-FakeCall 'Write-S3Object' | Should -BeNullOrEmpty
-            $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
-            $global:BastionFake.Power | Should -Be @('Stop-Computer') -Because 'the instance is already joined'
+            Get-FakeCall 'Send-CFNResourceSignal' | Should -BeNullOrEmpty
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+            Get-Content -Raw -Path (Join-Path $world.Folder 'bastion-setup.done.json') | Should -BeExactly $marker
         }
     }
 
@@ -175,12 +218,34 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
     }
 
     Context 'GIVEN an empty directory, database and CredSpec store' {
-        It 'WHEN KeepRunning is true THEN it restarts instead of stopping' {
+        It 'WHEN KeepRunning is true THEN it restarts instead of stopping, and the boot after the restart changes nothing' {
             Set-FakeConfig -World $world -Settings @{ KeepRunning = $true }
 
             (Invoke-Bastion -World $world).ExitCode | Should -Be 0
 
             $global:BastionFake.Power | Should -Be @("Add-Computer $($world.Config.DomainName)", 'Restart-Computer')
+            Reset-FakeCalls
+            $run = Start-FakeInstance -World $world
+            $run.ExitCode | Should -Be 0
+            $global:BastionFake.Calls | Should -BeNullOrEmpty
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+        }
+
+        It 'WHEN the SqlServer module and the AD tools are missing THEN it installs the pinned version and the feature in one job bounded by ModuleInstallMinutes' {
+            $global:BastionFake.Host.RsatInstalled = $false
+            Set-FakeConfig -World $world -Settings @{ SqlServerModuleVersion = '22.9.9'; ModuleInstallMinutes = 7 }
+            # The fake module folder holds 22.3.0 only: the freshly "installed" version is imported through this mock.
+            Mock Import-Module { } -ParameterFilter { $Name -eq 'SqlServer' -and $RequiredVersion -eq '22.9.9' }
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $bounded = Get-FakeCall 'Invoke-Bounded'
+            $bounded.Count | Should -Be 1
+            $bounded[0].Arguments.Seconds | Should -Be 420
+            (Get-FakeCall 'Install-Module')[0].Arguments.RequiredVersion | Should -Be '22.9.9'
+            Get-FakeCall 'Install-WindowsFeature' | Should -Not -BeNullOrEmpty
+            $run.Log | Should -Match 'Installing the AD management tools \(RSAT-AD-Tools\) and the SqlServer module 22\.9\.9, at most 7 minutes'
         }
 
         It 'WHEN it runs with -NoSignal -NoDomainJoin (a repair by hand) THEN it configures everything but neither signals, joins nor stops' {
@@ -199,14 +264,97 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
             Reset-FakeCalls
         }
 
-        It 'WHEN someone changed the S3 copy THEN only the S3 object is written back' {
+        It 'WHEN someone changed the S3 copy THEN a repair run writes back only the S3 object' {
             $key = "$($world.Config.CredSpecBucketName)/$($world.Config.CredSpecObjectKey)"
             $global:BastionFake.S3[$key] = '{"stale":true}'
 
-            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+            (Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin').ExitCode | Should -Be 0
 
             (Get-FakeChange).Command | Should -Be @('Write-S3Object')
             $global:BastionFake.S3[$key] | Should -BeExactly $global:BastionFake.Ssm[$world.Config.CredSpecParameterName]
+        }
+    }
+
+    Context 'GIVEN the state a first run left, and user data changed in place' {
+        BeforeEach {
+            (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+            Reset-FakeCalls
+        }
+
+        It 'WHEN the instance boots with another configuration digest THEN it applies it without signalling, records it and stays up' {
+            Set-FakeConfig -World $world -Settings @{ ConfigurationDigest = 'ef567890' + ('1' * 56) }
+
+            $run = Start-FakeInstance -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $run.Log | Should -Match 'The configuration changed in place .* \(abcd1234 -> ef567890\): nothing waits for a signal'
+            Get-FakeCall 'Get-ADDomain' | Should -Not -BeNullOrEmpty
+            Get-FakeCall 'Send-CFNResourceSignal' | Should -BeNullOrEmpty
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+            (Get-Content -Raw -Path (Join-Path $world.Folder 'bastion-setup.done.json') | ConvertFrom-Json).ConfigurationDigest |
+                Should -Be ('ef567890' + ('1' * 56))
+            Reset-FakeCalls
+            (Start-FakeInstance -World $world) | Should -BeNullOrEmpty -Because 'that run neither stopped nor restarted'
+        }
+    }
+
+    Context 'GIVEN SQL Server that is available but not joined, or in a state it does not leave' {
+        It 'WHEN its directory membership stays <_> THEN it fails after DatabaseWaitMinutes by the clock, naming the state' -ForEach @('joining', 'pending-join') {
+            Set-FakeConfig -World $world -Settings @{ DatabaseWaitMinutes = 4 }
+            $global:BastionFake.Rds.Membership = $_
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            $run.Log | Should -Match "FAILED: The RDS instance amazon-ecs-gmsa-linux-sql was not ready after 4 minutes .*its status is 'available', its membership of the directory d-1234567890 is '$_'"
+            $slept = (Get-FakeCall 'Start-Sleep' | ForEach-Object { $_.Arguments.Seconds } | Measure-Object -Sum).Sum
+            $slept | Should -BeGreaterOrEqual 240
+            $slept | Should -BeLessOrEqual 270
+            Get-FakeCall 'Invoke-Sqlcmd' | Should -BeNullOrEmpty -Because 'no login is tried against an unjoined SQL Server'
+        }
+
+        It 'WHEN its directory membership is <_> THEN it fails at once, naming the state' -ForEach @('failed', 'removed', 'pending-maintenance-join') {
+            $global:BastionFake.Rds.Membership = $_
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            $run.Log | Should -Match "FAILED: The RDS instance amazon-ecs-gmsa-linux-sql is in a state it does not leave by itself \(attempt 1\): its status is 'available', its membership of the directory d-1234567890 is '$_'"
+            (Get-FakeCall 'Get-RDSDBInstance').Count | Should -Be 1
+            Get-FakeCall 'Start-Sleep' | Where-Object { $_.Arguments.Seconds -eq 30 } | Should -BeNullOrEmpty -Because 'a final state is not waited out'
+        }
+
+        It 'WHEN its status is <_> THEN it fails at once, naming the status' -ForEach @('stopped', 'failed', 'incompatible-network', 'storage-full') {
+            $global:BastionFake.Rds.Status = $_
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $run.Log | Should -Match "FAILED: The RDS instance amazon-ecs-gmsa-linux-sql is in a state it does not leave by itself \(attempt 1\): its status is '$_'"
+            (Get-FakeCall 'Get-RDSDBInstance').Count | Should -Be 1
+        }
+
+        It 'WHEN it is backing-up and joins after two checks THEN it waits for the join and goes on' {
+            $global:BastionFake.Rds.Status = 'backing-up'
+            $global:BastionFake.Rds.JoinedAfterChecks = 2
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            (Get-FakeCall 'Get-RDSDBInstance').Count | Should -Be 3
+            $run.Log | Should -Match "not ready yet \(attempt 1\): its status is 'backing-up', its membership of the directory d-1234567890 is 'pending-join'"
+        }
+
+        It 'WHEN it has no directory membership at all THEN it fails at once' {
+            $global:BastionFake.Rds.Membership = $null
+            $global:BastionFake.Rds.JoinedAfterChecks = -1
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $run.Log | Should -Match "its status is 'available' but it belongs to no directory"
         }
     }
 
@@ -284,5 +432,32 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
             $run.ExitCode | Should -Be 1 -Because 'an unreadable configuration still ends the run with an error'
             $global:BastionFake.Signals.Count | Should -Be 0
         }
+    }
+}
+
+Describe 'Invoke-Bounded (Invoke-BastionSetup.ps1), for real: a background job stopped at its bound' {
+    BeforeAll {
+        # The function itself, taken from the script (the suites above mock it: their fakes live in this process).
+        $script = Join-Path $PSScriptRoot '../../scripts/Invoke-BastionSetup.ps1'
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($script, [ref]$null, [ref]$null)
+        $definition = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Bounded' }, $true)
+        . ([scriptblock]::Create($definition.Extent.Text))
+    }
+
+    It 'WHEN the job outlasts its bound THEN it throws naming the step and the bound, and the job is gone' {
+        $started = Get-Date
+        { Invoke-Bounded -What 'Installing SqlServer' -Seconds 3 -ScriptBlock { Start-Sleep -Seconds 60 } } |
+            Should -Throw 'Installing SqlServer did not finish within 3 seconds: stopped.'
+        ((Get-Date) - $started).TotalSeconds | Should -BeLessThan 30
+        Get-Job | Should -BeNullOrEmpty
+    }
+
+    It 'WHEN the job fails THEN its error comes back' {
+        { Invoke-Bounded -What 'Installing SqlServer' -Seconds 60 -ScriptBlock { throw 'No match was found for the specified search criteria' } } |
+            Should -Throw '*No match was found for the specified search criteria*'
+    }
+
+    It 'WHEN the job finishes in time THEN its output comes back' {
+        Invoke-Bounded -What 'Adding' -Seconds 60 -ArgumentList 2, 3 -ScriptBlock { param($a, $b) $a + $b } | Should -Be 5
     }
 }

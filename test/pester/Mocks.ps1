@@ -19,3 +19,8 @@ Mock Invoke-WebRequest {
 # The AD: drive and ACL APIs exist only on Windows: Configure-AD.ps1's ACL step is replaced by the fake ACL store.
 Mock Open-ADDrive { }
 Mock Add-AceIfMissing { Add-FakeAce -DistinguishedName $DistinguishedName -Sid $Sid -Rights $Rights -ObjectType $ObjectType }
+# Invoke-BastionSetup.ps1's bounded background job: run here (the fakes live in this process), recording the bound.
+Mock Invoke-Bounded {
+    $global:BastionFake.Calls.Add([pscustomobject]@{ Command = 'Invoke-Bounded'; Arguments = @{ What = $What; Seconds = $Seconds }; Change = $false })
+    & $ScriptBlock @ArgumentList
+}

@@ -213,22 +213,23 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(JSON.stringify(template.toJSON().Mappings)).toContain('SecretsManagerRDSSQLServerRotationSingleUser');
   });
 
-  test('THEN the bastion is Windows Server 2022 from the latest SSM image, IMDSv2 only, with an encrypted root volume', () => {
-    template.hasParameter('*', {
-      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-      Default: '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base',
-    });
+  test('THEN the bastion is Windows Server 2022 resolved by EC2 at launch, IMDSv2 only with hop limit 1, with an encrypted root volume', () => {
+    // test/constructs/ad-management-bastion.test.ts: no deploy-time SSM parameter, and each setting's effect.
     template.hasResourceProperties('AWS::EC2::Instance', {
-      MetadataOptions: { HttpTokens: 'required' },
+      ImageId: 'resolve:ssm:/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base',
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
       BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: Match.objectLike({ Encrypted: true }) }],
       SubnetId: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('privateSubnet') }) },
     });
     expect(resources[instanceId].Properties.KeyName).toBeUndefined();
   });
 
-  test('THEN CloudFormation waits for the bastion signal longer than the run waits for the directory and SQL Server together', () => {
-    // 30 + 60 minutes of bounded waits plus 30 minutes of work: the run reports its own timeout first.
-    template.hasResource('AWS::EC2::Instance', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT2H' } } });
+  test('THEN CloudFormation waits for the bastion signal longer than the run can take', () => {
+    // The sum of BASTION_RUN_BOUNDS (test/constructs/ad-management-bastion.test.ts adds them up): the run reports its
+    // own failure first.
+    template.hasResource('AWS::EC2::Instance', {
+      CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT2H41M' } },
+    });
     expect(stacks.database.bastion.configured.logicalId).toBeDefined();
   });
 
@@ -519,8 +520,19 @@ describe('database stack (domainless, EC2, SSM)', () => {
         'ChinookScriptUrl',
         'ChinookScriptSha256',
         'KeepRunning',
+        'SqlServerModuleVersion',
+        'ConfigurationDigest',
+        // BASTION_RUN_BOUNDS (test/constructs/ad-management-bastion.test.ts sums them against the signal timeout).
         'DirectoryWaitMinutes',
         'DatabaseWaitMinutes',
+        'MetadataTimeoutSeconds',
+        'ModuleInstallMinutes',
+        'DatabaseConfigurationMinutes',
+        'SqlConnectTimeoutSeconds',
+        'QueryTimeoutSeconds',
+        'DownloadTimeoutSeconds',
+        'LoginRetryAttempts',
+        'LoginRetryDelaySeconds',
       ].sort(),
     );
     expect(config).toMatchObject({

@@ -97,9 +97,20 @@ function New-FakeWorld {
         CredSpecObjectKey          = 'credspecs/SampleWebApp.json'
         ChinookScriptUrl           = $PinnedChinookUrl
         ChinookScriptSha256        = $chinook.Sha256
+        SqlServerModuleVersion     = '22.3.0'
+        ConfigurationDigest        = 'abcd1234' + ('0' * 56)
         KeepRunning                = $false
+        # BASTION_RUN_BOUNDS of lib/constructs/ad-management-bastion.ts.
         DirectoryWaitMinutes       = 30
         DatabaseWaitMinutes        = 60
+        MetadataTimeoutSeconds     = 30
+        ModuleInstallMinutes       = 15
+        DatabaseConfigurationMinutes = 30
+        SqlConnectTimeoutSeconds   = 30
+        QueryTimeoutSeconds        = 600
+        DownloadTimeoutSeconds     = 300
+        LoginRetryAttempts         = 20
+        LoginRetryDelaySeconds     = 30
     }
     foreach ($key in $ConfigOverrides.Keys) { $config[$key] = $ConfigOverrides[$key] }
     $configPath = Join-Path $folder 'bastion-setup.json'
@@ -122,7 +133,15 @@ function New-FakeWorld {
         InstanceId    = 'i-0123456789abcdef0'
         Secrets       = $secrets
         Downloads     = @{ $PinnedChinookUrl = $chinook.Path; $RdsCaBundleUrl = $bundle }
-        Host          = @{ RsatInstalled = $true; JoinedDomain = $null }
+        # UserDataPending: EC2Launch v2 runs the user data at the next boot (first boot; and again after a run that
+        # stopped or restarted the computer, see Stop-Computer below).
+        Host          = @{ RsatInstalled = $true; JoinedDomain = $null; Running = $true; UserDataPending = $true; Boots = 1 }
+        # The database stack's resources that wait for a signal (creation policy, Count 1); see the fake
+        # Send-CFNResourceSignal. Refused: the signals CloudFormation turned down.
+        Cfn           = @{
+            Resources = @{ $config.LogicalResourceId = 'CREATE_IN_PROGRESS' }
+            Refused   = [System.Collections.Generic.List[object]]::new()
+        }
         CloudWatch    = @{ Streams = @{}; Messages = [System.Collections.Generic.List[string]]::new() }
         Directory     = @{
             Answers        = $true
@@ -152,10 +171,16 @@ function New-FakeWorld {
             Identifier           = $config.DatabaseInstanceIdentifier
             Status               = 'available'
             AvailableAfterChecks = 0
+            JoinedAfterChecks    = 0
+            Membership           = 'joined'
+            DirectoryId          = 'd-1234567890'
+            DirectoryName        = $dnsName
             Checks               = 0
             Address              = 'amazon-ecs-gmsa-linux-sql.abcdefghijkl.us-east-1.rds.amazonaws.com'
         }
         Sql           = @{ Databases = @{}; Logins = @{}; Users = @{} }
+        QueryTimeouts = [System.Collections.Generic.List[int]]::new()
+        Installed     = [System.Collections.Generic.List[string]]::new()
         Ssm           = @{}
         S3            = @{}
         AutoScaling   = @{}
@@ -218,16 +243,45 @@ function Add-Computer {
     $global:BastionFake.Host.JoinedDomain = $DomainName
 }
 
+# EC2Launch v2: user data that stops or restarts the computer itself (or is interrupted) keeps its run state and runs
+# again at the next boot ("Service runs user data more than once", EC2Launch v2 troubleshooting:
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2launchv2-troubleshoot.html). The two fakes below leave the
+# user data pending; a run that ends without either (exit 0 or 1) completes it.
+
 function Stop-Computer {
     param([switch] $Force)
     Add-FakeCall 'Stop-Computer' @{ Force = [bool]$Force }
     $global:BastionFake.Power.Add('Stop-Computer')
+    $global:BastionFake.Host.Running = $false
+    $global:BastionFake.Host.UserDataPending = $true
 }
 
 function Restart-Computer {
     param([switch] $Force)
     Add-FakeCall 'Restart-Computer' @{ Force = [bool]$Force }
     $global:BastionFake.Power.Add('Restart-Computer')
+    $global:BastionFake.Host.UserDataPending = $true
+}
+
+function Install-PackageProvider {
+    # PowerShellGet's, which exists on Linux too: never for real here.
+    param([string] $Name, [string] $MinimumVersion, [switch] $Force, [string] $Scope)
+    Add-FakeCall 'Install-PackageProvider' @{ Name = $Name } -Change
+}
+
+function Install-Module {
+    # PowerShellGet's, which exists on Linux too: never for real here. Records what would be installed.
+    param([string] $Name, [string] $RequiredVersion, [string] $MinimumVersion, [string] $Scope, [switch] $Force,
+        [switch] $AllowClobber, [string] $Repository)
+    Add-FakeCall 'Install-Module' @{ Name = $Name; RequiredVersion = $RequiredVersion; MinimumVersion = $MinimumVersion } -Change
+    $global:BastionFake.Installed.Add("$Name $RequiredVersion")
+}
+
+function Invoke-Bounded {
+    # Stands for Invoke-BastionSetup.ps1's function of the same name (a background job stopped at a bound; a job is
+    # another process, which would not see these fakes): the tests Mock it to run the block here and record the bound.
+    param($What, $Seconds, $ScriptBlock, $ArgumentList)
+    throw 'Invoke-Bounded must be mocked in the tests.'
 }
 
 function Import-Certificate {

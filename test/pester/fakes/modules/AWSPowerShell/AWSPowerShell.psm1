@@ -32,9 +32,23 @@ function Get-SECSecretValue {
 }
 
 function Send-CFNResourceSignal {
+    # CloudFormation's SignalResource: a resource with a creation policy of Count 1 waits in CREATE_IN_PROGRESS for one
+    # signal. SUCCESS completes it, FAILURE fails it; once it no longer waits, every signal (SUCCESS or FAILURE) is
+    # refused: "Resource <id> is in CREATE_COMPLETE state and cannot be signaled" (ValidationError). An unknown
+    # resource is refused too. (AWS CloudFormation API reference, SignalResource; CreationPolicy attribute.)
     [CmdletBinding()]
     param([string] $StackName, [string] $LogicalResourceId, [string] $UniqueId, [string] $Status, [string] $Region)
     Add-AwsCall 'Send-CFNResourceSignal' @{ Status = $Status }
+    $resources = $global:BastionFake.Cfn.Resources
+    if (-not $resources.ContainsKey($LogicalResourceId)) {
+        throw (New-AwsError "Resource $LogicalResourceId does not exist for stack $StackName" 'ValidationError')
+    }
+    $state = $resources[$LogicalResourceId]
+    if ($state -ne 'CREATE_IN_PROGRESS') {
+        $global:BastionFake.Cfn.Refused.Add([pscustomobject]@{ LogicalResourceId = $LogicalResourceId; Status = $Status; State = $state })
+        throw (New-AwsError "Resource $LogicalResourceId is in $state state and cannot be signaled" 'ValidationError')
+    }
+    $resources[$LogicalResourceId] = if ($Status -eq 'SUCCESS') { 'CREATE_COMPLETE' } else { 'CREATE_FAILED' }
     $global:BastionFake.Signals.Add([pscustomobject]@{ StackName = $StackName; LogicalResourceId = $LogicalResourceId; UniqueId = $UniqueId; Status = $Status })
 }
 
@@ -58,12 +72,19 @@ function Get-RDSDBInstance {
     $rds = $global:BastionFake.Rds
     Add-AwsCall 'Get-RDSDBInstance' @{ DBInstanceIdentifier = $DBInstanceIdentifier }
     if ($DBInstanceIdentifier -ne $rds.Identifier) { throw (New-AwsError "DBInstance $DBInstanceIdentifier not found." 'DBInstanceNotFound') }
+    # DescribeDBInstances reports the directory membership apart from the instance status: an `available` instance
+    # may still be `pending-join` (RDS API reference, DBInstance.DomainMemberships, DomainMembership.Status). The
+    # endpoint exists once the instance has been created.
     $rds.Checks++
     $status = if ($rds.Checks -gt $rds.AvailableAfterChecks) { $rds.Status } else { 'creating' }
+    $membership = if ($rds.Checks -gt $rds.JoinedAfterChecks) { $rds.Membership } else { 'pending-join' }
     [pscustomobject]@{
         DBInstanceIdentifier = $rds.Identifier
         DBInstanceStatus     = $status
-        Endpoint             = $(if ($status -eq 'available') { [pscustomobject]@{ Address = $rds.Address; Port = 1433 } } else { $null })
+        DomainMemberships    = @(if ($membership) {
+                [pscustomobject]@{ Domain = $rds.DirectoryId; FQDN = $rds.DirectoryName; IAMRoleName = 'rds-directory'; Status = $membership }
+            })
+        Endpoint             = $(if ($status -ne 'creating') { [pscustomobject]@{ Address = $rds.Address; Port = 1433 } } else { $null })
     }
 }
 

@@ -24,8 +24,13 @@ function Test-WindowsPrincipal {
 function Invoke-Sqlcmd {
     [CmdletBinding()]
     param([string] $ServerInstance, [pscredential] $Credential, [string] $Database = 'master', [string] $Encrypt,
-        [int] $QueryTimeout, [string] $Query, [string] $InputFile)
+        [int] $QueryTimeout, [int] $ConnectionTimeout, [string] $Query, [string] $InputFile)
     $f = $global:BastionFake
+    # Invoke-Sqlcmd: QueryTimeout 0 (or none) means the query never times out (SqlServer module reference,
+    # Invoke-Sqlcmd -QueryTimeout); the run must bound every query.
+    if ($QueryTimeout -lt 1) { throw 'fake SqlServer: every query must have a QueryTimeout of at least 1 second.' }
+    if ($ConnectionTimeout -lt 1) { throw 'fake SqlServer: every connection must have a ConnectionTimeout.' }
+    $f.QueryTimeouts.Add($QueryTimeout)
     if ($ServerInstance -ne $f.Rds.Address) { throw "A network-related or instance-specific error occurred while establishing a connection to SQL Server '$ServerInstance'." }
     if ($Encrypt -ne 'Mandatory') { throw 'fake SqlServer: the scripts must connect with -Encrypt Mandatory.' }
     $sql = $f.Sql
