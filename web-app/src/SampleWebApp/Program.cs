@@ -40,6 +40,8 @@ else
     builder.Services.AddSingleton<IChinookDataSource, SqlChinookDataSource>();
 }
 
+// The environment the Kerberos library sees, to find the ticket cache it will use.
+builder.Services.AddSingleton(KerberosEnvironment.OfThisProcess());
 builder.Services.AddSingleton<StatusReader>();
 builder.Services.AddHealthChecks()
     .AddCheck<DatabaseHealthCheck>("database", tags: [DatabaseHealthCheck.ReadyTag], timeout: TimeSpan.FromSeconds(20));
