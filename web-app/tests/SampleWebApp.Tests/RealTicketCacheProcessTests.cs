@@ -52,6 +52,56 @@ public sealed class RealTicketCacheProcessTests
     }
 
     [KdcFact]
+    public async Task Kinit_caches_of_every_format_version_are_usable_to_the_check()
+    {
+        // GIVEN kinit writing FILE caches of format versions 1 to 4 (krb5.conf's ccache_type): the parser must read
+        // what MIT writes, not only what the tests' own writer (Ccache) writes
+        using var realm = await KdcRealm.StartAsync();
+        foreach (var version in new[] { 1, 2, 3, 4 })
+        {
+            var path = Path.Combine(realm.Directory, $"krb5cc-v{version}");
+            await realm.KinitAsync($"FILE:{path}", ccacheType: version);
+            Assert.Equal(version, File.ReadAllBytes(path)[1]);
+
+            // WHEN the check reads it
+            var status = SampleWebApp.Diagnostics.TicketCache.Inspect(TestApp.Kerberos($"FILE:{path}"));
+
+            // THEN it is usable, with the user's principal
+            Assert.Equal(SampleWebApp.Diagnostics.TicketCacheState.Usable, status.State);
+            Assert.Equal($"webapp@{KdcRealm.Realm}", status.Principal);
+        }
+    }
+
+    [KdcFact]
+    public async Task SPN_failure_with_a_usable_ticket_shows_one_cause_naming_the_server_and_the_SPN_RDS_registers()
+    {
+        // GIVEN a usable ticket, and a fake SQL Server whose pre-login works but whose SPN the KDC does not know: SqlClient
+        // says "The target principal name is incorrect. Cannot generate SSPI context." Before, the page highlighted
+        // 3 of 4 causes, among them "connection refused or timed out" and "could not get a ticket".
+        using var realm = await KdcRealm.StartAsync();
+        using var sql = new FakeTdsServer();
+        var cache = $"FILE:{Path.Combine(realm.Directory, "krb5cc")}";
+        await realm.KinitAsync(cache);
+        using var app = await StartAppAsync(realm, sql, cache);
+
+        // WHEN the page is loaded (after a first load that warms the process up: JIT and SqlClient's start-up on a busy machine)
+        var (_, _, warmElapsed) = await app.GetAsync("/");
+        Assert.True(warmElapsed < TimeSpan.FromSeconds(15), $"first load took {warmElapsed.TotalSeconds:F1} s");
+        var (_, body, elapsed) = await app.GetAsync("/");
+
+        // THEN it names one cause, the server name, with the SPN asked for and the one RDS registers (from the ticket's realm)
+        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"/ took {elapsed.TotalSeconds:F1} s");
+        Assert.Contains("target principal name is incorrect", body);
+        Assert.Equal(["server-name"], HomePageTests.CauseIds(body));
+        Assert.Contains("<li class=\"likely\" data-cause=\"server-name\">", body);
+        Assert.Contains($"<code>MSSQLSvc/127.0.0.1:{sql.Port}</code>", body);
+        Assert.Contains($"RDS registers <code>MSSQLSvc/&lt;db-instance-id&gt;.{KdcRealm.Realm.ToLowerInvariant()}:{sql.Port}</code>", body);
+        Assert.Contains("Likely here: the host is an IP address, which has no SPN.", body);
+        Assert.True(sql.Connections > 0, "the driver never reached the fake SQL Server");
+        Assert.True(app.IsAlive, app.Output);
+    }
+
+    [KdcFact]
     public async Task Kinit_DIR_collection_is_usable()
     {
         // GIVEN a ticket from kinit in a DIR: collection
