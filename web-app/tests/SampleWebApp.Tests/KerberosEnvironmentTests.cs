@@ -92,13 +92,13 @@ public sealed class KerberosEnvironmentTests : IDisposable
     }
 
     [Fact]
-    public void A_FIFO_as_krb5_conf_is_skipped_at_once()
+    public async Task A_FIFO_as_krb5_conf_is_skipped_at_once()
     {
         var fifo = Path.Combine(_directory, "krb5.conf");
         Assert.Equal(0, mkfifo(fifo, Convert.ToUInt32("600", 8)));
 
         var clock = Stopwatch.StartNew();
-        var name = Environment(null, fifo).ResolveCacheName();
+        var name = await Task.Run(() => Environment(null, fifo).ResolveCacheName()).WaitAsync(TimeSpan.FromSeconds(5));
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(CacheNameSource.BuiltIn, name.Source);
