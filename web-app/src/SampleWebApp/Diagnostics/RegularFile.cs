@@ -135,6 +135,8 @@ public static partial class RegularFile
         _ => "special file",
     };
 
+    // "libc" is libc.so.6 on Linux: the runtime maps that name itself (dotnet/runtime, System.Native pal_dynamicload.c),
+    // so this works in the aspnet image, which has no libc.so development link.
     // open is variadic in C (a mode follows O_CREAT); passing the mode explicitly is the same call on Linux ABIs.
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, int mode);
