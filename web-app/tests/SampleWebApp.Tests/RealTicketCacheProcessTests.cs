@@ -17,14 +17,22 @@ public sealed class RealTicketCacheProcessTests
         return document.RootElement.GetProperty("ticketCache").GetProperty("state").GetString()!;
     }
 
-    private static Task<AppProcess> StartAppAsync(KdcRealm realm, FakeTdsServer sql, string cache) =>
-        AppProcess.StartAsync(new Dictionary<string, string?>
+    private static async Task<AppProcess> StartAppAsync(KdcRealm realm, FakeTdsServer sql, string cache)
+    {
+        var app = await AppProcess.StartAsync(new Dictionary<string, string?>
         {
             ["ConnectionStrings__Chinook"] =
                 $"Server=127.0.0.1,{sql.Port};Database=Chinook;Integrated Security=true;TrustServerCertificate=true;Encrypt=Optional",
             ["KRB5CCNAME"] = cache,
             ["KRB5_CONFIG"] = realm.Krb5Conf,
         });
+
+        // A first login attempt warms the process up (JIT of SqlClient and NegotiateAuthentication: up to 6.5 s seen on a
+        // busy 2-core machine), so that the 6 s bounds below measure the check and the login, not start-up.
+        var (_, _, elapsed) = await app.GetAsync("/api/status");
+        Assert.True(elapsed < TimeSpan.FromSeconds(15), $"first /api/status took {elapsed.TotalSeconds:F1} s");
+        return app;
+    }
 
     [KdcFact]
     public async Task Kinit_FILE_cache_is_usable_and_a_1_s_ticket_is_expired_once_it_ends()
@@ -84,9 +92,7 @@ public sealed class RealTicketCacheProcessTests
         await realm.KinitAsync(cache);
         using var app = await StartAppAsync(realm, sql, cache);
 
-        // WHEN the page is loaded (after a first load that warms the process up: JIT and SqlClient's start-up on a busy machine)
-        var (_, _, warmElapsed) = await app.GetAsync("/");
-        Assert.True(warmElapsed < TimeSpan.FromSeconds(15), $"first load took {warmElapsed.TotalSeconds:F1} s");
+        // WHEN the page is loaded (StartAppAsync warmed the process up)
         var (_, body, elapsed) = await app.GetAsync("/");
 
         // THEN it names one cause, the server name, with the SPN asked for and the one RDS registers (from the ticket's realm)
