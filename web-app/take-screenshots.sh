@@ -3,13 +3,23 @@
 # web-app/screenshots/: the Kerberos success page, the NTLM warning and a failure (connection timed out), each at
 # desktop width and at 390 px (a phone). The README shows them.
 #
-# Needs the .NET 10 SDK and Debian's headless-capable Chromium (apt-get install -y chromium). No network, no AWS.
-# The canned data (SAMPLEWEBAPP_FAKE_DATA) is honoured only in the Development environment, never in a deployed task.
+# Needs the .NET 10 SDK, Debian's headless-capable Chromium and ImageMagick (apt-get install -y chromium imagemagick).
+# No network, no AWS. The canned data (SAMPLEWEBAPP_FAKE_DATA) is honoured only in the Development environment, never in
+# a deployed task.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "chromium not found: install it with apt-get install -y chromium" >&2
+  exit 1
+fi
+# ImageMagick 7 is `magick`, 6 is `convert`; either crops the shots to the page.
+if command -v magick >/dev/null 2>&1 && magick -version 2>/dev/null | grep -q '^Version: ImageMagick'; then
+  im=(magick)
+elif command -v convert >/dev/null 2>&1 && convert -version 2>/dev/null | grep -q '^Version: ImageMagick'; then
+  im=(convert)
+else
+  echo "ImageMagick not found: install it with apt-get install -y imagemagick" >&2
   exit 1
 fi
 
@@ -47,12 +57,11 @@ mkdir -p "$work/krbdir"
 
 port=18089
 mkdir -p "$out"
-# Window sizes (width,height) per page: headless Chromium captures the window, so each is as tall as its page.
-declare -A sizes=(
-  [kerberos]='desktop:1280,1100 phone:390,1460'
-  [ntlm]='desktop:1280,1120 phone:390,1560'
-  [failure]='desktop:1280,1540 phone:390,2620'
-)
+# Window widths: a desktop and a phone (390 px). Headless Chromium captures the window, not the page, so each shot is
+# taken in a window taller than any page, then cut just below the page's last line: no blank tail, whatever the page says.
+declare -A widths=([desktop]=1280 [phone]=390)
+tall=4000
+bottom_margin=32 # the footer's bottom padding (2rem)
 for mode in kerberos ntlm failure; do
   (cd "$work/app" && ASPNETCORE_ENVIRONMENT=Development SAMPLEWEBAPP_FAKE_DATA=$mode ASPNETCORE_HTTP_PORTS=$port \
     KRB5CCNAME="FILE:$work/krbdir/krb5cc" exec dotnet SampleWebApp.dll >"$work/app-$mode.log" 2>&1) &
@@ -61,11 +70,18 @@ for mode in kerberos ntlm failure; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.2
   done
-  for size in ${sizes[$mode]}; do
-    name=${size%%:*}
-    timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
-      --window-size="${size#*:}" --screenshot="$PWD/$out/$mode-$name.png" "http://127.0.0.1:$port/" >/dev/null 2>&1
-    echo "wrote $out/$mode-$name.png"
+  for name in desktop phone; do
+    shot="$PWD/$out/$mode-$name.png"
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+      --disable-sync --no-first-run --hide-scrollbars --force-device-scale-factor=1 \
+      --window-size="${widths[$name]},$tall" --screenshot="$shot" "http://127.0.0.1:$port/" >/dev/null 2>&1
+    # The bounding box of everything that is not the page background (WxH+X+Y): the page ends at Y+H.
+    box=$("${im[@]}" "$shot" -format '%@' info:)
+    [[ $box =~ ^([0-9]+)x([0-9]+)\+([0-9]+)\+([0-9]+)$ ]] || { echo "cannot measure $shot ($box)" >&2; exit 1; }
+    height=$(( BASH_REMATCH[2] + BASH_REMATCH[4] + bottom_margin ))
+    (( height < tall )) || { echo "$shot: the page is taller than $tall px; raise tall" >&2; exit 1; }
+    "${im[@]}" "$shot" -crop "${widths[$name]}x${height}+0+0" +repage "$shot"
+    echo "wrote $out/$mode-$name.png (${widths[$name]}x$height)"
   done
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=''
 done

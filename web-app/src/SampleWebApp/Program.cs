@@ -40,6 +40,8 @@ else
     builder.Services.AddSingleton<IChinookDataSource, SqlChinookDataSource>();
 }
 
+// The environment the Kerberos library sees, to find the ticket cache it will use.
+builder.Services.AddSingleton(KerberosEnvironment.OfThisProcess());
 builder.Services.AddSingleton<StatusReader>();
 builder.Services.AddHealthChecks()
     .AddCheck<DatabaseHealthCheck>("database", tags: [DatabaseHealthCheck.ReadyTag], timeout: TimeSpan.FromSeconds(20));
@@ -48,9 +50,12 @@ var app = builder.Build();
 
 if (!app.Environment.IsDevelopment())
 {
-    // No exception details outside Development. The home page handles database failures itself.
+    // No exception details outside Development: a 500 page with a request id. The home page handles database failures itself.
     app.UseExceptionHandler("/Error");
 }
+
+// A response with an error status and no body (an unknown path's 404) gets the error page, with its status kept.
+app.UseStatusCodePagesWithReExecute("/Error");
 
 // The page loads nothing but its own stylesheet: a strict Content-Security-Policy costs nothing.
 app.Use(async (context, next) =>

@@ -39,18 +39,31 @@ internal sealed class AppProcess : IDisposable
     }
 
     /// <summary>Starts the app with these environment variables (null removes one) and waits for <c>/healthz</c>.</summary>
-    public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string?> environment)
+    /// <param name="environment">Variables to set (a null value removes one).</param>
+    /// <param name="wrapper">A command that runs <c>dotnet SampleWebApp.dll</c> (appended as its last arguments), e.g. <c>unshare</c>.</param>
+    public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, IReadOnlyList<string>? wrapper = null)
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : "dotnet")
         {
-            ArgumentList = { AppDll },
             // The content root (appsettings.json, wwwroot) is the working directory, as /app is in the image.
             WorkingDirectory = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(AppDll)!, "..", "..", "..")),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var argument in wrapper?.Skip(1) ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (wrapper is { Count: > 0 })
+        {
+            start.ArgumentList.Add("dotnet");
+        }
+
+        start.ArgumentList.Add(AppDll);
+
         // Nothing from the machine running the tests: KRB5CCNAME, ConnectionStrings__* or ASPNETCORE_* would change the run.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("KRB5", StringComparison.Ordinal)
                      || k.StartsWith("ConnectionStrings", StringComparison.OrdinalIgnoreCase)

@@ -37,6 +37,9 @@ public sealed class BadTicketCacheProcessTests : IDisposable
             ("zero-byte", () => File.WriteAllBytes(path, []), "empty"),
             ("truncated", () => File.WriteAllBytes(path, whole[..(whole.Length / 2)]), "not-a-ticket-cache"),
             ("garbage", () => File.WriteAllText(path, "this is not a ticket cache, just some text\n"), "not-a-ticket-cache"),
+            ("header only (05 04 and its tags)", () => File.WriteAllBytes(path, Ccache.HeaderOnly(4)), "not-a-ticket-cache"),
+            ("header only (05 02, once shown as usable)", () => File.WriteAllBytes(path, [0x05, 0x02]), "not-a-ticket-cache"),
+            ("header and garbage", () => File.WriteAllBytes(path, [.. Ccache.HeaderOnly(4), .. "garbage"u8.ToArray()]), "not-a-ticket-cache"),
             ("directory without DIR:", () => { File.Delete(path); Directory.CreateDirectory(path); }, "directory"),
             ("missing", () => Directory.Delete(path), "missing"),
         ];
@@ -60,6 +63,48 @@ public sealed class BadTicketCacheProcessTests : IDisposable
         Assert.Equal(0, sql.Connections);
         Assert.True(app.IsAlive, app.Output);
     }
+
+    [Fact]
+    public async Task FIFO_cache_answers_within_6_s_and_many_waiting_requests_leave_healthz_fast()
+    {
+        // GIVEN KRB5CCNAME naming a named pipe nothing writes to. Before, opening it blocked /, /api/status and /ready
+        // for more than 30 s, and enough such requests slowed even /healthz past the container health check's 5 s.
+        using var sql = new FakeTdsServer();
+        var fifo = Path.Combine(_directory, "krb5cc");
+        Assert.Equal(0, mkfifo(fifo, Convert.ToUInt32("600", 8)));
+        using var app = await AppProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Chinook"] = ConnectionString($"127.0.0.1,{sql.Port}"),
+            ["KRB5CCNAME"] = $"FILE:{fifo}",
+        });
+
+        // WHEN the page is loaded
+        var (status, body, elapsed) = await app.GetAsync("/");
+
+        // THEN it answers at once, naming the FIFO, and the app never connected
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"/ took {elapsed.TotalSeconds:F1} s");
+        Assert.Contains("data-state=\"not-a-file\"", body);
+        Assert.Contains("named pipe (FIFO)", body);
+
+        // AND WHEN 40 requests for /, /api/status and /ready arrive together, with /healthz among them
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var paths = Enumerable.Range(0, 40).Select(i => (i % 3) switch { 0 => "/", 1 => "/api/status", _ => "/ready" });
+        var burst = paths.Select(app.GetAsync).ToList();
+        var (healthStatus, _, healthElapsed) = await app.GetAsync("/healthz");
+        var answers = await Task.WhenAll(burst);
+
+        // THEN /healthz stays well inside the health check's 5 s, and every request is answered within 6 s
+        Assert.Equal(HttpStatusCode.OK, healthStatus);
+        Assert.True(healthElapsed < TimeSpan.FromSeconds(2), $"/healthz took {healthElapsed.TotalSeconds:F1} s");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"40 requests took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.All(answers, answer => Assert.Contains(answer.Status, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
+        Assert.Equal(0, sql.Connections);
+        Assert.True(app.IsAlive, app.Output);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
 
     [Fact]
     public async Task Empty_DIR_collection_is_named_and_api_status_reports_it()

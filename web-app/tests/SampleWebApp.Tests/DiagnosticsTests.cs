@@ -74,7 +74,7 @@ public sealed class DiagnosticsTests
         var directory = Directory.CreateTempSubdirectory("krbdir-").FullName;
         try
         {
-            var status = TicketCache.Inspect($"DIR:{directory}");
+            var status = TicketCache.Inspect(TestApp.Kerberos($"DIR:{directory}"));
             Assert.Equal(TicketCacheState.Empty, status.State);
             Assert.Equal(directory, status.Path);
         }
@@ -87,36 +87,123 @@ public sealed class DiagnosticsTests
     [Fact]
     public void Ticket_cache_of_a_non_file_type_is_not_checked()
     {
-        Assert.Equal(TicketCacheState.NotChecked, TicketCache.Inspect("KEYRING:persistent:0").State);
+        Assert.Equal(TicketCacheState.NotChecked, TicketCache.Inspect(TestApp.Kerberos("KEYRING:persistent:0")).State);
     }
 
+    private static TicketCacheStatus Ticket(TicketCacheState state, string path = "/var/credentials-fetcher/krbdir/krb5cc",
+        string? principal = "SampleWebApp$@DIRECTORY.EXAMPLE.COM") =>
+        new(new CacheName(path, CacheNameSource.Variable), path, state, DateTime.UtcNow, Principal: principal);
+
+    private static ChinookDataException ConnectionFailure(string message, int? number = 0, string? inner = null) =>
+        new(DataFailureStage.Connection, message, inner is null ? null : new InvalidOperationException(inner)) { SqlErrorNumber = number };
+
     [Fact]
-    public void Name_resolution_failure_points_at_dns()
+    public void Name_resolution_failure_points_at_dns_only()
     {
         // GIVEN SqlClient's error for a host that does not resolve (socket error 11001)
         var failure = new ChinookDataException(DataFailureStage.Connection, "A network-related or instance-specific error occurred.",
             new System.Net.Sockets.SocketException(11001)) { SqlErrorNumber = 11001 };
-        var ticket = new TicketCacheStatus("/var/credentials-fetcher/krbdir/krb5cc", "/var/credentials-fetcher/krbdir/krb5cc",
-            TicketCacheState.Usable, DateTime.UtcNow);
 
-        // WHEN the likely causes are worked out
-        var likely = FailureCauses.Likely("sqlserver01.directory.example.com", failure, ticket);
+        // WHEN the causes are ranked
+        var causes = FailureCauses.Rank("sqlserver01.directory.example.com", failure, Ticket(TicketCacheState.Usable));
 
-        // THEN only DNS is pointed at
-        Assert.Equal([FailureCause.Dns], likely);
+        // THEN DNS is the one cause: nothing after name resolution was tried
+        var cause = Assert.Single(causes);
+        Assert.Equal(new RankedCause(FailureCause.Dns, Likelihood.Likely, "the name sqlserver01.directory.example.com did not resolve"), cause);
     }
 
     [Theory]
     [InlineData(0, "Success")]
     [InlineData(-2, "Unknown error 258")]
     [InlineData(10061, "Connection refused")]
-    public void Refused_or_timed_out_connection_points_at_the_network_path(int number, string inner)
+    public void Refused_or_timed_out_connection_points_at_the_network_path_only(int number, string inner)
     {
-        var failure = new ChinookDataException(DataFailureStage.Connection, "A network-related or instance-specific error occurred.",
-            new InvalidOperationException(inner)) { SqlErrorNumber = number };
-        var ticket = new TicketCacheStatus("FILE:/k", "/k", TicketCacheState.Usable);
+        var failure = ConnectionFailure("A network-related or instance-specific error occurred.", number, inner);
 
-        Assert.Equal([FailureCause.Network], FailureCauses.Likely("sqlserver01.directory.example.com", failure, ticket));
+        var cause = Assert.Single(FailureCauses.Rank("sqlserver01.directory.example.com", failure, Ticket(TicketCacheState.Usable)));
+
+        Assert.Equal(FailureCause.Network, cause.Cause);
+        Assert.Equal(Likelihood.Likely, cause.Likelihood);
+    }
+
+    [Fact]
+    public void SPN_failure_with_a_usable_ticket_is_the_server_name_only()
+    {
+        // GIVEN what SqlClient 7 on Linux says when the KDC has no ticket for the server (measured with a real MIT KDC),
+        // with error number 0, and a ticket cache that holds a ticket that has not ended
+        var failure = ConnectionFailure("The target principal name is incorrect.  Cannot generate SSPI context.");
+
+        // WHEN the causes are ranked
+        var causes = FailureCauses.Rank("sqlserver01.directory.example.com", failure, Ticket(TicketCacheState.Usable));
+
+        // THEN the server name is the one cause: pre-login worked (no network cause) and the ticket is there (no ticket cause)
+        var cause = Assert.Single(causes);
+        Assert.Equal(FailureCause.ServerName, cause.Cause);
+        Assert.Equal(Likelihood.Likely, cause.Likelihood);
+    }
+
+    [Fact]
+    public void SPN_failure_with_an_unchecked_cache_lists_the_ticket_and_the_name_as_possible()
+    {
+        var failure = ConnectionFailure("The target principal name is incorrect.  Cannot generate SSPI context.");
+        var keyring = new TicketCacheStatus(new CacheName("KEYRING:persistent:0", CacheNameSource.Variable), null, TicketCacheState.NotChecked);
+
+        var causes = FailureCauses.Rank("sqlserver01.directory.example.com", failure, keyring);
+
+        Assert.Equal([FailureCause.Ticket, FailureCause.ServerName], causes.Select(c => c.Cause));
+        Assert.All(causes, c => Assert.Equal(Likelihood.Possible, c.Likelihood));
+    }
+
+    [Fact]
+    public void SPN_failure_against_the_RDS_endpoint_names_the_endpoint_first()
+    {
+        var failure = ConnectionFailure("The target principal name is incorrect.  Cannot generate SSPI context.");
+        var keyring = new TicketCacheStatus(new CacheName("KCM:", CacheNameSource.Variable), null, TicketCacheState.NotChecked);
+
+        var causes = FailureCauses.Rank("mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com", failure, keyring);
+
+        Assert.Equal(new RankedCause(FailureCause.ServerName, Likelihood.Likely, "the host is the RDS endpoint, which has no SPN"), causes[0]);
+        Assert.Equal(FailureCause.Ticket, causes[1].Cause);
+    }
+
+    [Theory]
+    [InlineData("mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com", "DIRECTORY.EXAMPLE.COM", 1433, "MSSQLSvc/mydb.directory.example.com:1433")]
+    [InlineData("mydb.directory.example.com", "DIRECTORY.EXAMPLE.COM", null, "MSSQLSvc/mydb.directory.example.com:1433")]
+    [InlineData("10.0.1.5", "DIRECTORY.EXAMPLE.COM", 1433, "MSSQLSvc/<db-instance-id>.directory.example.com:1433")]
+    [InlineData("mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com", null, null, "MSSQLSvc/mydb.<directory DNS name>:1433")]
+    public void The_SPN_RDS_registers_is_filled_in_from_the_endpoint_and_the_ticket_realm(string host, string? realm, int? port, string expected)
+    {
+        Assert.Equal(expected, FailureCauses.SpnOf(FailureCauses.RdsKerberosName(host, realm), port));
+    }
+
+    [Fact]
+    public void Login_refused_for_a_named_Windows_login_is_the_login_only()
+    {
+        var failure = ConnectionFailure(@"Login failed for user 'DIRECTORY\SampleWebApp$'.", 18456);
+
+        var cause = Assert.Single(FailureCauses.Rank("sqlserver01.directory.example.com", failure, Ticket(TicketCacheState.Usable)));
+
+        Assert.Equal(FailureCause.Login, cause.Cause);
+        Assert.Contains(@"DIRECTORY\SampleWebApp$", cause.Evidence);
+    }
+
+    [Fact]
+    public void Failing_query_after_a_login_is_the_login_only()
+    {
+        var failure = new ChinookDataException(DataFailureStage.Query, "Invalid object name 'dbo.Album'.") { SqlErrorNumber = 208 };
+
+        Assert.Equal([FailureCause.Login], FailureCauses.Rank("h.example.com", failure, Ticket(TicketCacheState.Usable)).Select(c => c.Cause));
+    }
+
+    [Fact]
+    public void Failure_without_evidence_lists_what_can_apply_in_the_order_it_would_happen_none_likely()
+    {
+        var failure = ConnectionFailure("Something nobody has seen before.", null);
+
+        var causes = FailureCauses.Rank("sqlserver01.directory.example.com", failure, Ticket(TicketCacheState.Usable));
+
+        Assert.Equal([FailureCause.Dns, FailureCause.Network, FailureCause.ServerName, FailureCause.Login], causes.Select(c => c.Cause));
+        Assert.All(causes, c => Assert.Equal(Likelihood.Possible, c.Likelihood));
     }
 
     [Fact]
@@ -137,7 +224,7 @@ public sealed class DiagnosticsTests
     public void Error_number_0_is_hidden_and_timeouts_are_named(int number, string? expected)
     {
         var failure = new ChinookDataException(DataFailureStage.Connection, "x") { SqlErrorNumber = number };
-        var report = new StatusReport("h", "Chinook", TicketCache.Inspect(null), null, null, failure, [], new HashSet<FailureCause>());
+        var report = new StatusReport("h", "Chinook", TicketCache.Inspect(TestApp.Kerberos(null)), null, null, failure, [], []);
 
         Assert.Equal(expected, report.ErrorNumberText);
     }

@@ -47,7 +47,9 @@ public sealed class HomePageTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("data-verdict=\"problem\"", body);
         Assert.Contains("Connected, but with NTLM instead of Kerberos", body);
-        Assert.Contains("<span class=\"badge bad\">NTLM</span>", body);
+        // AND its badge is amber like the banner, not the red of a failure
+        Assert.Contains("<span class=\"badge warn\">NTLM</span>", body);
+        Assert.Contains("banner problem", body);
         Assert.Contains("not the RDS endpoint", body);
         Assert.DoesNotContain("Kerberos works", body);
         Assert.DoesNotContain("badge ok\">NTLM", body);
@@ -64,17 +66,18 @@ public sealed class HomePageTests
 
         // THEN it is flagged, and says why
         Assert.Contains("data-verdict=\"problem\"", body);
-        Assert.Contains("<span class=\"badge bad\">SQL</span>", body);
+        Assert.Contains("<span class=\"badge warn\">SQL</span>", body);
         Assert.Contains("Integrated Security=true", body);
     }
 
     [Fact]
-    public async Task Failing_login_renders_the_page_with_the_driver_message_and_the_four_causes_but_no_stack_trace()
+    public async Task Failing_login_renders_the_page_with_the_driver_message_and_the_causes_that_can_apply_but_no_stack_trace()
     {
-        // GIVEN a database whose login fails, with an exception that carries a real stack trace
+        // GIVEN a database whose login fails at the Kerberos step, with an exception that carries a real stack trace,
+        // and a ticket cache the app cannot look into (KEYRING:)
         var failure = ThrownLoginFailure();
         Assert.NotNull(failure.StackTrace);
-        using var app = new TestApp(FakeChinookDataSource.Failing(failure));
+        using var app = new TestApp(FakeChinookDataSource.Failing(failure), ticketCache: "KEYRING:persistent:0");
 
         // WHEN the home page is requested
         var (status, body) = await app.GetAsync("/");
@@ -87,16 +90,15 @@ public sealed class HomePageTests
         Assert.Contains("Login failed for user &#x27;&#x27;. The login is from an untrusted domain.", body);
         Assert.Contains("Caused by: GSSAPI operation failed: No Kerberos credentials available", body);
         Assert.Contains("Error number 18456 (SQL Server: login failed).", body);
-        // AND it lists the four usual causes
-        Assert.Contains("id=\"causes\"", body);
-        Assert.Contains("data-cause=\"server-name\"", body);
-        Assert.Contains("The server name is not the directory name.", body);
-        Assert.Contains("data-cause=\"dns\"", body);
-        Assert.Contains("DNS does not point at the directory.", body);
-        Assert.Contains("data-cause=\"network\"", body);
-        Assert.Contains("Connection refused or timed out.", body);
-        Assert.Contains("data-cause=\"ticket\"", body);
-        Assert.Contains("credentials-fetcher could not get a ticket.", body);
+        // AND it lists only the causes that can apply to a failure at the Kerberos step (not DNS, not the network),
+        // none of them likely since the cache could not be looked into: the ticket, then the server name
+        Assert.Contains("<h2>Possible causes</h2>", body);
+        Assert.Equal(["ticket", "server-name"], CauseIds(body));
+        Assert.DoesNotContain("class=\"likely\"", body);
+        Assert.Contains("No usable Kerberos ticket.", body);
+        Assert.Contains("The KDC has no SPN for this server name.", body);
+        // AND the causes come before the connection facts, right under the verdict (a phone shows them first)
+        Assert.True(body.IndexOf("id=\"causes\"", StringComparison.Ordinal) < body.IndexOf("<h2>Connection</h2>", StringComparison.Ordinal));
         // AND no stack trace or exception type leaks into the page
         Assert.DoesNotContain(nameof(ThrowLoginFailure), body);
         Assert.DoesNotContain(" at SampleWebApp", body);
@@ -105,18 +107,54 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task Failing_login_points_at_the_ticket_when_the_ticket_cache_is_missing()
+    public async Task SPN_failure_with_a_usable_ticket_shows_one_cause_naming_the_server_and_the_SPN_RDS_registers()
     {
-        // GIVEN a failing login and a KRB5CCNAME that names a file which is not there
-        using var app = new TestApp(FakeChinookDataSource.Failing(ThrownLoginFailure()), ticketCache: "FILE:/nonexistent/krb5cc");
+        // GIVEN the words SqlClient 7 says when the KDC has no SPN for the server (seen with a real MIT KDC), and a usable
+        // ticket for the directory's realm
+        var path = Path.Combine(Path.GetTempPath(), $"krb5cc-spn-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(path, Ccache.Version4(DateTime.UtcNow.AddHours(8)));
+        try
+        {
+            var failure = new ChinookDataException(DataFailureStage.Connection, "The target principal name is incorrect.  Cannot generate SSPI context.")
+            {
+                SqlErrorNumber = 0,
+            };
+            using var app = new TestApp(FakeChinookDataSource.Failing(failure, "mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com"), ticketCache: $"FILE:{path}");
+
+            // WHEN the home page is requested
+            var (_, body) = await app.GetAsync("/");
+
+            // THEN one cause, likely: the server name, naming the SPN asked for and the one RDS registers
+            Assert.Equal(["server-name"], CauseIds(body));
+            Assert.Contains("<h2>Likely cause</h2>", body);
+            Assert.Contains("<li class=\"likely\" data-cause=\"server-name\">", body);
+            Assert.Contains("<code>MSSQLSvc/mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com:1433</code>", body);
+            Assert.Contains("RDS registers <code>MSSQLSvc/mydb.example.test:1433</code>", body);
+            Assert.Contains("Connect to <code>mydb.example.test</code>", body);
+            Assert.Contains("Likely here: the host is the RDS endpoint, which has no SPN.", body);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Failing_login_with_a_missing_ticket_cache_names_the_ticket_only()
+    {
+        // GIVEN the real data source and a KRB5CCNAME that names a file which is not there
+        using var app = new TestApp(dataSource: null, ticketCache: "FILE:/nonexistent/krb5cc",
+            connectionString: "Server=sqlserver01.directory.example.com;Database=Chinook;Integrated Security=true");
 
         // WHEN the home page is requested
         var (_, body) = await app.GetAsync("/");
 
-        // THEN the ticket cause is highlighted as likely, and the others are not
+        // THEN the ticket is the one, likely, cause, and the message reads as one sentence
+        Assert.Equal(["ticket"], CauseIds(body));
         Assert.Contains("<li class=\"likely\" data-cause=\"ticket\">", body);
-        Assert.Contains("<li class=\"\" data-cause=\"server-name\">", body);
-        Assert.Contains("<li class=\"\" data-cause=\"dns\">", body);
+        Assert.Contains("The Kerberos ticket cache is not usable, so the app did not try to log in", body);
+        Assert.Contains("/nonexistent/krb5cc: There is no file there. Get a ticket with kinit -c FILE:/nonexistent/krb5cc", body);
+        Assert.DoesNotContain("Did not try to log in:", body);
     }
 
     [Fact]
@@ -129,10 +167,13 @@ public sealed class HomePageTests
         // WHEN the home page is requested
         var (status, body) = await app.GetAsync("/");
 
-        // THEN the server-name cause is highlighted, naming the host
+        // THEN the server-name cause comes first, highlighted, naming the host and the name to use instead
         Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("server-name", CauseIds(body)[0]);
         Assert.Contains("<li class=\"likely\" data-cause=\"server-name\">", body);
-        Assert.Contains("Likely here: the host is <code>mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com</code>", body);
+        Assert.Contains("Likely here: the host is the RDS endpoint, which has no SPN.", body);
+        Assert.Contains("<code>MSSQLSvc/mydb.abcdefghijkl.eu-west-1.rds.amazonaws.com:1433</code>", body);
+        Assert.Contains("Connect to <code>mydb.&lt;directory DNS name&gt;</code>", body);
     }
 
     [Fact]
@@ -175,7 +216,8 @@ public sealed class HomePageTests
         // GIVEN the real data source with the connection string the ECS task gets, pointing at a host that cannot resolve
         const string connectionString =
             "Server=sqlserver01.directory.invalid;Database=Chinook;Integrated Security=true;TrustServerCertificate=true;Connect Timeout=1";
-        using var app = new TestApp(dataSource: null, connectionString: connectionString);
+        // (a MEMORY: cache is not checked, so the app tries to connect)
+        using var app = new TestApp(dataSource: null, ticketCache: "MEMORY:test", connectionString: connectionString);
 
         // WHEN the home page is requested
         var (status, body) = await app.GetAsync("/");
@@ -202,6 +244,10 @@ public sealed class HomePageTests
         Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", body);
         Assert.Contains("A &amp; B", body);
     }
+
+    /// <summary>The data-cause attributes of the listed causes, in order.</summary>
+    internal static List<string> CauseIds(string body) =>
+        System.Text.RegularExpressions.Regex.Matches(body, "data-cause=\"([a-z-]+)\"").Select(m => m.Groups[1].Value).ToList();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ChinookDataException ThrownLoginFailure()

@@ -100,7 +100,10 @@ internal sealed class KdcRealm : IDisposable
     }
 
     /// <summary>Gets a TGT for the user into a cache (<c>FILE:...</c> or <c>DIR:...</c>), the password on stdin.</summary>
-    public Task KinitAsync(string cache, string? lifetime = null)
+    /// <param name="cache">The cache to write.</param>
+    /// <param name="lifetime">The ticket's lifetime (kinit -l), or the realm's.</param>
+    /// <param name="ccacheType">The FILE cache format version kinit writes (krb5.conf's ccache_type, 1 to 4; MIT's default is 4).</param>
+    public async Task KinitAsync(string cache, string? lifetime = null, int? ccacheType = null)
     {
         List<string> arguments = ["-c", cache];
         if (lifetime is not null)
@@ -109,7 +112,15 @@ internal sealed class KdcRealm : IDisposable
         }
 
         arguments.Add(User);
-        return RunAsync(Directory, "/usr/bin/kinit", arguments, stdin: Password + "\n");
+        string? config = null;
+        if (ccacheType is int version)
+        {
+            config = Path.Combine(Directory, $"krb5-ccache-type-{version}.conf");
+            await File.WriteAllTextAsync(config,
+                (await File.ReadAllTextAsync(Krb5Conf)).Replace("[libdefaults]", $"[libdefaults]\n    ccache_type = {version}"));
+        }
+
+        await RunAsync(Directory, "/usr/bin/kinit", arguments, stdin: Password + "\n", config: config);
     }
 
     public void Dispose()
@@ -124,7 +135,7 @@ internal sealed class KdcRealm : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private static ProcessStartInfo Start(string directory, string tool, IEnumerable<string> arguments)
+    private static ProcessStartInfo Start(string directory, string tool, IEnumerable<string> arguments, string? config = null)
     {
         var start = new ProcessStartInfo(tool)
         {
@@ -138,15 +149,15 @@ internal sealed class KdcRealm : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["KRB5_CONFIG"] = Path.Combine(directory, "krb5.conf");
+        start.Environment["KRB5_CONFIG"] = config ?? Path.Combine(directory, "krb5.conf");
         start.Environment["KRB5_KDC_PROFILE"] = Path.Combine(directory, "kdc.conf");
         start.Environment.Remove("KRB5CCNAME");
         return start;
     }
 
-    private static async Task RunAsync(string directory, string tool, IEnumerable<string> arguments, string stdin = "")
+    private static async Task RunAsync(string directory, string tool, IEnumerable<string> arguments, string stdin = "", string? config = null)
     {
-        using var process = Process.Start(Start(directory, tool, arguments))!;
+        using var process = Process.Start(Start(directory, tool, arguments, config))!;
         await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Net;
 
 namespace SampleWebApp.Tests;
@@ -46,16 +47,45 @@ public sealed class TicketCacheLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Unset_KRB5CCNAME_is_flagged()
+    public async Task Unset_KRB5CCNAME_checks_the_default_cache_and_says_where_its_name_came_from()
     {
-        // GIVEN no KRB5CCNAME
+        // GIVEN no KRB5CCNAME, no krb5.conf, and no file at the library's built-in default cache
         using var app = new TestApp(FakeChinookDataSource.Connected("KERBEROS"), ticketCache: null);
 
         // WHEN the home page is requested
         var (_, body) = await app.GetAsync("/");
 
-        // THEN it says the variable is not set
-        Assert.Contains("data-state=\"not-checked\"", body);
-        Assert.Contains("KRB5CCNAME is not set", body);
+        // THEN the default cache is checked (missing), with where its name came from and a local fix (kinit)
+        Assert.Contains("data-state=\"missing\"", body);
+        Assert.Contains($"<code>{TestApp.MissingDefaultCache}</code>", body);
+        Assert.Contains("KRB5CCNAME is not set: the Kerberos library&#x27;s built-in default cache", body);
+        Assert.Contains("Get a ticket with kinit (it writes this default cache)", body);
+        Assert.DoesNotContain("credentials-fetcher", body[body.IndexOf("id=\"ticket-cache\"", StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public async Task Unset_KRB5CCNAME_with_a_garbage_default_cache_from_krb5_conf_stops_the_login()
+    {
+        // GIVEN no KRB5CCNAME and a krb5.conf whose default_ccache_name is a garbage file
+        var garbage = Path.Combine(_directory, "krb5cc_4242");
+        await File.WriteAllTextAsync(garbage, "not a ticket cache");
+        var conf = Path.Combine(_directory, "krb5.conf");
+        await File.WriteAllTextAsync(conf, $"[libdefaults]\n    default_ccache_name = FILE:{_directory}/krb5cc_%{{uid}}\n");
+        var kerberos = TestApp.Kerberos(null, krb5Config: conf);
+
+        // WHEN the real data source is asked to log in
+        var dataSource = new SampleWebApp.Data.SqlChinookDataSource(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Chinook"] = "Server=127.0.0.1,1;Integrated Security=true",
+            }).Build(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SampleWebApp.Data.SqlChinookDataSource>.Instance,
+            kerberos);
+        var failure = await Assert.ThrowsAsync<SampleWebApp.Data.ChinookDataException>(() => dataSource.ReadSnapshotAsync(5, CancellationToken.None));
+
+        // THEN it stops before the network, naming that file
+        Assert.Equal(SampleWebApp.Data.DataFailureStage.TicketCache, failure.Stage);
+        Assert.Equal(garbage, failure.TicketCache?.Path);
+        Assert.Equal(SampleWebApp.Diagnostics.TicketCacheState.NotATicketCache, failure.TicketCache?.State);
     }
 }

@@ -12,6 +12,9 @@ public interface IChinookDataSource
     /// </summary>
     string? ServerHost { get; }
 
+    /// <summary>The TCP port named in the connection string (<c>Server=host,port</c>), or null for the default. Never touches the network.</summary>
+    int? ServerPort => null;
+
     /// <summary>The database named in the connection string (<c>Database=</c>), or null. Never touches the network.</summary>
     string? DatabaseName => null;
 

@@ -48,13 +48,16 @@ public sealed class SqlChinookDataSource : IChinookDataSource
     private readonly string? _connectionString;
     private readonly string? _configurationProblem;
     private readonly ILogger<SqlChinookDataSource> _logger;
-    private readonly IConfiguration _configuration;
+    private readonly KerberosEnvironment _kerberos;
     private readonly bool _usesKerberos;
 
-    public SqlChinookDataSource(IConfiguration configuration, ILogger<SqlChinookDataSource> logger)
+    /// <param name="configuration">Holds the connection string.</param>
+    /// <param name="logger">The container log.</param>
+    /// <param name="kerberos">Finds the ticket cache the Kerberos library will use; this process's environment when null.</param>
+    public SqlChinookDataSource(IConfiguration configuration, ILogger<SqlChinookDataSource> logger, KerberosEnvironment? kerberos = null)
     {
         _logger = logger;
-        _configuration = configuration;
+        _kerberos = kerberos ?? KerberosEnvironment.OfThisProcess();
         var connectionString = configuration.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -73,6 +76,7 @@ public sealed class SqlChinookDataSource : IChinookDataSource
             }
 
             ServerHost = HostOf(builder.DataSource);
+            ServerPort = PortOf(builder.DataSource);
             DatabaseName = string.IsNullOrWhiteSpace(builder.InitialCatalog) ? null : builder.InitialCatalog;
             _usesKerberos = builder.IntegratedSecurity;
             _connectionString = builder.ConnectionString;
@@ -86,6 +90,9 @@ public sealed class SqlChinookDataSource : IChinookDataSource
 
     /// <inheritdoc />
     public string? ServerHost { get; }
+
+    /// <inheritdoc />
+    public int? ServerPort { get; }
 
     /// <inheritdoc />
     public string? DatabaseName { get; }
@@ -150,6 +157,14 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         return (end >= 0 ? host[..end] : host).Trim();
     }
 
+    /// <summary>The port of a SqlClient data source (<c>host,1433</c>), or null when it names none.</summary>
+    internal static int? PortOf(string? dataSource)
+    {
+        var comma = dataSource?.LastIndexOf(',') ?? -1;
+        return comma >= 0 && int.TryParse(dataSource![(comma + 1)..].Trim(), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : null;
+    }
+
     private async Task<SqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         if (_connectionString is null)
@@ -160,12 +175,13 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         if (_usesKerberos)
         {
             // Checked before every login, since credentials-fetcher may be writing the cache right now.
-            var ticketCache = TicketCache.Inspect(_configuration[TicketCache.VariableName]);
+            // It is the cache the library would open (KRB5CCNAME, else krb5.conf's default_ccache_name, else
+            // /tmp/krb5cc_<uid>): a garbage default cache crashed the process as surely as a garbage KRB5CCNAME.
+            var ticketCache = TicketCache.Inspect(_kerberos);
             if (!ticketCache.AllowsLogin)
             {
                 _logger.LogWarning("Not logging in to {Host}: the ticket cache {Path} is {State}", ServerHost, ticketCache.Path, ticketCache.StateName);
-                throw new ChinookDataException(DataFailureStage.TicketCache,
-                    $"Did not try to log in: the Kerberos ticket cache {ticketCache.Path} is {ticketCache.StateName}; it {ticketCache.Explanation}")
+                throw new ChinookDataException(DataFailureStage.TicketCache, ticketCache.Problem)
                 {
                     TicketCache = ticketCache,
                 };

@@ -11,7 +11,8 @@ public sealed record StatusReport(
     AuthSchemeAssessment? Auth,
     ChinookDataException? Failure,
     IReadOnlyList<string> FailureDetails,
-    IReadOnlySet<FailureCause> LikelyCauses)
+    IReadOnlyList<RankedCause> Causes,
+    int? ServerPort = null)
 {
     /// <summary>True only when the session authenticated with Kerberos.</summary>
     public bool Ok => Auth is { Verdict: AuthVerdict.Success };
@@ -50,16 +51,21 @@ public sealed record StatusReport(
                 return null;
             }
 
-            var likely = LikelyCauses.Order().Select(FailureCauses.Title).ToList();
-            return likely.Count == 0 || Failure.Stage is DataFailureStage.Configuration or DataFailureStage.TicketCache
-                ? $"{StatusReader.Describe(Failure.Stage)}: {Failure.Message}"
-                : $"{StatusReader.Describe(Failure.Stage)}. Likely: {string.Join("; ", likely)}.";
+            var likely = Causes.Where(c => c.Likelihood == Likelihood.Likely).Select(c => FailureCauses.Title(c.Cause)).ToList();
+            var possible = Causes.Where(c => c.Likelihood == Likelihood.Possible).Select(c => FailureCauses.Title(c.Cause)).ToList();
+            return Failure.Stage switch
+            {
+                DataFailureStage.Configuration or DataFailureStage.TicketCache => $"{StatusReader.Describe(Failure.Stage)}. {Failure.Message}",
+                _ when likely.Count > 0 => $"{StatusReader.Describe(Failure.Stage)}. Likely: {string.Join("; ", likely)}.",
+                _ when possible.Count > 0 => $"{StatusReader.Describe(Failure.Stage)}. Possible: {string.Join("; ", possible)}.",
+                _ => $"{StatusReader.Describe(Failure.Stage)}. {Failure.Message}",
+            };
         }
     }
 }
 
 /// <summary>Reads the database once and works out what to tell the reader.</summary>
-public sealed class StatusReader(IChinookDataSource dataSource, IConfiguration configuration, ILogger<StatusReader> logger)
+public sealed class StatusReader(IChinookDataSource dataSource, KerberosEnvironment kerberos, ILogger<StatusReader> logger)
 {
     /// <summary>How many random albums the page lists.</summary>
     public const int AlbumCount = 5;
@@ -67,7 +73,7 @@ public sealed class StatusReader(IChinookDataSource dataSource, IConfiguration c
     /// <summary>Inspects the ticket cache, reads the database and explains any failure. Never throws but for cancellation.</summary>
     public async Task<StatusReport> ReadAsync(CancellationToken cancellationToken)
     {
-        var ticketCache = TicketCache.Inspect(configuration[TicketCache.VariableName]);
+        var ticketCache = TicketCache.Inspect(kerberos);
         ChinookSnapshot? snapshot = null;
         AuthSchemeAssessment? auth = null;
         ChinookDataException? failure = null;
@@ -97,7 +103,8 @@ public sealed class StatusReader(IChinookDataSource dataSource, IConfiguration c
             auth,
             failure,
             failure is null ? [] : InnerMessages(failure),
-            failure is null ? new HashSet<FailureCause>() : FailureCauses.Likely(dataSource.ServerHost, failure, ticketCache));
+            failure is null ? [] : FailureCauses.Rank(dataSource.ServerHost, failure, ticketCache),
+            dataSource.ServerPort);
     }
 
     /// <summary>Words for the step that failed.</summary>

@@ -1,173 +1,206 @@
 namespace SampleWebApp.Diagnostics;
 
-/// <summary>What the app found at the Kerberos ticket cache named by <c>KRB5CCNAME</c>.</summary>
+/// <summary>What the app found at the Kerberos ticket cache the library will use.</summary>
 public enum TicketCacheState
 {
     /// <summary>
-    /// Not checked: <c>KRB5CCNAME</c> is unset (the Kerberos library uses its default cache) or names a cache type that
-    /// is not on disk (<c>KEYRING:</c>, <c>KCM:</c>, <c>MEMORY:</c>). The app still tries to log in.
+    /// Not checked: a cache type that is not on disk (<c>KEYRING:</c>, <c>KCM:</c>, <c>MEMORY:</c>), or not Linux.
+    /// The app still tries to log in.
     /// </summary>
     NotChecked,
 
     /// <summary>A ticket cache with at least one ticket that has not ended.</summary>
     Usable,
 
-    /// <summary>A ticket cache whose tickets have all ended: credentials-fetcher has stopped renewing it.</summary>
+    /// <summary>A ticket cache whose tickets have all ended.</summary>
     Expired,
 
-    /// <summary>Nothing at that path: credentials-fetcher has not (yet) written a ticket, or the volume is not mounted.</summary>
+    /// <summary>Nothing at that path.</summary>
     Missing,
 
-    /// <summary>A zero-byte file, or a cache (or <c>DIR:</c> collection) that holds no ticket.</summary>
+    /// <summary>A zero-byte file, a cache with a principal but no ticket, or a <c>DIR:</c> collection without a cache.</summary>
     Empty,
 
-    /// <summary>A file that is not an MIT Kerberos ticket cache: wrong first bytes, truncated, or garbage.</summary>
+    /// <summary>A file that is not an MIT Kerberos ticket cache: wrong first bytes, a header alone, truncated, or garbage.</summary>
     NotATicketCache,
 
     /// <summary>A directory named without the <c>DIR:</c> prefix.</summary>
     Directory,
+
+    /// <summary>A named pipe (FIFO), socket or device: the app does not open it, since reading one can block for ever.</summary>
+    NotAFile,
 
     /// <summary>The file is there but this process may not read it (the cache is root:root 0600; the container must run as root).</summary>
     Unreadable,
 }
 
 /// <summary>The ticket cache the app found.</summary>
-/// <param name="Setting">The raw value of <c>KRB5CCNAME</c>, or null when unset.</param>
+/// <param name="Name">The cache the library will use and where that name came from.</param>
 /// <param name="Path">The file or directory looked at (a <c>FILE:</c> or <c>DIR:</c> prefix removed), or null.</param>
 /// <param name="State">What was found there.</param>
-/// <param name="LastWriteUtc">When the cache was last written (credentials-fetcher renews tickets), when it exists.</param>
+/// <param name="LastWriteUtc">When the cache was last written, when it exists.</param>
 /// <param name="EndsUtc">When the last of its tickets ends, when it could be read.</param>
-public sealed record TicketCacheStatus(string? Setting, string? Path, TicketCacheState State, DateTime? LastWriteUtc = null, DateTime? EndsUtc = null)
+/// <param name="Principal">Its default principal (e.g. <c>SampleWebApp$@DIRECTORY.EXAMPLE.COM</c>), when it could be read.</param>
+/// <param name="SpecialKind">For <see cref="TicketCacheState.NotAFile"/>: what it is instead (e.g. "named pipe (FIFO)").</param>
+public sealed record TicketCacheStatus(
+    CacheName Name,
+    string? Path,
+    TicketCacheState State,
+    DateTime? LastWriteUtc = null,
+    DateTime? EndsUtc = null,
+    string? Principal = null,
+    string? SpecialKind = null)
 {
+    // Where ECS (credentials-fetcher, or Fargate) mounts the gMSA's ticket cache into the task.
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
+    private const string CredentialsFetcherDirectory = "/var/credentials-fetcher/";
+
+    /// <summary>The raw value of <c>KRB5CCNAME</c>, or null when it is unset.</summary>
+    public string? Setting => Name.Source == CacheNameSource.Variable ? Name.Name : null;
+
+    /// <summary>The realm of the cache's principal (for Active Directory, the directory's DNS name in capitals), or null.</summary>
+    public string? Realm => Principal is { } principal && principal.LastIndexOf('@') is var at and >= 0 ? principal[(at + 1)..] : null;
+
     /// <summary>
     /// True when connecting is safe and may work. A bad cache must stop the login before it starts: .NET's
     /// NegotiateAuthentication crashes the whole process (SIGSEGV) on a zero-byte, truncated or garbage cache.
     /// </summary>
     public bool AllowsLogin => State is TicketCacheState.Usable or TicketCacheState.NotChecked;
 
+    /// <summary>True when credentials-fetcher writes this cache (the path ECS mounts), false when a person runs kinit.</summary>
+    public bool WrittenByCredentialsFetcher => Path?.StartsWith(CredentialsFetcherDirectory, StringComparison.Ordinal) == true;
+
     /// <summary>The state as the page and <c>/api/status</c> name it, e.g. <c>not-a-ticket-cache</c>.</summary>
     public string StateName => TicketCache.NameOf(State);
 
-    /// <summary>One sentence: what is wrong and how to fix it (or what was found, when usable).</summary>
+    /// <summary>What was found and how to fix it, in one or two sentences.</summary>
     public string Explanation => State switch
     {
-        TicketCacheState.Usable => "holds a ticket that has not ended.",
-        TicketCacheState.Expired => "every ticket in it has ended: credentials-fetcher is not renewing it (check its log and the gMSA's permissions).",
-        TicketCacheState.Missing => "does not exist: credentials-fetcher has not written a ticket there (check the task's credentialSpecs and its log).",
-        TicketCacheState.Empty => "holds no ticket (a zero-byte file or an empty collection): credentials-fetcher is still writing it or failed; reload in a minute, then check its log.",
-        TicketCacheState.NotATicketCache => "is not a Kerberos ticket cache (wrong format, truncated or corrupt): point KRB5CCNAME at the file credentials-fetcher writes.",
-        TicketCacheState.Directory => $"is a directory: name the cache file inside it, or write DIR:{Path} for a cache collection.",
-        TicketCacheState.Unreadable => "exists but this process cannot read it (the cache is root-only: run the container as root).",
-        _ => Setting is null
-            ? "KRB5CCNAME is not set, so the driver looks in the default cache, where credentials-fetcher puts nothing; the app tries anyway."
-            : "not a cache on disk (KEYRING:, KCM:, MEMORY:...): not checked; the app tries to log in.",
+        TicketCacheState.Usable => "Holds a ticket that has not ended.",
+        TicketCacheState.Expired => "Every ticket in it has ended. " + (WrittenByCredentialsFetcher
+            ? "credentials-fetcher is not renewing it: check its log and the gMSA's permissions."
+            : "Get a new ticket with kinit."),
+        TicketCacheState.Missing => "There is no file there. " + (WrittenByCredentialsFetcher
+            ? "credentials-fetcher has not written a ticket: check the task's credentialSpecs and the credentials-fetcher log."
+            : Name.Source == CacheNameSource.Variable
+                ? "Get a ticket with kinit -c " + Name.Name + ", or point KRB5CCNAME at your ticket cache."
+                : "Get a ticket with kinit (it writes this default cache), or set KRB5CCNAME to the cache to use."),
+        TicketCacheState.Empty => "Holds no ticket (a zero-byte file, or a cache or collection without tickets). " + (WrittenByCredentialsFetcher
+            ? "credentials-fetcher is still writing it or failed: reload in a minute, then check its log."
+            : "Get a ticket with kinit."),
+        TicketCacheState.NotATicketCache => "Not a Kerberos ticket cache (wrong format, a header without a ticket, truncated or corrupt). " + (WrittenByCredentialsFetcher
+            ? "credentials-fetcher writes a whole cache: check its log, then restart the task."
+            : "Delete it and get a ticket with kinit, or point KRB5CCNAME at a real ticket cache."),
+        TicketCacheState.Directory => $"A directory, not a cache file. Name the cache file inside it, or write DIR:{Path} for a cache collection.",
+        TicketCacheState.NotAFile => $"A {SpecialKind ?? "special file"}, not a file: the app does not open it, since reading it could block for ever. " +
+                                     "Point KRB5CCNAME at a ticket cache file.",
+        TicketCacheState.Unreadable => "This process may not read it. " + (WrittenByCredentialsFetcher
+            ? "The cache that credentials-fetcher mounts is root-only: run the container as root."
+            : "Check its owner and mode (kinit makes it readable by its owner only)."),
+        _ => OperatingSystem.IsLinux()
+            ? "Not a file or directory cache, so the app cannot look inside; it tries to log in."
+            : "Not checked: the app checks ticket caches on Linux only (on Windows the driver uses your logon session).",
     };
+
+    /// <summary>The line the page and <c>/api/status</c> give when the cache stops the login.</summary>
+    public string Problem => $"{Path ?? Name.Name}: {Explanation}";
 }
 
 /// <summary>
-/// Looks at the Kerberos credential cache that credentials-fetcher mounts into the task
-/// (<c>KRB5CCNAME</c>, e.g. <c>/var/credentials-fetcher/krbdir/krb5cc</c>) before the driver may use it.
+/// Looks at the Kerberos credential cache that the library will use (see <see cref="KerberosEnvironment"/>), before the
+/// driver may use it: on ECS the one credentials-fetcher mounts into the task (<c>KRB5CCNAME</c>, e.g.
+/// <c>/var/credentials-fetcher/krbdir/krb5cc</c>); locally the one kinit wrote.
 /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
 /// File format: https://web.mit.edu/kerberos/krb5-latest/doc/formats/ccache_file_format.html
+/// Cache types and names: https://web.mit.edu/kerberos/krb5-latest/doc/basic/ccache_def.html
 /// </summary>
 public static class TicketCache
 {
-    /// <summary>Name of the environment variable (read through configuration) that points at the ticket cache.</summary>
-    public const string VariableName = "KRB5CCNAME";
-
-    // A cache bigger than this is not something credentials-fetcher writes; read no more of it.
+    // A cache bigger than this is not something credentials-fetcher or kinit writes; read no more of it.
     private const int MaxBytes = 1 << 20;
+
+    // A DIR: collection's "primary" file holds one file name.
+    private const int MaxPrimaryBytes = 4096;
 
     /// <summary>The kebab-case name of a state.</summary>
     public static string NameOf(TicketCacheState state) => state switch
     {
         TicketCacheState.NotChecked => "not-checked",
         TicketCacheState.NotATicketCache => "not-a-ticket-cache",
+        TicketCacheState.NotAFile => "not-a-file",
         _ => state.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>Inspects the cache named by a <c>KRB5CCNAME</c> value. Never throws.</summary>
-    public static TicketCacheStatus Inspect(string? setting) => Inspect(setting, DateTime.UtcNow);
+    /// <summary>Inspects the cache the library will use in this environment. Never throws.</summary>
+    public static TicketCacheStatus Inspect(KerberosEnvironment environment) => Inspect(environment.ResolveCacheName(), DateTime.UtcNow);
 
-    /// <summary>Inspects the cache named by a <c>KRB5CCNAME</c> value as of <paramref name="nowUtc"/>. Never throws.</summary>
-    public static TicketCacheStatus Inspect(string? setting, DateTime nowUtc)
+    /// <summary>Inspects a cache as of <paramref name="nowUtc"/>. Never throws.</summary>
+    public static TicketCacheStatus Inspect(CacheName name, DateTime nowUtc)
     {
-        if (string.IsNullOrWhiteSpace(setting))
+        if (!OperatingSystem.IsLinux())
         {
-            return new TicketCacheStatus(null, null, TicketCacheState.NotChecked);
+            return new TicketCacheStatus(name, null, TicketCacheState.NotChecked);
         }
 
-        var value = setting.Trim();
+        var value = name.Name;
         try
         {
-            if (value.StartsWith("DIR:", StringComparison.Ordinal))
+            // MIT: the type is the text before the first colon; no colon means FILE. "DIR::<file>" names one cache of a collection.
+            var colon = value.IndexOf(':');
+            var type = colon < 0 ? "FILE" : value[..colon];
+            var residual = colon < 0 ? value : value[(colon + 1)..];
+            return type switch
             {
-                return InspectCollection(setting, value["DIR:".Length..], nowUtc);
-            }
-
-            if (value.StartsWith("FILE:", StringComparison.Ordinal))
-            {
-                return InspectFile(setting, value["FILE:".Length..], nowUtc);
-            }
-
-            // A bare path is a FILE cache (MIT Kerberos' default cache type); anything else with a type prefix is not on disk.
-            return value.StartsWith('/') || !value.Contains(':')
-                ? InspectFile(setting, value, nowUtc)
-                : new TicketCacheStatus(setting, null, TicketCacheState.NotChecked);
+                "FILE" => InspectFile(name, residual, nowUtc),
+                "DIR" when residual.StartsWith(':') => InspectFile(name, residual[1..], nowUtc),
+                "DIR" => InspectCollection(name, residual, nowUtc),
+                _ => new TicketCacheStatus(name, null, TicketCacheState.NotChecked),
+            };
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            return new TicketCacheStatus(setting, value, TicketCacheState.Unreadable);
+            return new TicketCacheStatus(name, value, TicketCacheState.Unreadable);
         }
     }
 
-    private static TicketCacheStatus InspectFile(string setting, string path, DateTime nowUtc)
+    private static TicketCacheStatus InspectFile(CacheName name, string path, DateTime nowUtc)
     {
-        if (System.IO.Directory.Exists(path))
+        var read = RegularFile.Read(path, MaxBytes);
+        return read.Kind switch
         {
-            return new TicketCacheStatus(setting, path, TicketCacheState.Directory, System.IO.Directory.GetLastWriteTimeUtc(path));
-        }
-
-        if (!File.Exists(path))
-        {
-            return new TicketCacheStatus(setting, path, TicketCacheState.Missing);
-        }
-
-        var written = File.GetLastWriteTimeUtc(path);
-        byte[] bytes;
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var buffer = new byte[MaxBytes];
-            var length = stream.ReadAtLeast(buffer, MaxBytes, throwOnEndOfStream: false);
-            bytes = buffer[..length];
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            return new TicketCacheStatus(setting, path, TicketCacheState.Unreadable, written);
-        }
-
-        var (state, ends) = Judge(bytes, nowUtc);
-        return new TicketCacheStatus(setting, path, state, written, ends);
+            FileKind.Missing => new TicketCacheStatus(name, path, TicketCacheState.Missing),
+            FileKind.Directory => new TicketCacheStatus(name, path, TicketCacheState.Directory, read.LastWriteUtc),
+            FileKind.Special => new TicketCacheStatus(name, path, TicketCacheState.NotAFile, read.LastWriteUtc, SpecialKind: read.SpecialKind),
+            FileKind.Unreadable => new TicketCacheStatus(name, path, TicketCacheState.Unreadable, read.LastWriteUtc),
+            _ => Judged(name, path, read, nowUtc),
+        };
     }
 
-    private static TicketCacheStatus InspectCollection(string setting, string directory, DateTime nowUtc)
+    private static TicketCacheStatus Judged(CacheName name, string path, FileRead read, DateTime nowUtc)
     {
-        if (!System.IO.Directory.Exists(directory))
+        var (state, ends, principal) = Judge(read.Bytes, nowUtc);
+        return new TicketCacheStatus(name, path, state, read.LastWriteUtc, ends, principal);
+    }
+
+    private static TicketCacheStatus InspectCollection(CacheName name, string directory, DateTime nowUtc)
+    {
+        var read = RegularFile.Read(directory, 0);
+        if (read.Kind != FileKind.Directory)
         {
-            return new TicketCacheStatus(setting, directory, File.Exists(directory) ? TicketCacheState.NotATicketCache : TicketCacheState.Missing);
+            var state = read.Kind == FileKind.Missing ? TicketCacheState.Missing : TicketCacheState.NotATicketCache;
+            return new TicketCacheStatus(name, directory, state);
         }
 
         // MIT Kerberos uses the cache the "primary" file names (default "tkt"); without one, any tkt* cache will do.
-        var primary = Path.Combine(directory, "primary");
-        IEnumerable<string> candidates = File.Exists(primary)
-            ? [Path.Combine(directory, File.ReadLines(primary).FirstOrDefault()?.Trim() ?? "tkt")]
+        var primary = RegularFile.Read(Path.Combine(directory, "primary"), MaxPrimaryBytes);
+        IEnumerable<string> candidates = primary.Kind == FileKind.Regular
+            ? [Path.Combine(directory, Path.GetFileName(System.Text.Encoding.UTF8.GetString(primary.Bytes).Split('\n')[0].Trim()) is { Length: > 0 } file ? file : "tkt")]
             : System.IO.Directory.GetFiles(directory, "tkt*").Order(StringComparer.Ordinal);
 
         TicketCacheStatus? best = null;
         foreach (var candidate in candidates)
         {
-            var status = InspectFile(setting, candidate, nowUtc);
+            var status = InspectFile(name, candidate, nowUtc);
             if (status.State == TicketCacheState.Usable)
             {
                 return status;
@@ -180,41 +213,30 @@ public static class TicketCache
             }
         }
 
-        return best ?? new TicketCacheStatus(setting, directory, TicketCacheState.Empty, System.IO.Directory.GetLastWriteTimeUtc(directory));
+        return best ?? new TicketCacheStatus(name, directory, TicketCacheState.Empty, read.LastWriteUtc);
     }
 
-    /// <summary>Judges the bytes of a FILE cache: format, then whether any ticket has not ended.</summary>
-    internal static (TicketCacheState State, DateTime? EndsUtc) Judge(ReadOnlySpan<byte> bytes, DateTime nowUtc)
+    /// <summary>
+    /// Judges the bytes of a FILE cache: it is usable only if it parses whole and holds at least one ticket that has not ended.
+    /// </summary>
+    internal static (TicketCacheState State, DateTime? EndsUtc, string? Principal) Judge(ReadOnlySpan<byte> bytes, DateTime nowUtc)
     {
         if (bytes.Length == 0)
         {
-            return (TicketCacheState.Empty, null);
+            return (TicketCacheState.Empty, null, null);
         }
 
-        // First byte 5, second the format version 1..4.
-        if (bytes.Length < 2 || bytes[0] != 0x05 || bytes[1] is < 0x01 or > 0x04)
+        if (CcacheReader.Read(bytes) is not { } contents)
         {
-            return (TicketCacheState.NotATicketCache, null);
+            return (TicketCacheState.NotATicketCache, null, null);
         }
 
-        if (bytes[1] < 0x03)
+        if (contents.TicketEnds.Count == 0)
         {
-            // Versions 1 and 2 (native byte order, pre-1996) are not parsed; let the library judge them.
-            return (TicketCacheState.Usable, null);
+            return (TicketCacheState.Empty, null, contents.Principal);
         }
 
-        var ends = CcacheReader.TicketEndTimes(bytes);
-        if (ends is null)
-        {
-            return (TicketCacheState.NotATicketCache, null);
-        }
-
-        if (ends.Count == 0)
-        {
-            return (TicketCacheState.Empty, null);
-        }
-
-        var last = ends.Max();
-        return (last > nowUtc ? TicketCacheState.Usable : TicketCacheState.Expired, last);
+        var last = contents.TicketEnds.Max();
+        return (last > nowUtc ? TicketCacheState.Usable : TicketCacheState.Expired, last, contents.Principal);
     }
 }

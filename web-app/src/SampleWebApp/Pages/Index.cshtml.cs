@@ -31,8 +31,8 @@ public sealed class IndexModel(StatusReader reader) : PageModel
     /// <summary>Messages of the failure's inner exceptions worth showing. Messages only: stack traces go to the container log.</summary>
     public IReadOnlyList<string> FailureDetails => Report.FailureDetails;
 
-    /// <summary>Causes the evidence points at, when something failed.</summary>
-    public IReadOnlySet<FailureCause> LikelyCauses => Report.LikelyCauses;
+    /// <summary>The causes that can apply, most likely first, when something failed.</summary>
+    public IReadOnlyList<RankedCause> Causes => Report.Causes;
 
     /// <summary>The Kerberos ticket cache named by KRB5CCNAME.</summary>
     public TicketCacheStatus TicketCache => Report.TicketCache;
@@ -43,5 +43,21 @@ public sealed class IndexModel(StatusReader reader) : PageModel
     }
 
     /// <summary>The class of a cause's list item: "likely" when the evidence points at it.</summary>
-    public string CauseClass(FailureCause cause) => LikelyCauses.Contains(cause) ? "likely" : "";
+    public static string CauseClass(RankedCause cause) => cause.Likelihood == Likelihood.Likely ? "likely" : "";
+
+    /// <summary>The data-cause attribute of a cause, e.g. <c>server-name</c>.</summary>
+    public static string CauseId(FailureCause cause) => cause switch
+    {
+        FailureCause.ServerName => "server-name",
+        _ => cause.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>The SPN the driver asked for (<c>MSSQLSvc/host:port</c>), or null without a host.</summary>
+    public string? RequestedSpn => ServerHost is null ? null : FailureCauses.SpnOf(ServerHost, Report.ServerPort);
+
+    /// <summary>The SPN RDS registers for the instance, filled in as far as the page knows the names.</summary>
+    public string RdsSpn => FailureCauses.SpnOf(RdsKerberosName, Report.ServerPort);
+
+    /// <summary>The server name to connect to (<c>&lt;db-instance-id&gt;.&lt;directory DNS name&gt;</c>), filled in as far as the page knows.</summary>
+    public string RdsKerberosName => FailureCauses.RdsKerberosName(ServerHost, TicketCache.Realm);
 }
