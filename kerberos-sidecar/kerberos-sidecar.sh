@@ -18,7 +18,7 @@
 #                     file:<path>                  a file, read at every renewal (tests; a mounted secret)
 #                     env:<NAME>                   an environment variable (an ECS `secrets` entry): read at every
 #                                                  renewal too, but ECS sets it once, at container start
-#   TICKET_CACHE    path of the cache on the shared volume           (default /var/run/kerberos/krb5cc)
+#   TICKET_CACHE    path of the cache on the shared volume           (default /var/kerberos/krb5cc)
 #   CACHE_UID, CACHE_GID  owner of the cache: the app's user          (default 1654, the .NET images' `app` user)
 #   TICKET_LIFETIME kinit -l value, e.g. 10h                          (default: the directory's policy)
 #   RENEW_MIN_SECONDS, RENEW_MAX_SECONDS  renewal happens when half of the ticket's remaining life has passed,
@@ -33,7 +33,7 @@ set -euo pipefail
 # klist prints dates with the C locale's %x %X only under LC_ALL=C; date(1) then reads them back.
 export LC_ALL=C
 
-readonly TICKET_CACHE=${TICKET_CACHE:-/var/run/kerberos/krb5cc}
+readonly TICKET_CACHE=${TICKET_CACHE:-/var/kerberos/krb5cc}
 readonly CACHE_UID=${CACHE_UID:-1654}
 readonly CACHE_GID=${CACHE_GID:-$CACHE_UID}
 readonly TICKET_LIFETIME=${TICKET_LIFETIME:-}
