@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseCcache, tgtEnd } from '../helpers/ccache';
+import { FakeSecretsManager } from '../helpers/fake-secrets-manager';
 import { describeWithKdc, KdcRealm, REALM, sleep } from '../helpers/kdc-realm';
 
 // The sidecar's script, run by bash as the container runs it, against a real MIT KDC on 127.0.0.1 (Debian's
@@ -82,12 +83,14 @@ function runScript(
 function runScriptAsync(
   env: Record<string, string>,
   command: string,
-): Promise<{ status: number | null; stdout: string }> {
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     let stdout = '';
-    const child = spawn('bash', [SCRIPT, command], { env, stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 });
+    let stderr = '';
+    const child = spawn('bash', [SCRIPT, command], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.once('close', (status) => resolve({ status, stdout }));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
@@ -281,6 +284,76 @@ describeWithKdc('kerberos-sidecar.sh against a real MIT KDC', () => {
 
       expect(runScript(s.env, 'health')).toMatchObject({ status: 1, stdout: expect.stringMatching(/ends in 1\d\d s/) });
       expect(runScript({ ...s.env, HEALTH_MIN_REMAINING_SECONDS: '60' }, 'health').status).toBe(0);
+    });
+  });
+
+  describe('GIVEN SECRET_SOURCE=secretsmanager: (curl --aws-sigv4 with the task role, against a fake that checks SigV4)', () => {
+    const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sample/webapp-identity-AbCdEf';
+    let fake: FakeSecretsManager;
+    beforeAll(async () => {
+      fake = await FakeSecretsManager.start('eu-west-1', ARN);
+    });
+    afterAll(() => fake.close());
+
+    const secret = (password: string): string =>
+      JSON.stringify({ username: USER, password, domainName: 'gmsa.test', directoryId: 'd-1234567890' });
+
+    test('WHEN run once THEN it reads the secret with a valid signature and writes the cache; the next run reads it again', async () => {
+      const s = await sidecar();
+      fake.secretString = secret('Initial-Passw0rd');
+      const env = { ...s.env, ...fake.env };
+
+      const first = await runScriptAsync(env, 'once');
+      // The rotation: AD gets the new password, then AWSCURRENT holds it.
+      s.realm.changePassword(USER, 'Rotated-Passw0rd');
+      fake.secretString = secret('Rotated-Passw0rd');
+      const second = await runScriptAsync(env, 'once');
+
+      expect(first.stderr).toMatch(/ticket for webapp@GMSA\.TEST written/);
+      expect(first.status).toBe(0);
+      expect(second.status).toBe(0);
+      expect(fake.calls.slice(-2)).toEqual([
+        { target: 'secretsmanager.GetSecretValue', status: 200 },
+        { target: 'secretsmanager.GetSecretValue', status: 200 },
+      ]);
+      expect(stat(s.cache)).toEqual({ uid: APP_UID, gid: APP_UID, mode: '600' });
+      expect(first.stderr + second.stderr).not.toMatch(/Passw0rd|fake\/Secret|FwoGZXIv/);
+    });
+
+    test.each([
+      [
+        'a secret the role cannot find',
+        { SECRET_SOURCE: `secretsmanager:${ARN.replace('AbCdEf', 'XxXxXx')}` },
+        /GetSecretValue failed: ResourceNotFoundException/,
+      ],
+      [
+        'a secret in another region than the one signed for',
+        { SECRET_SOURCE: `secretsmanager:${ARN.replace('eu-west-1', 'us-east-1')}` },
+        /GetSecretValue failed: InvalidSignatureException/,
+      ],
+      [
+        'no container credentials token',
+        { AWS_CONTAINER_AUTHORIZATION_TOKEN: 'wrong' },
+        /could not read the task role's credentials/,
+      ],
+    ])('fails WHEN %s: one reason in the log, no cache', async (_, override, message) => {
+      const s = await sidecar();
+      fake.secretString = secret('Initial-Passw0rd');
+
+      const result = await runScriptAsync({ ...s.env, ...fake.env, ...override }, 'once');
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(fs.existsSync(s.cache)).toBe(false);
+    });
+
+    test('fails WHEN the task has no role (no container credentials variables): says so', async () => {
+      const s = await sidecar();
+
+      const result = await runScriptAsync({ ...s.env, SECRET_SOURCE: `secretsmanager:${ARN}` }, 'once');
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/no task role credentials .*the task definition needs a task role/);
     });
   });
 
