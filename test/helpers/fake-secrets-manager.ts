@@ -34,14 +34,14 @@ export class FakeSecretsManager {
   ) {}
 
   public static async start(region: string, secretArn: string): Promise<FakeSecretsManager> {
-    let fake: FakeSecretsManager | undefined;
-    const server = http.createServer((request, response) => {
+    const server = http.createServer();
+    const fake = new FakeSecretsManager(server, region, secretArn);
+    server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => fake?.handle(request, Buffer.concat(chunks), response));
+      request.on('end', () => fake.handle(request, Buffer.concat(chunks), response));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    fake = new FakeSecretsManager(server, region, secretArn);
     return fake;
   }
 

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { parseCcache, tgtEnd } from '../helpers/ccache';
 import { FakeSecretsManager } from '../helpers/fake-secrets-manager';
