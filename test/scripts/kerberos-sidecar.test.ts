@@ -367,11 +367,11 @@ describeWithKdc('kerberos-sidecar.sh against a real MIT KDC', () => {
       const loop = startLoop(s.env);
 
       const seen = await watchCache(s.cache, async (seenSoFar) => {
-        await waitFor('three tickets', () => (seenSoFar.length >= 3 ? true : undefined), 40_000);
+        await waitFor('a renewed ticket', () => (seenSoFar.length >= 2 ? true : undefined), 40_000);
       });
 
       expect(await loop.stop()).toBe(0);
-      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(seen.length).toBeGreaterThanOrEqual(2);
       for (let i = 1; i < seen.length; i++) {
         // Each new ticket arrived while the previous one was still valid (the watcher also saw no ended ticket).
         expect(seen[i - 1].end - seen[i].seenAt).toBeGreaterThan(0);
@@ -383,7 +383,7 @@ describeWithKdc('kerberos-sidecar.sh against a real MIT KDC', () => {
       expect(fs.readdirSync(s.volume)).toEqual(['krb5cc']);
       // "Well before the end": the next renewal is planned at half the remaining life (20 s tickets: about 10 s).
       const delays = [...loop.log().matchAll(/next renewal in (\d+) s/g)].map((match) => Number(match[1]));
-      expect(delays.length).toBeGreaterThanOrEqual(2);
+      expect(delays.length).toBeGreaterThanOrEqual(1);
       for (const delay of delays) {
         expect(delay).toBeGreaterThanOrEqual(6);
         expect(delay).toBeLessThanOrEqual(10);
