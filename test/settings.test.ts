@@ -683,8 +683,8 @@ describe('messages: suggestions only when close, long values cut, each value nam
     expect(message).toBe(
       `Unknown setting -c ${key}=${JSON.stringify(value)}: This app's context keys are ` +
         'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
-        'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, ecsInstanceType, ecsMinCapacity, ' +
-        'ecsMaxCapacity, appImage, identityRotationDays, certificateArn.',
+        'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, ecsInstanceType, ' +
+        'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion.',
     );
   });
 
