@@ -43,6 +43,7 @@ export const SETTING_NAMES = {
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
   appImage: { env: 'APP_IMAGE', context: 'appImage' },
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
+  alarmEmail: { env: 'ALARM_EMAIL', context: 'alarmEmail' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -187,6 +188,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const appImage = parseImage(raw(n.appImage));
   const identityRotationDays =
     parseInteger(raw(n.identityRotationDays), 1, 365) ?? DEFAULT_SETTINGS.identityRotationDays;
+  const alarmEmail = parseAlarmEmail(raw(n.alarmEmail));
 
   if (fargate.value && domainJoinEcs.value) {
     throw new SettingsError(
@@ -227,6 +229,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     ecsMaxCapacity,
     appImage,
     identityRotationDays,
+    alarmEmail,
   });
 }
 
@@ -423,4 +426,19 @@ function refuseHostsTooSmallForTheApp(fargate: boolean, instanceType: string, ma
   if (fargate) return;
   const problem = ec2TaskCapacityProblem(instanceType, maxHosts);
   if (problem !== undefined) throw new SettingsError(`Invalid combination: ${problem}`);
+}
+
+// ALARM_EMAIL: the address the alarm topic subscribes. SNS accepts any string as an email endpoint and only a real
+// mailbox can confirm the subscription, so a typo would go unnoticed until the first alarm: refuse what cannot be an
+// address (one @, a dotted domain, no spaces or list separators, at most 254 characters as SMTP allows).
+// https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html
+const EMAIL_ADDRESS =
+  /^[^\s@"<>,;()[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+function parseAlarmEmail(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.value.length > 254 || !EMAIL_ADDRESS.test(raw.value)) {
+    throw invalid(raw, 'expected one e-mail address such as ops@example.com (the alarm topic subscribes it).');
+  }
+  return raw.value;
 }

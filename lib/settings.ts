@@ -37,6 +37,8 @@ export interface Settings {
   readonly appImage?: string;
   /** Days between automatic rotations of the domainless identity's password. */
   readonly identityRotationDays: number;
+  /** An e-mail address the alarm topic subscribes (it confirms by mail); absent means no subscription. */
+  readonly alarmEmail?: string;
 }
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */
