@@ -1,9 +1,10 @@
 import { App, Aspects, Stage } from 'aws-cdk-lib';
 import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
+import { GmsaChainMonitoring } from './constructs/gmsa-chain-monitoring';
 import { Settings } from './settings';
 import { ApplicationStack } from './stacks/application-stack';
 import { ClusterStack } from './stacks/cluster-stack';
-import { DatabaseStack } from './stacks/database-stack';
+import { bastionLogGroupNameFor, DatabaseStack, rotationFailureRuleNameFor } from './stacks/database-stack';
 import { DirectoryStack } from './stacks/directory-stack';
 
 /** The stacks of one deployment; the application stack exists only with `DEPLOY_APP`. */
@@ -16,6 +17,8 @@ export interface GmsaStacks {
   readonly cluster: ClusterStack;
   /** The web app; only with `DEPLOY_APP`. */
   readonly application?: ApplicationStack;
+  /** Alarms and dashboard of the gMSA chain, in the application stack (or the cluster stack without `DEPLOY_APP`). */
+  readonly monitoring: GmsaChainMonitoring;
 }
 
 const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Amazon ECS';
@@ -37,6 +40,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,
     solutionId: settings.solutionId,
     natGateways: settings.natGateways,
+    alarmEmail: settings.alarmEmail,
   });
 
   const database = new DatabaseStack(scope, `${prefix}-database`, {
@@ -58,6 +62,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     keyPairName: settings.ec2InstanceKeyPairName,
     rdpIngressCidr: settings.mySgIngressCidr,
     identityRotationDays: settings.identityRotationDays,
+    alarmTopic: directory.alarmTopic,
   });
 
   const cluster = new ClusterStack(scope, `${prefix}-cluster`, {
@@ -107,5 +112,27 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
   // The CredSpec exists only once the database stack's bastion has signalled.
   application?.addStackDependency(database, 'the bastion writes the CredSpec the task definition reads');
 
-  return { directory, database, cluster, application };
+  // In the last stack: it sees the web app's service and load balancer when there is one. Everything of the other
+  // stacks is named by plain strings (no reference), so the cluster stack still deploys alongside the database stack.
+  const monitoring = new GmsaChainMonitoring(application ?? cluster, 'GmsaChainMonitoring', {
+    dashboardName: `${prefix}-gmsa-chain`,
+    topic: directory.alarmTopic,
+    clusterName: settings.solutionId,
+    hosts: cluster.hostLogs && {
+      ticketFailures: cluster.hostLogs.ticketFailures,
+      hostSetupFailures: cluster.hostLogs.hostSetupFailures,
+      credentialsFetcherLogGroupName: cluster.hostLogs.logGroupNames.credentialsFetcher,
+      bootstrapLogGroupName: cluster.hostLogs.logGroupNames.bootstrap,
+    },
+    webApp: application && {
+      service: application.webApp.service,
+      targetGroup: application.webApp.targetGroup,
+      loadBalancer: application.webApp.loadBalancer,
+    },
+    databaseInstanceIdentifier: database.dbInstanceIdentifier,
+    bastionLogGroupName: bastionLogGroupNameFor(prefix),
+    rotationFailureRuleName: rotationFailureRuleNameFor(prefix),
+  });
+
+  return { directory, database, cluster, application, monitoring };
 }

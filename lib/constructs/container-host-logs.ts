@@ -72,6 +72,12 @@ export interface ContainerHostLogsProps {
  * {@link ContainerHostLogs.installerArguments}, and the instance role gets {@link ContainerHostLogs.grantWrite}.
  */
 export class ContainerHostLogs extends Construct {
+  /** The log groups' names as plain strings (no reference), for stacks that only name them (the dashboard). */
+  public readonly logGroupNames: {
+    readonly credentialsFetcher: string;
+    readonly ecsAgent: string;
+    readonly bootstrap: string;
+  };
   /** `/var/credentials-fetcher/logging/credentials-fetcher.log`, one stream per instance id. */
   public readonly credentialsFetcherLogGroup: logs.LogGroup;
   /** `/var/log/ecs/ecs-agent.log` and `ecs-init.log`, streams `<instance id>/ecs-agent` and `<instance id>/ecs-init`. */
@@ -88,16 +94,21 @@ export class ContainerHostLogs extends Construct {
   constructor(scope: Construct, id: string, props: ContainerHostLogsProps) {
     super(scope, id);
     const prefix = `/${props.solutionId}/ecs-hosts`;
+    this.logGroupNames = {
+      credentialsFetcher: `${prefix}/credentials-fetcher`,
+      ecsAgent: `${prefix}/ecs-agent`,
+      bootstrap: `${prefix}/bootstrap`,
+    };
     // Named: the operations guide tells people where each log is. Destroyed with the stack, as every log group here.
     const logGroup = (logicalId: string, name: string) =>
       new logs.LogGroup(this, logicalId, {
-        logGroupName: `${prefix}/${name}`,
+        logGroupName: name,
         retention: props.retention ?? logs.RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       });
-    this.credentialsFetcherLogGroup = logGroup('CredentialsFetcherLogGroup', 'credentials-fetcher');
-    this.ecsAgentLogGroup = logGroup('EcsAgentLogGroup', 'ecs-agent');
-    this.bootstrapLogGroup = logGroup('BootstrapLogGroup', 'bootstrap');
+    this.credentialsFetcherLogGroup = logGroup('CredentialsFetcherLogGroup', this.logGroupNames.credentialsFetcher);
+    this.ecsAgentLogGroup = logGroup('EcsAgentLogGroup', this.logGroupNames.ecsAgent);
+    this.bootstrapLogGroup = logGroup('BootstrapLogGroup', this.logGroupNames.bootstrap);
 
     this.agentConfig = new ssm.StringParameter(this, 'AgentConfig', {
       parameterName: `/${props.solutionId}/cloudwatch-agent/ecs-hosts`,
@@ -105,9 +116,9 @@ export class ContainerHostLogs extends Construct {
         'CloudWatch agent configuration of the ECS container instances (scripts/ecs-host/cloudwatch-agent.json)',
       // The names as plain strings (not Refs): the agent's configuration reads as it will on the host.
       stringValue: renderAgentConfig(fs.readFileSync(CLOUDWATCH_AGENT_CONFIG_SOURCE, 'utf8'), {
-        CREDENTIALS_FETCHER_LOG_GROUP: `${prefix}/credentials-fetcher`,
-        ECS_AGENT_LOG_GROUP: `${prefix}/ecs-agent`,
-        BOOTSTRAP_LOG_GROUP: `${prefix}/bootstrap`,
+        CREDENTIALS_FETCHER_LOG_GROUP: this.logGroupNames.credentialsFetcher,
+        ECS_AGENT_LOG_GROUP: this.logGroupNames.ecsAgent,
+        BOOTSTRAP_LOG_GROUP: this.logGroupNames.bootstrap,
       }),
     });
 
@@ -126,17 +137,28 @@ export class ContainerHostLogs extends Construct {
   }
 
   /**
-   * What the CloudWatch agent on a host needs: write its streams into the three log groups and read its configuration.
-   * No logs:CreateLogGroup: the groups exist (with their retention) before any host starts.
+   * What the CloudWatch agent on a host needs, as a policy of its own on the instance role: write its streams into the
+   * three log groups and read its configuration. No logs:CreateLogGroup: the groups exist (with their retention) before
+   * any host starts. A log group's `Arn` attribute ends in `:*`, which covers its streams.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html
    */
-  public grantWrite(grantee: iam.IGrantable): void {
+  public grantWrite(role: iam.IRole): iam.Policy {
     const groups = [this.credentialsFetcherLogGroup, this.ecsAgentLogGroup, this.bootstrapLogGroup];
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-      resourceArns: groups.flatMap((group) => [group.logGroupArn, `${group.logGroupArn}:log-stream:*`]),
+    return new iam.Policy(this, 'AgentPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ShipHostLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: groups.map((group) => group.logGroupArn),
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadAgentConfig',
+          actions: ['ssm:GetParameter'],
+          resources: [this.agentConfig.parameterArn],
+        }),
+      ],
     });
-    this.agentConfig.grantRead(grantee);
   }
 
   /** The user-data lines that write the installer to {@link CLOUDWATCH_AGENT_INSTALLER_PATH}. */
