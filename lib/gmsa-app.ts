@@ -17,8 +17,6 @@ export interface GmsaStacks {
   readonly cluster: ClusterStack;
   /** The web app; only with `DEPLOY_APP`. */
   readonly application?: ApplicationStack;
-  /** Alarms and dashboard of the gMSA chain, in the application stack (or the cluster stack without `DEPLOY_APP`). */
-  readonly monitoring: GmsaChainMonitoring;
 }
 
 const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Amazon ECS';
@@ -114,7 +112,8 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
 
   // In the last stack: it sees the web app's service and load balancer when there is one. Everything of the other
   // stacks is named by plain strings (no reference), so the cluster stack still deploys alongside the database stack.
-  const monitoring = new GmsaChainMonitoring(application ?? cluster, 'GmsaChainMonitoring', {
+  // Found as the child `GmsaChainMonitoring` of that stack.
+  new GmsaChainMonitoring(application ?? cluster, 'GmsaChainMonitoring', {
     dashboardName: `${prefix}-gmsa-chain`,
     topic: directory.alarmTopic,
     clusterName: settings.solutionId,
@@ -134,5 +133,5 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     rotationFailureRuleName: rotationFailureRuleNameFor(prefix),
   });
 
-  return { directory, database, cluster, application, monitoring };
+  return { directory, database, cluster, application };
 }

@@ -86,6 +86,8 @@ export class ContainerHostLogs extends Construct {
   public readonly bootstrapLogGroup: logs.LogGroup;
   /** The CloudWatch agent's configuration; the agent reads it with `fetch-config -c ssm:<name>`. */
   public readonly agentConfig: ssm.StringParameter;
+  /** Its name as a plain string (user data carries it as it is). */
+  public readonly agentConfigParameterName: string;
   /** Lines of credentials-fetcher's log matching {@link TICKET_FAILURE_TERMS} (Sum; 0 while logs arrive without one). */
   public readonly ticketFailures: cloudwatch.Metric;
   /** Hosts whose setup script failed (Sum; 0 while bootstrap logs arrive without one). */
@@ -94,6 +96,7 @@ export class ContainerHostLogs extends Construct {
   constructor(scope: Construct, id: string, props: ContainerHostLogsProps) {
     super(scope, id);
     const prefix = `/${props.solutionId}/ecs-hosts`;
+    this.agentConfigParameterName = `/${props.solutionId}/cloudwatch-agent/ecs-hosts`;
     this.logGroupNames = {
       credentialsFetcher: `${prefix}/credentials-fetcher`,
       ecsAgent: `${prefix}/ecs-agent`,
@@ -111,7 +114,7 @@ export class ContainerHostLogs extends Construct {
     this.bootstrapLogGroup = logGroup('BootstrapLogGroup', this.logGroupNames.bootstrap);
 
     this.agentConfig = new ssm.StringParameter(this, 'AgentConfig', {
-      parameterName: `/${props.solutionId}/cloudwatch-agent/ecs-hosts`,
+      parameterName: this.agentConfigParameterName,
       description:
         'CloudWatch agent configuration of the ECS container instances (scripts/ecs-host/cloudwatch-agent.json)',
       // The names as plain strings (not Refs): the agent's configuration reads as it will on the host.
@@ -177,7 +180,7 @@ export class ContainerHostLogs extends Construct {
 
   /** The installer's arguments: the configuration parameter's name. */
   public installerArguments(): string[] {
-    return ['--config-parameter', this.agentConfig.parameterName];
+    return ['--config-parameter', this.agentConfigParameterName];
   }
 
   private countLines(

@@ -24,6 +24,7 @@ for (const name of [
   'ECS_MAX_CAPACITY',
   'APP_IMAGE',
   'IDENTITY_ROTATION_DAYS',
+  'ALARM_EMAIL',
 ]) {
   delete process.env[name];
 }
