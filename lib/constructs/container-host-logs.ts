@@ -164,8 +164,12 @@ export class ContainerHostLogs extends Construct {
     });
   }
 
-  /** The user-data lines that write the installer to {@link CLOUDWATCH_AGENT_INSTALLER_PATH}. */
+  /**
+   * The user-data lines that write the installer to {@link CLOUDWATCH_AGENT_INSTALLER_PATH}, without its comment lines
+   * and blank lines: user data stops at 16 KB and the host script already takes most of it.
+   */
   public installerCommands(installer = fs.readFileSync(CLOUDWATCH_AGENT_INSTALLER_SOURCE, 'utf8')): string[] {
+    installer = withoutCommentLines(installer);
     if (installer.split('\n').some((line) => line.trim() === HEREDOC_END)) {
       throw new Error(`The CloudWatch agent installer must not contain a line "${HEREDOC_END}": it ends its heredoc.`);
     }
@@ -226,4 +230,12 @@ export function renderAgentConfig(template: string, values: Readonly<Record<stri
   if (unused.length > 0) throw new Error(`The CloudWatch agent configuration has no @${unused[0]}@.`);
   // Compact: the parameter's standard tier holds 4 KB.
   return JSON.stringify(JSON.parse(rendered));
+}
+
+/** The script without full-line comments (the shebang and shellcheck directives stay) and without blank lines. */
+export function withoutCommentLines(script: string): string {
+  return script
+    .split('\n')
+    .filter((line, i) => line.trim() !== '' && (i === 0 || !/^\s*#/.test(line) || /^\s*# shellcheck /.test(line)))
+    .join('\n');
 }

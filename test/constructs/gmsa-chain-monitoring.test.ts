@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -196,6 +197,14 @@ describe('ContainerHostLogs', () => {
       'chmod 0755 /usr/local/sbin/install-cloudwatch-agent.sh',
     ]);
     expect(logs.installerArguments()).toEqual(['--config-parameter', '/sample/cloudwatch-agent/ecs-hosts']);
+  });
+
+  test('GIVEN the real installer THEN user data carries it without comment lines, still valid bash, under 2 KB', () => {
+    const [, body] = logs.installerCommands();
+    expect(body.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(body.split('\n').filter((line) => /^\s*#/.test(line))).toEqual(['#!/bin/bash']);
+    expect(Buffer.byteLength(body)).toBeLessThan(2048);
+    expect(spawnSync('bash', ['-n'], { input: body }).status).toBe(0);
   });
 
   test('fails on an installer that would end its own heredoc', () => {
