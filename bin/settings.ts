@@ -85,6 +85,7 @@ export const SETTING_NAMES = {
   identityRotationDays: { env: 'IDENTITY_ROTATION_DAYS', context: 'identityRotationDays' },
   certificateArn: { env: 'CERTIFICATE_ARN', context: 'certificateArn' },
   credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
+  alarmEmail: { env: 'ALARM_EMAIL', context: 'alarmEmail' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -249,6 +250,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const certificateArn = parseCertificateArn(raw(n.certificateArn), deploymentRegion(sources.env));
   const credentialsFetcherVersion =
     parseCredentialsFetcherVersion(raw(n.credentialsFetcherVersion)) ?? DEFAULT_SETTINGS.credentialsFetcherVersion;
+  const alarmEmail = parseAlarmEmail(raw(n.alarmEmail));
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -294,6 +296,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     identityRotationDays,
     certificateArn,
     credentialsFetcherVersion,
+    alarmEmail,
   });
 }
 
@@ -615,6 +618,21 @@ function parseCredentialsFetcherVersion(raw: RawValue | undefined): string | und
       raw,
       'expected a credentials-fetcher version from the Amazon Linux 2023 repositories, e.g. 2.0.1 or 2.0.1-1.amzn2023.0.5.',
     );
+  }
+  return raw.value;
+}
+
+// ALARM_EMAIL: the address the alarm topic subscribes. SNS accepts any string as an email endpoint and only a real
+// mailbox can confirm the subscription, so a typo would go unnoticed until the first alarm: refuse what cannot be an
+// address (one @, a dotted domain, no spaces or list separators, at most 254 characters as SMTP allows).
+// https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html
+const EMAIL_ADDRESS =
+  /^[^\s@"<>,;()[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+function parseAlarmEmail(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.value.length > 254 || !EMAIL_ADDRESS.test(raw.value)) {
+    throw invalid(raw, 'expected one e-mail address such as ops@example.com (the alarm topic subscribes it).');
   }
   return raw.value;
 }

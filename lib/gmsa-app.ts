@@ -2,10 +2,11 @@ import { App, Aspects, Stage } from 'aws-cdk-lib';
 import { CdkProviderRoleAcknowledgements } from './aspects/cdk-provider-role-acknowledgements';
 import { ControlTowerAcknowledgements } from './aspects/control-tower-acknowledgements';
 import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
+import { GmsaChainMonitoring } from './constructs/gmsa-chain-monitoring';
 import { Settings } from './settings';
 import { ApplicationStack } from './stacks/application-stack';
 import { ClusterStack } from './stacks/cluster-stack';
-import { DatabaseStack } from './stacks/database-stack';
+import { bastionLogGroupNameFor, DatabaseStack, rotationFailureRuleNameFor } from './stacks/database-stack';
 import { DirectoryStack } from './stacks/directory-stack';
 
 /** The stacks of one deployment; the application stack exists only with `DEPLOY_APP`. */
@@ -43,6 +44,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,
     solutionId: settings.solutionId,
     natGateways: settings.natGateways,
+    alarmEmail: settings.alarmEmail,
   });
 
   const database = new DatabaseStack(scope, `${prefix}-database`, {
@@ -65,6 +67,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     keyPairName: settings.ec2InstanceKeyPairName,
     rdpIngressCidr: settings.mySgIngressCidr,
     identityRotationDays: settings.identityRotationDays,
+    alarmTopic: directory.alarmTopic,
   });
 
   const cluster = new ClusterStack(scope, `${prefix}-cluster`, {
@@ -115,6 +118,29 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     : undefined;
   // The CredSpec exists only once the database stack's bastion has signalled.
   application?.addStackDependency(database, 'the bastion writes the CredSpec the task definition reads');
+
+  // In the last stack: it sees the web app's service and load balancer when there is one. Everything of the other
+  // stacks is named by plain strings (no reference), so the cluster stack still deploys alongside the database stack.
+  // Found as the child `GmsaChainMonitoring` of that stack.
+  new GmsaChainMonitoring(application ?? cluster, 'GmsaChainMonitoring', {
+    dashboardName: `${prefix}-gmsa-chain`,
+    topic: directory.alarmTopic,
+    clusterName: settings.solutionId,
+    hosts: cluster.hostLogs && {
+      ticketFailures: cluster.hostLogs.ticketFailures,
+      hostSetupFailures: cluster.hostLogs.hostSetupFailures,
+      credentialsFetcherLogGroupName: cluster.hostLogs.logGroupNames.credentialsFetcher,
+      bootstrapLogGroupName: cluster.hostLogs.logGroupNames.bootstrap,
+    },
+    webApp: application && {
+      service: application.webApp.service,
+      targetGroup: application.webApp.targetGroup,
+      loadBalancer: application.webApp.loadBalancer,
+    },
+    databaseInstanceIdentifier: database.dbInstanceIdentifier,
+    bastionLogGroupName: bastionLogGroupNameFor(prefix),
+    rotationFailureRuleName: rotationFailureRuleNameFor(prefix),
+  });
 
   return { directory, database, cluster, application };
 }

@@ -60,6 +60,8 @@ export interface Settings {
   readonly certificateArn?: string;
   /** The credentials-fetcher version the EC2 container instances install (`credentials-fetcher-<version>`). */
   readonly credentialsFetcherVersion: string;
+  /** An e-mail address the alarm topic subscribes (it confirms by mail); absent means no subscription. */
+  readonly alarmEmail?: string;
 }
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */

@@ -858,3 +858,37 @@ describe('CREDENTIALS_FETCHER_VERSION', () => {
     );
   });
 });
+
+describe('ALARM_EMAIL', () => {
+  test('GIVEN no ALARM_EMAIL THEN the alarm topic subscribes nobody', () => {
+    expect(parse({}).alarmEmail).toBeUndefined();
+  });
+
+  test.each([
+    ['ops@example.com', 'ops@example.com'],
+    [' first.last+gmsa@mail.example.co.uk ', 'first.last+gmsa@mail.example.co.uk'],
+  ])('GIVEN ALARM_EMAIL=%p THEN the address is %p', (value, expected) => {
+    expect(parse({ ALARM_EMAIL: value }).alarmEmail).toBe(expected);
+  });
+
+  test('GIVEN -c alarmEmail THEN it wins over the environment variable', () => {
+    expect(parse({ ALARM_EMAIL: 'env@example.com' }, { alarmEmail: 'ctx@example.com' }).alarmEmail).toBe(
+      'ctx@example.com',
+    );
+  });
+
+  test.each([
+    'ops',
+    'ops@example',
+    'ops@@example.com',
+    'ops@example.com,dev@example.com',
+    'ops @example.com',
+    'Ops <ops@example.com>',
+    'ops@-example.com',
+    `${'a'.repeat(250)}@example.com`,
+  ])('fails on ALARM_EMAIL=%p with one line naming the setting', (value) => {
+    expect(errorOf({ ALARM_EMAIL: value })).toBe(
+      `Invalid setting ALARM_EMAIL=${JSON.stringify(value)}: expected one e-mail address such as ops@example.com (the alarm topic subscribes it).`,
+    );
+  });
+});

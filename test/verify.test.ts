@@ -9,6 +9,7 @@ import './verify/credspec.tests';
 import './verify/database.tests';
 import './verify/deployment.tests';
 import './verify/directory.tests';
+import './verify/hosts.tests';
 import './verify/identity.tests';
 import './verify/instances.tests';
 import './verify/page.tests';

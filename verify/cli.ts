@@ -6,6 +6,7 @@ import { CHECKS } from './checks';
 import { AwsClients, createClients } from './clients';
 import { loadDeployment, preflight } from './deployment';
 import { missingProfileProblem } from './profile';
+import { HOSTS_BUDGET_MS, runHostChecks } from './hosts';
 import { runChecks } from './runner';
 import { CannotCheckError, CheckResult } from './types';
 
@@ -14,7 +15,7 @@ export const RUN_BUDGET_MS = 50_000;
 const PAGE_TIMEOUT_MS = 10_000;
 
 const USAGE = [
-  'Usage: npm run verify -- [--json] [-c key=value ...]',
+  'Usage: npm run verify -- [--json] [--hosts] [-c key=value ...]',
   '',
   'Checks a deployed gmsa-linux-ecs solution link by link, for the settings cdk deploy used',
   '(SOLUTION_ID, DOMAIN_JOIN_ECS, FARGATE, DEPLOY_APP... from the environment, cdk.json and -c) in the AWS region',
@@ -22,6 +23,7 @@ const USAGE = [
   '',
   'Options:',
   '  --json            print the results as JSON (for scripts)',
+  '  --hosts           instead: diagnose each container instance (SSM Run Command, read-only; docs/operations.md)',
   '  -c, --context k=v a CDK context value, as for cdk deploy',
   '  -h, --help        this text',
   '',
@@ -45,6 +47,7 @@ export interface CliIo {
 interface CliOptions {
   readonly help: boolean;
   readonly json: boolean;
+  readonly hosts: boolean;
   readonly context: Record<string, string>;
 }
 
@@ -90,16 +93,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (profileProblem !== undefined) return cannot(profileProblem);
 
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), io.budgetMs ?? RUN_BUDGET_MS);
+  const timer = setTimeout(() => controller.abort(), io.budgetMs ?? (options.hosts ? HOSTS_BUDGET_MS : RUN_BUDGET_MS));
   try {
     // The AWS CLI and the CDK CLI also read AWS_DEFAULT_REGION; the JavaScript SDK reads only AWS_REGION and the profile.
     const clients = io.clients ?? createClients(io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || undefined);
     const region = await preflight(clients);
     const deployment = await loadDeployment(clients, settings, region, controller.signal);
-    const results = await runChecks(
-      { settings, region, deployment, clients, signal: controller.signal, pageTimeoutMs: PAGE_TIMEOUT_MS },
-      CHECKS,
-    );
+    const ctx = { settings, region, deployment, clients, signal: controller.signal, pageTimeoutMs: PAGE_TIMEOUT_MS };
+    const results = options.hosts ? await runHostChecks(ctx) : await runChecks(ctx, CHECKS);
     const exitCode = results.some((result) => result.status === 'fail') ? 1 : 0;
     if (options.json) {
       const mode = { domainless: !settings.domainJoinEcs, fargate: settings.fargate };
@@ -130,10 +131,12 @@ function parseArgs(argv: readonly string[]): CliOptions {
   const context: Record<string, string> = {};
   let help = false;
   let json = false;
+  let hosts = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') help = true;
     else if (arg === '--json') json = true;
+    else if (arg === '--hosts') hosts = true;
     else if (arg === '-c' || arg === '--context') {
       const pair = argv[++i] ?? '';
       const eq = pair.indexOf('=');
@@ -143,7 +146,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
       throw new Error(`Unknown option ${JSON.stringify(arg)}: see npm run verify -- --help.`);
     }
   }
-  return { help, json, context };
+  return { help, json, hosts, context };
 }
 
 /**

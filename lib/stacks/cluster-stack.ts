@@ -4,6 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ContainerHostLogs } from '../constructs/container-host-logs';
 import { CredentialsFetcherHosts } from '../constructs/credentials-fetcher-hosts';
 import { DomainJoinTag } from '../constructs/domain-join';
 import { GMSA_PRINCIPALS_GROUP } from '../directory-names';
@@ -52,6 +53,8 @@ export class ClusterStack extends Stack {
   public readonly instanceSecurityGroup?: ec2.ISecurityGroup;
   /** How many awsvpc tasks the container instances hold at their maximum count; absent with `FARGATE`. */
   public readonly ec2TaskSlots?: number;
+  /** The container instances' log groups and failure metrics; absent with `FARGATE`. */
+  public readonly hostLogs?: ContainerHostLogs;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id, props);
@@ -102,9 +105,21 @@ export class ClusterStack extends Stack {
     this.instanceSecurityGroup = hosts.securityGroup;
     this.ec2TaskSlots = hosts.awsvpcTaskSlots;
 
+    // credentials-fetcher's, the ECS agent's and the bootstrap log, shipped by the CloudWatch agent on each host.
+    this.hostLogs = new ContainerHostLogs(this, 'ContainerHostLogs', {
+      solutionId: props.solutionId,
+      metricNamespace: metricNamespaceFor(props.solutionId),
+    });
+    this.hostLogs.grantWrite(hosts.role);
+
     new CfnOutput(this, 'ECSAutoScalingGroupName', {
       value: hosts.autoScalingGroup.autoScalingGroupName,
       description: 'Auto Scaling group of the ECS container instances',
     });
   }
+}
+
+/** Namespace of the metrics counted from the container instances' logs. */
+export function metricNamespaceFor(solutionId: string): string {
+  return `GmsaLinuxEcs/${solutionId}`;
 }

@@ -2,12 +2,14 @@ import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AdManagementBastion } from '../constructs/ad-management-bastion';
 import { buildCredSpecTemplate } from '../constructs/credspec-document';
 import { CredSpecCleanup } from '../constructs/credspec-storage';
 import { DomainlessIdentityRotation } from '../constructs/domainless-identity-rotation';
+import { RotationFailureAlerts } from '../constructs/rotation-failure-alerts';
 import { CHINOOK_DATABASE_NAME, SqlServer } from '../constructs/sql-server';
 import { DirectoryReference } from '../directory-reference';
 import { GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../directory-names';
@@ -62,11 +64,23 @@ export interface DatabaseStackProps extends StackProps {
    * @default 30
    */
   readonly identityRotationDays?: number;
+  /** The alarm topic: a failed rotation of the SQL Server or domainless identity secret is reported there. */
+  readonly alarmTopic: sns.ITopic;
 }
 
 /** The DB instance identifier for a solution id; the bastion finds the instance by it at run time. */
 export function dbInstanceIdentifierFor(solutionId: string): string {
   return `${solutionId}-sql`;
+}
+
+/** The bastion's log group for a solution id; the dashboard, in another stack, shows its last run by this name. */
+export function bastionLogGroupNameFor(solutionId: string): string {
+  return `/${solutionId}/active-directory-management-instance`;
+}
+
+/** The EventBridge rule reporting failed secret rotations; the dashboard, in another stack, finds it by this name. */
+export function rotationFailureRuleNameFor(solutionId: string): string {
+  return `${solutionId}-rotation-failed`;
 }
 
 /**
@@ -90,6 +104,8 @@ export class DatabaseStack extends Stack {
   public readonly bastion: AdManagementBastion;
   /** Rotation of the domainless identity's password; absent in domain-joined mode, which has no such AD user. */
   public readonly identityRotation?: DomainlessIdentityRotation;
+  /** Reports failed rotations of the SQL Server master secret and the domainless identity to the alarm topic. */
+  public readonly rotationFailureAlerts: RotationFailureAlerts;
 
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
     super(scope, id, props);
@@ -138,7 +154,7 @@ export class DatabaseStack extends Stack {
       credSpecParameter: props.credSpecParameter,
       credSpecBucket: props.credSpecBucket,
       credSpecObjectKey: props.credSpecObjectKey,
-      logGroupName: `/${props.solutionId}/active-directory-management-instance`,
+      logGroupName: bastionLogGroupNameFor(props.solutionId),
       rdpIngressCidr: props.rdpIngressCidr,
       keyPairName: props.keyPairName,
       keepRunning: props.keepBastionRunning,
@@ -191,6 +207,12 @@ export class DatabaseStack extends Stack {
         description: 'Log of the domainless identity password rotation',
       });
     }
+
+    this.rotationFailureAlerts = new RotationFailureAlerts(this, 'RotationFailureAlerts', {
+      secrets: [this.sqlServer.secret, ...(this.identityRotation ? [props.identitySecret] : [])],
+      topic: props.alarmTopic,
+      ruleName: rotationFailureRuleNameFor(props.solutionId),
+    });
 
     new CfnOutput(this, 'DBInstanceIdentifier', { value: this.dbInstanceIdentifier });
     new CfnOutput(this, 'KerberosHostName', {

@@ -1,9 +1,11 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { AlarmTopic } from '../constructs/alarm-topic';
 import { CredSpecStorage } from '../constructs/credspec-storage';
 import { DomainJoin, DomainJoinTag } from '../constructs/domain-join';
 import { DomainlessIdentity } from '../constructs/domainless-identity';
@@ -21,6 +23,11 @@ export interface DirectoryStackProps extends StackProps {
    * @default 1
    */
   readonly natGateways?: number;
+  /**
+   * An e-mail address the alarm topic subscribes.
+   * @default - none
+   */
+  readonly alarmEmail?: string;
 }
 
 /** The network and the directory every other stack stands on, plus the secrets and the CredSpec's storage. */
@@ -48,10 +55,22 @@ export class DirectoryStack extends Stack {
    * everything depends on, so the cluster stack needs no reference to the database stack and deploys alongside it.
    */
   public readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The topic every alarm and rotation-failure rule notifies. It lives here, in the stack every other one depends on,
+   * so each stack's alarms reach it without a reference between the database and cluster stacks.
+   */
+  public readonly alarmTopic: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: DirectoryStackProps) {
     super(scope, id, props);
     const solutionId = props.solutionId;
+
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { displayName: solutionId, email: props.alarmEmail }).topic;
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topicArn,
+      description:
+        'Alarms of the gMSA chain: aws sns subscribe --topic-arn <arn> --protocol email --notification-endpoint <address>',
+    });
 
     const network = new Network(this, 'Network', { natGateways: props.natGateways });
     this.vpc = network.vpc;

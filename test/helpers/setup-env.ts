@@ -26,6 +26,7 @@ for (const name of [
   'APP_IMAGE',
   'IDENTITY_ROTATION_DAYS',
   'CERTIFICATE_ARN',
+  'ALARM_EMAIL',
 ]) {
   delete process.env[name];
 }

@@ -342,9 +342,22 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
             `arn:this:AWS::Partition:autoscaling:this:AWS::Region:this:AWS::AccountId:autoScalingGroup:*:autoScalingGroupName/this:${asgId}`,
           ],
         },
+        // The CloudWatch agent: its three log groups (their Arn ends in :*, the streams) and its configuration.
+        {
+          actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          resources: [
+            expect.stringMatching(/^this:ContainerHostLogsBootstrapLogGroup\w+\.Arn$/),
+            expect.stringMatching(/^this:ContainerHostLogsCredentialsFetcherLogGroup\w+\.Arn$/),
+            expect.stringMatching(/^this:ContainerHostLogsEcsAgentLogGroup\w+\.Arn$/),
+          ],
+        },
+        {
+          actions: ['ssm:GetParameter'],
+          resources: [expect.stringMatching(/:parameterthis:ContainerHostLogsAgentConfig\w+$/)],
+        },
       ]),
     );
-    expect(allowed).toHaveLength(5);
+    expect(allowed).toHaveLength(7);
   });
 
   test('THEN the instance role cannot read the secret of the other mode', () => {
