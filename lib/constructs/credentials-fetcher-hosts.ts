@@ -82,6 +82,11 @@ export interface CredentialsFetcherHostsProps {
    * a host whose repositories lack it fails its setup and is replaced. Validated by `bin/settings.ts`.
    */
   readonly credentialsFetcherVersion: string;
+  /**
+   * Ships the hosts' logs to CloudWatch: user data writes the agent's installer and the host script runs it first.
+   * @default - no CloudWatch agent; the logs stay on the hosts
+   */
+  readonly hostLogs?: HostLogShipping;
   /** Instance type, e.g. `t3.medium` (x86_64: the architecture credentials-fetcher documents). */
   readonly instanceType: string;
   /** Minimum number of instances. */
@@ -258,8 +263,11 @@ export class CredentialsFetcherHosts extends Construct {
       });
     }
 
+    if (props.hostLogs) this.userData.addCommands(...props.hostLogs.installerCommands());
     // Last command of user data: the script's exit status becomes the user data's.
-    this.userData.addCommands(...hostScriptCommands(access, props.credentialsFetcherVersion));
+    this.userData.addCommands(
+      ...hostScriptCommands(access, props.credentialsFetcherVersion, undefined, props.hostLogs?.installerArguments()),
+    );
 
     this.acknowledgeNagFindings(access, reportHealth);
   }
@@ -298,16 +306,24 @@ export class CredentialsFetcherHosts extends Construct {
   }
 }
 
+/** What the hosts need to ship their logs: the installer's user-data lines and its arguments (ContainerHostLogs). */
+export interface HostLogShipping {
+  installerCommands(): string[];
+  installerArguments(): string[];
+}
+
 /**
  * The user-data lines that write the host script and run it with the mode's arguments. The script goes without its
  * comment lines (EC2 user data holds 16 KB); the commented script is the one in this repository.
  * @param version the credentials-fetcher version to install
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
+ * @param cloudWatchAgentArguments the CloudWatch agent installer's arguments (`--config-parameter <name>`), if any
  */
 export function hostScriptCommands(
   access: HostDirectoryAccess,
   version: string,
   script = readScript(HOST_SCRIPT_SOURCE),
+  cloudWatchAgentArguments?: readonly string[],
 ): string[] {
   const args = [
     '--mode',
@@ -315,6 +331,7 @@ export function hostScriptCommands(
     '--credentials-fetcher-version',
     version,
     ...(access.mode === 'domainless' ? [] : directoryArguments(access, true)),
+    ...(cloudWatchAgentArguments === undefined ? [] : ['--cloudwatch-config', cloudWatchAgentArguments[1]]),
   ];
   return [...scriptFileCommands(HOST_SCRIPT_PATH, withoutCommentLines(script)), commandLine(HOST_SCRIPT_PATH, args)];
 }

@@ -82,7 +82,13 @@ export class ClusterStack extends Stack {
       return;
     }
 
+    // credentials-fetcher's, the ECS agent's and the bootstrap log, shipped by the CloudWatch agent on each host.
+    this.hostLogs = new ContainerHostLogs(this, 'ContainerHostLogs', {
+      solutionId: props.solutionId,
+      metricNamespace: metricNamespaceFor(props.solutionId),
+    });
     const hosts = new CredentialsFetcherHosts(this, 'ContainerInstances', {
+      hostLogs: this.hostLogs,
       vpc: props.vpc,
       cluster,
       directoryAccess: props.domainJoinEcs
@@ -105,11 +111,6 @@ export class ClusterStack extends Stack {
     this.instanceSecurityGroup = hosts.securityGroup;
     this.ec2TaskSlots = hosts.awsvpcTaskSlots;
 
-    // credentials-fetcher's, the ECS agent's and the bootstrap log, shipped by the CloudWatch agent on each host.
-    this.hostLogs = new ContainerHostLogs(this, 'ContainerHostLogs', {
-      solutionId: props.solutionId,
-      metricNamespace: metricNamespaceFor(props.solutionId),
-    });
     this.hostLogs.grantWrite(hosts.role);
 
     new CfnOutput(this, 'ECSAutoScalingGroupName', {

@@ -59,6 +59,7 @@ DOMAIN=''
 DOMAIN_CONTROLLERS=()
 JOIN_SECRET=''
 GROUP=''
+CLOUDWATCH_CONFIG=''
 
 log() {
   echo "${LOG_TAG}: $*" >&2
@@ -67,7 +68,8 @@ log() {
 
 usage() {
   echo "usage: $0 --mode domainless|domain-joined --credentials-fetcher-version VERSION" \
-    "[--domain DNS_NAME --domain-controllers IP[,IP...] --join-secret ARN --group GROUP]" >&2
+    "[--domain DNS_NAME --domain-controllers IP[,IP...] --join-secret ARN --group GROUP]" \
+    "[--cloudwatch-config SSM_PARAMETER]" >&2
   exit 2
 }
 
@@ -81,6 +83,7 @@ parse_arguments() {
       --domain-controllers) controllers="${2:-}"; shift 2 ;;
       --join-secret) JOIN_SECRET="${2:-}"; shift 2 ;;
       --group) GROUP="${2:-}"; shift 2 ;;
+      --cloudwatch-config) CLOUDWATCH_CONFIG="${2:-}"; shift 2 ;;
       *) usage ;;
     esac
   done
@@ -358,6 +361,12 @@ main() {
   trap on_exit EXIT
   parse_arguments "$@"
   gate_ecs_agent
+  # Host logs to CloudWatch first, so a setup that fails later is shipped too (docs/operations.md). Without the agent
+  # the host still works: its logs stay on the host.
+  if [ -n "${CLOUDWATCH_CONFIG}" ]; then
+    "${ROOT_DIR}/usr/local/sbin/install-cloudwatch-agent.sh" --config-parameter "${CLOUDWATCH_CONFIG}" ||
+      log "CloudWatch agent not installed: logs stay on the host"
+  fi
 
   # One known version of credentials-fetcher (docs/container-hosts.md says which and why). It runs kinit and
   # `ldapsearch -Y GSSAPI` itself; 1.3.x requires neither the Kerberos tools nor the GSSAPI SASL plug-in, and the

@@ -54,6 +54,8 @@ interface StubOptions {
   readonly domainControllers?: readonly FakeDomainController[];
   /** The script's text instead of the file (e.g. a variant with a step removed). */
   readonly scriptText?: string;
+  /** Exit status of the CloudWatch agent installer user data writes (scripts/ecs-host/install-cloudwatch-agent.sh). */
+  readonly cloudWatchInstallerStatus?: number;
 }
 
 interface ScriptRun {
@@ -137,6 +139,16 @@ function prepare(options: StubOptions): Prepared {
   fs.writeFileSync(path.join(root, 'etc', 'krb5.keytab'), 'keytab');
   fs.writeFileSync(path.join(root, 'etc', 'ecs', 'ecs.config'), options.ecsConfig ?? 'ECS_CLUSTER=test\n');
 
+  if (options.cloudWatchInstallerStatus !== undefined) {
+    // Where user data writes the installer; it records its call like the other stubs.
+    const installer = path.join(root, 'usr', 'local', 'sbin', 'install-cloudwatch-agent.sh');
+    fs.mkdirSync(path.dirname(installer), { recursive: true });
+    fs.writeFileSync(
+      installer,
+      `#!/bin/bash\necho "install-cloudwatch-agent.sh $*" >> "$STUB_CALLS"\nexit ${options.cloudWatchInstallerStatus}\n`,
+      { mode: 0o755 },
+    );
+  }
   let script = HOST_SCRIPT_SOURCE;
   if (options.scriptText !== undefined) {
     script = path.join(root, 'variant.sh');
@@ -606,6 +618,31 @@ describe('setup-credentials-fetcher-host.sh', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('usage:');
     expect(indexOfCall(run, 'dnf')).toBe(-1);
+  });
+
+  describe('GIVEN --cloudwatch-config (host logs to CloudWatch, issue 22)', () => {
+    const CONFIG = '/amazon-ecs-gmsa-linux/cloudwatch-agent/ecs-hosts';
+    const args = [...DOMAINLESS_ARGS, '--cloudwatch-config', CONFIG];
+
+    test('THEN the agent is installed with that configuration before anything else is installed', () => {
+      const run = runHostScript(args, { cloudWatchInstallerStatus: 0 });
+      expect(run.status).toBe(0);
+      const agent = indexOfCall(run, `install-cloudwatch-agent.sh --config-parameter ${CONFIG}`);
+      expect(agent).toBeGreaterThanOrEqual(0);
+      expect(agent).toBeLessThan(indexOfCall(run, 'dnf install'));
+      expect(ready(run)).toBe(true);
+    });
+
+    test('THEN an installer that fails leaves the host working, with one line saying the logs stay on the host', () => {
+      const run = runHostScript(args, { cloudWatchInstallerStatus: 1 });
+      expect(run.status).toBe(0);
+      expect(run.stderr).toContain('CloudWatch agent not installed: logs stay on the host');
+      expect(ready(run)).toBe(true);
+    });
+
+    test('THEN without it no agent is installed', () => {
+      expect(firstBoot.domainless.calls.filter((call) => call.startsWith('install-cloudwatch-agent'))).toEqual([]);
+    });
   });
 
   describe('GIVEN the script as user data carries it (comment lines removed)', () => {
