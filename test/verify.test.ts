@@ -16,3 +16,4 @@ import './verify/runner.tests';
 import './verify/service.tests';
 import './verify/stacks.tests';
 import './verify/targets.tests';
+import './verify/edges.tests';
