@@ -104,44 +104,77 @@ class FakeSecret {
   }
 
   public install(sm: SecretsManagerStub): void {
-    sm.on(DescribeSecretCommand).callsFake(() => ({
-      ARN: SECRET_ARN,
-      RotationEnabled: this.rotationEnabled,
-      VersionIdsToStages: Object.fromEntries([...this.versions].map(([id, v]) => [id, [...v.stages]])),
-    }));
-    sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
-      const entry = input.VersionId
-        ? ([input.VersionId, this.versions.get(input.VersionId)] as const)
-        : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
-      const [id, version] = entry ?? [];
-      const stageOk = !input.VersionStage || version?.stages.includes(input.VersionStage);
-      if (!version || !stageOk || version.value === undefined) {
+    // Every call names the secret; one that names another secret finds nothing (the API reference of each action lists
+    // ResourceNotFoundException: "Secrets Manager can't find the resource that you asked for").
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html#API_GetSecretValue_Errors
+    const named = (input: { SecretId?: string }): void => {
+      if (input.SecretId !== SECRET_ARN) {
         throw new ResourceNotFoundException({
-          message: "Secrets Manager can't find the specified secret value.",
+          message: "Secrets Manager can't find the resource that you asked for.",
           $metadata,
         });
       }
-      return { ARN: SECRET_ARN, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+    };
+    sm.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
+      named(input);
+      return this.describe();
+    });
+    sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
+      named(input);
+      return this.getValue(input);
     });
     sm.on(GetRandomPasswordCommand).callsFake(() => ({ RandomPassword: this.randomPasswords.shift() }));
     sm.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => {
-      const token = input.ClientRequestToken!;
-      const existing = this.versions.get(token);
-      if (existing?.value !== undefined && existing.value !== input.SecretString) {
-        throw new ResourceExistsException({ message: 'A version with this token already exists.', $metadata });
-      }
-      this.versions.set(token, { stages: existing?.stages ?? [], value: input.SecretString });
-      for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, token);
-      return { ARN: SECRET_ARN, VersionId: token };
+      named(input);
+      return this.putValue(input);
     });
     sm.on(UpdateSecretVersionStageCommand).callsFake((input: UpdateSecretVersionStageCommandInput) => {
-      const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage!))?.[0];
-      if (holder !== undefined && holder !== input.RemoveFromVersionId) {
-        throw new InvalidParameterException({ message: 'The stage is attached to another version.', $metadata });
-      }
-      this.moveStage(input.VersionStage!, input.MoveToVersionId!);
-      return { ARN: SECRET_ARN };
+      named(input);
+      return this.updateStage(input);
     });
+  }
+
+  private describe() {
+    return {
+      ARN: SECRET_ARN,
+      RotationEnabled: this.rotationEnabled,
+      VersionIdsToStages: Object.fromEntries([...this.versions].map(([id, v]) => [id, [...v.stages]])),
+    };
+  }
+
+  private getValue(input: GetSecretValueCommandInput) {
+    const entry = input.VersionId
+      ? ([input.VersionId, this.versions.get(input.VersionId)] as const)
+      : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
+    const [id, version] = entry ?? [];
+    const stageOk = !input.VersionStage || version?.stages.includes(input.VersionStage);
+    if (!version || !stageOk || version.value === undefined) {
+      throw new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret value.",
+        $metadata,
+      });
+    }
+    return { ARN: SECRET_ARN, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+  }
+
+  private putValue(input: PutSecretValueCommandInput) {
+    const token = input.ClientRequestToken!;
+    const existing = this.versions.get(token);
+    if (existing?.value !== undefined && existing.value !== input.SecretString) {
+      throw new ResourceExistsException({ message: 'A version with this token already exists.', $metadata });
+    }
+    this.versions.set(token, { stages: existing?.stages ?? [], value: input.SecretString });
+    for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, token);
+    return { ARN: SECRET_ARN, VersionId: token };
+  }
+
+  private updateStage(input: UpdateSecretVersionStageCommandInput) {
+    const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage!))?.[0];
+    if (holder !== undefined && holder !== input.RemoveFromVersionId) {
+      throw new InvalidParameterException({ message: 'The stage is attached to another version.', $metadata });
+    }
+    this.moveStage(input.VersionStage!, input.MoveToVersionId!);
+    return { ARN: SECRET_ARN };
   }
 
   private moveStage(stage: string, to: string): void {
