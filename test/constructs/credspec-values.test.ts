@@ -35,9 +35,7 @@ describe('CredSpec values: anything around the expected form is refused', () => 
     ['a well-known SID', 'S-1-5-32-544'],
     ['a SID with four sub-authorities after 21', `${SID}-500`],
   ])('fails to fill GIVEN %s, naming the value', (_case, sid) => {
-    expect(() => fillCredSpecTemplate(TEMPLATE, sid, GUID)).toThrow(
-      `"${sid}" is not a domain SID (S-1-5-21-x-y-z).`,
-    );
+    expect(() => fillCredSpecTemplate(TEMPLATE, sid, GUID)).toThrow(`"${sid}" is not a domain SID (S-1-5-21-x-y-z).`);
   });
 
   test.each([

@@ -60,9 +60,7 @@ describe('MAX_NETWORK_INTERFACES against the EC2 User Guide', () => {
 describe('ACCEPTED_INSTANCE_TYPES (the error message and the settings reference)', () => {
   test('THEN it names the burstable sizes and every fixed-performance family in the table, in order', () => {
     const fixed = Object.keys(DOCUMENTED).filter((family) => !family.startsWith('t3'));
-    expect(ACCEPTED_INSTANCE_TYPES).toBe(
-      `t3 and t3a (micro to 2xlarge), or ${fixed.join(', ')} (large to 4xlarge)`,
-    );
+    expect(ACCEPTED_INSTANCE_TYPES).toBe(`t3 and t3a (micro to 2xlarge), or ${fixed.join(', ')} (large to 4xlarge)`);
   });
 });
 
