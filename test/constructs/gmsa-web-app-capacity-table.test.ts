@@ -3,6 +3,7 @@ import {
   ec2TaskCapacityProblem,
   ec2TaskSlots,
   MAX_NETWORK_INTERFACES,
+  webAppTaskCounts,
 } from '../../lib/constructs/gmsa-web-app-capacity';
 
 /*
@@ -80,5 +81,17 @@ describe('ec2TaskCapacityProblem at its edge', () => {
 
   test('GIVEN two t3.micro hosts (1 task each) THEN they hold the 2 tasks a rolling deployment needs', () => {
     expect(ec2TaskCapacityProblem('t3.micro', 2)).toBeUndefined();
+  });
+});
+
+describe('webAppTaskCounts at its edge', () => {
+  test('fails GIVEN 1 task slot, saying a rolling deployment of one task needs 2', () => {
+    expect(() => webAppTaskCounts(1)).toThrow(
+      new Error('The container instances hold 1 awsvpc task(s); a rolling deployment of one task needs 2.'),
+    );
+  });
+
+  test('GIVEN 2 task slots THEN 1 task, up to 1', () => {
+    expect(webAppTaskCounts(2)).toEqual({ desiredCount: 1, maxCount: 1 });
   });
 });
