@@ -210,6 +210,39 @@ describe('page check: what the app reports', () => {
     expect(await pageCheck.run(context())).toMatchObject({ status: 'pass', detail: 'KERBEROS as ? on ?' });
   });
 
+  test.each([
+    ['an answer that is not JSON', '<html>', 'deploy the current web app (its /api/status answers JSON).'],
+    [
+      'NTLM',
+      JSON.stringify({ ok: true, authScheme: 'NTLM' }),
+      'NTLM: the server name is not <DBInstanceIdentifier>.<DirectoryName>; no ticket: see "Container instances", ' +
+        'the CredSpec and the gMSA principals group (README Troubleshooting).',
+    ],
+  ])('fails on %s with the fix to apply', async (_case, body, fix) => {
+    answer = body;
+    const outcome = await pageCheck.run(context());
+    expect(outcome.fix).toBe(fix);
+  });
+
+  test('fails naming the network error, not a timeout, when nothing listens, with the fix', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const ctx = makeContext({}, (stacks) =>
+      stacks.map((s) =>
+        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `http://127.0.0.1:${port}` } } : s,
+      ),
+    );
+
+    const outcome = await pageCheck.run(ctx);
+
+    expect(outcome.detail).toBe(`GET http://127.0.0.1:${port}/api/status: fetch failed`);
+    expect(outcome.fix).toBe(
+      'the load balancer only admits MY_SG_INGRESS_IP when it is set; check your address, then the targets.',
+    );
+  });
+
   test("fails as timed out, long before the page timeout, when the run's signal aborts", async () => {
     answer = 'hang';
     const run = new AbortController();
