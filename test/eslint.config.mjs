@@ -4,7 +4,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'web-app/', '**/*.js', '**/*.d.ts', '**/*.mjs'],
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      'coverage/',
+      '.stryker-tmp/',
+      'reports/',
+      'web-app/',
+      '**/*.js',
+      '**/*.d.ts',
+      '**/*.mjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

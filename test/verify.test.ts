@@ -17,3 +17,5 @@ import './verify/runner.tests';
 import './verify/service.tests';
 import './verify/stacks.tests';
 import './verify/targets.tests';
+import './verify/edges.tests';
+import './verify/outcomes.tests';

@@ -64,8 +64,10 @@ export function buildCredSpecTemplate(options: CredSpecTemplateOptions): string 
   });
 }
 
-const SID_PATTERN = /^S-1-5-21-\d+-\d+-\d+$/;
-const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A domain SID as Get-ADDomain's `DomainSID` prints it (also what `npm run verify` expects in a stored CredSpec). */
+export const DOMAIN_SID_PATTERN = /^S-1-5-21-\d+-\d+-\d+$/;
+/** A GUID as Get-ADDomain's `ObjectGUID.ToString()` prints it, either case. */
+export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The substitution Generate-CredSpec.ps1 performs, in TypeScript so that jest can test the rule: a literal replace
@@ -73,7 +75,7 @@ const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * nothing in them needs escaping inside a JSON string.
  */
 export function fillCredSpecTemplate(template: string, domainSid: string, domainGuid: string): string {
-  if (!SID_PATTERN.test(domainSid)) {
+  if (!DOMAIN_SID_PATTERN.test(domainSid)) {
     throw new Error(`"${domainSid}" is not a domain SID (S-1-5-21-x-y-z).`);
   }
   if (!GUID_PATTERN.test(domainGuid)) {

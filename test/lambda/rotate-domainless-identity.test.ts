@@ -104,44 +104,77 @@ class FakeSecret {
   }
 
   public install(sm: SecretsManagerStub): void {
-    sm.on(DescribeSecretCommand).callsFake(() => ({
-      ARN: SECRET_ARN,
-      RotationEnabled: this.rotationEnabled,
-      VersionIdsToStages: Object.fromEntries([...this.versions].map(([id, v]) => [id, [...v.stages]])),
-    }));
-    sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
-      const entry = input.VersionId
-        ? ([input.VersionId, this.versions.get(input.VersionId)] as const)
-        : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
-      const [id, version] = entry ?? [];
-      const stageOk = !input.VersionStage || version?.stages.includes(input.VersionStage);
-      if (!version || !stageOk || version.value === undefined) {
+    // Every call names the secret; one that names another secret finds nothing (the API reference of each action lists
+    // ResourceNotFoundException: "Secrets Manager can't find the resource that you asked for").
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html#API_GetSecretValue_Errors
+    const named = (input: { SecretId?: string }): void => {
+      if (input.SecretId !== SECRET_ARN) {
         throw new ResourceNotFoundException({
-          message: "Secrets Manager can't find the specified secret value.",
+          message: "Secrets Manager can't find the resource that you asked for.",
           $metadata,
         });
       }
-      return { ARN: SECRET_ARN, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+    };
+    sm.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
+      named(input);
+      return this.describe();
+    });
+    sm.on(GetSecretValueCommand).callsFake((input: GetSecretValueCommandInput) => {
+      named(input);
+      return this.getValue(input);
     });
     sm.on(GetRandomPasswordCommand).callsFake(() => ({ RandomPassword: this.randomPasswords.shift() }));
     sm.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => {
-      const token = input.ClientRequestToken!;
-      const existing = this.versions.get(token);
-      if (existing?.value !== undefined && existing.value !== input.SecretString) {
-        throw new ResourceExistsException({ message: 'A version with this token already exists.', $metadata });
-      }
-      this.versions.set(token, { stages: existing?.stages ?? [], value: input.SecretString });
-      for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, token);
-      return { ARN: SECRET_ARN, VersionId: token };
+      named(input);
+      return this.putValue(input);
     });
     sm.on(UpdateSecretVersionStageCommand).callsFake((input: UpdateSecretVersionStageCommandInput) => {
-      const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage!))?.[0];
-      if (holder !== undefined && holder !== input.RemoveFromVersionId) {
-        throw new InvalidParameterException({ message: 'The stage is attached to another version.', $metadata });
-      }
-      this.moveStage(input.VersionStage!, input.MoveToVersionId!);
-      return { ARN: SECRET_ARN };
+      named(input);
+      return this.updateStage(input);
     });
+  }
+
+  private describe() {
+    return {
+      ARN: SECRET_ARN,
+      RotationEnabled: this.rotationEnabled,
+      VersionIdsToStages: Object.fromEntries([...this.versions].map(([id, v]) => [id, [...v.stages]])),
+    };
+  }
+
+  private getValue(input: GetSecretValueCommandInput) {
+    const entry = input.VersionId
+      ? ([input.VersionId, this.versions.get(input.VersionId)] as const)
+      : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
+    const [id, version] = entry ?? [];
+    const stageOk = !input.VersionStage || version?.stages.includes(input.VersionStage);
+    if (!version || !stageOk || version.value === undefined) {
+      throw new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret value.",
+        $metadata,
+      });
+    }
+    return { ARN: SECRET_ARN, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+  }
+
+  private putValue(input: PutSecretValueCommandInput) {
+    const token = input.ClientRequestToken!;
+    const existing = this.versions.get(token);
+    if (existing?.value !== undefined && existing.value !== input.SecretString) {
+      throw new ResourceExistsException({ message: 'A version with this token already exists.', $metadata });
+    }
+    this.versions.set(token, { stages: existing?.stages ?? [], value: input.SecretString });
+    for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, token);
+    return { ARN: SECRET_ARN, VersionId: token };
+  }
+
+  private updateStage(input: UpdateSecretVersionStageCommandInput) {
+    const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage!))?.[0];
+    if (holder !== undefined && holder !== input.RemoveFromVersionId) {
+      throw new InvalidParameterException({ message: 'The stage is attached to another version.', $metadata });
+    }
+    this.moveStage(input.VersionStage!, input.MoveToVersionId!);
+    return { ARN: SECRET_ARN };
   }
 
   private moveStage(stage: string, to: string): void {
@@ -527,4 +560,122 @@ describe('rotate-domainless-identity: checks before every step', () => {
       await expect(handler(rotationEvent('createSecret'))).rejects.toThrow(`Environment variable ${name} is not set`);
     },
   );
+});
+
+describe('rotate-domainless-identity: what the log and the errors say', () => {
+  const pendingValue = { ...CURRENT_VALUE, password: NEW_PASSWORD };
+
+  test('GIVEN a whole rotation THEN each step logs what it did, naming the version and the secret', async () => {
+    given(new FakeSecret().startRotation());
+
+    for (const step of STEPS) await handler(rotationEvent(step));
+
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        `createSecret: stored a new password in version ${TOKEN} of ${SECRET_ARN} (AWSPENDING).`,
+        `setSecret: reset the password of AD user ${DOMAINLESS_USERNAME} in directory ${DIRECTORY_ID}.`,
+        `testSecret: version ${TOKEN} of ${SECRET_ARN} is complete and names the same user and domain.`,
+        `finishSecret: moved AWSCURRENT of ${SECRET_ARN} from version ${CURRENT_VERSION} to ${TOKEN}.`,
+      ]),
+    );
+  });
+
+  test('GIVEN retries THEN the log says why nothing was done', async () => {
+    given(new FakeSecret().withVersion(TOKEN, ['AWSPENDING'], pendingValue));
+
+    await handler(rotationEvent('createSecret'));
+    await handler(rotationEvent('finishSecret', CURRENT_VERSION));
+
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        `createSecret: version ${TOKEN} of ${SECRET_ARN} already has a value; keeping it.`,
+        `finishSecret: version ${CURRENT_VERSION} of ${SECRET_ARN} is already AWSCURRENT; nothing to do.`,
+      ]),
+    );
+  });
+
+  test('fails on an unknown step, listing the four steps', async () => {
+    given(new FakeSecret().startRotation());
+
+    await expect(
+      handler({ ...rotationEvent('createSecret'), Step: 'deleteSecret' as SecretsManagerRotationEventStep }),
+    ).rejects.toThrow(
+      'Unknown rotation step "deleteSecret": expected one of createSecret, setSecret, testSecret, finishSecret.',
+    );
+  });
+
+  test.each([
+    ['SecretId', { SecretId: '' }],
+    ['ClientRequestToken', { ClientRequestToken: '' }],
+  ])('fails without %s before calling any AWS API', async (_name, missing) => {
+    given(new FakeSecret().startRotation());
+
+    await expect(handler({ ...rotationEvent('createSecret'), ...missing })).rejects.toThrow(
+      'The rotation event needs SecretId and ClientRequestToken.',
+    );
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  test('fails naming every stage of a version that is not AWSPENDING, or "none"', async () => {
+    given(new FakeSecret().withVersion(TOKEN, ['AWSPREVIOUS', 'MYLABEL'], pendingValue));
+    await expect(handler(rotationEvent('setSecret'))).rejects.toThrow('(stages: AWSPREVIOUS, MYLABEL)');
+
+    sm.reset();
+    given(new FakeSecret().withVersion(TOKEN, [], pendingValue));
+    await expect(handler(rotationEvent('setSecret'))).rejects.toThrow(
+      `Version ${TOKEN} of secret ${SECRET_ARN} is not staged AWSPENDING (stages: none): refusing to rotate.`,
+    );
+  });
+
+  test('fails when GetRandomPassword returns no password, and writes nothing', async () => {
+    given(new FakeSecret().startRotation());
+    sm.on(GetRandomPasswordCommand).resolves({});
+
+    await expect(handler(rotationEvent('createSecret'))).rejects.toThrow('GetRandomPassword returned no password.');
+    expect(writes()).toEqual({ put: 0, stageMoves: 0, resets: 0 });
+  });
+
+  test.each([
+    ['AccessDeniedException', 'not authorized to perform secretsmanager:GetSecretValue'],
+    ['ThrottlingException', 'Rate exceeded'],
+  ])(
+    'fails in createSecret when reading the AWSPENDING version fails with %s, instead of taking it for empty',
+    async (name, message) => {
+      given(new FakeSecret().withVersion(TOKEN, ['AWSPENDING'], pendingValue));
+      sm.on(GetSecretValueCommand, { VersionId: TOKEN }).rejects(Object.assign(new Error(message), { name }));
+
+      await expect(handler(rotationEvent('createSecret'))).rejects.toThrow(message);
+      expect(sm.commandCalls(GetRandomPasswordCommand)).toHaveLength(0);
+      expect(writes()).toEqual({ put: 0, stageMoves: 0, resets: 0 });
+    },
+  );
+
+  test('fails in finishSecret when no version is AWSCURRENT, and moves nothing', async () => {
+    given(
+      new FakeSecret().withVersion(CURRENT_VERSION, [], CURRENT_VALUE).withVersion(TOKEN, ['AWSPENDING'], pendingValue),
+    );
+
+    await expect(handler(rotationEvent('finishSecret'))).rejects.toThrow(
+      `Secret ${SECRET_ARN} has no AWSCURRENT version to move from.`,
+    );
+    expect(writes()).toEqual({ put: 0, stageMoves: 0, resets: 0 });
+  });
+
+  test.each([
+    [
+      new UserDoesNotExistException({ message: 'no such user', $metadata }),
+      'once that stack has deployed, rotate again',
+    ],
+    [new InvalidPasswordException({ message: 'policy', $metadata }), "domain's password policy). AWSCURRENT of"],
+    [Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }), 'failed (ThrottlingException'],
+  ])('fails in setSecret with the AD error kept as the cause (%p)', async (error, says) => {
+    given(new FakeSecret().withVersion(TOKEN, ['AWSPENDING'], pendingValue));
+    ds.on(ResetUserPasswordCommand).rejects(error);
+
+    const failure = await handler(rotationEvent('setSecret')).catch((thrown: Error) => thrown);
+
+    expect((failure as Error).message).toContain(says);
+    expect((failure as Error).message).toMatch(new RegExp(`AWSCURRENT of ${SECRET_ARN} is unchanged\\.$`));
+    expect((failure as Error).cause).toBe(error);
+  });
 });

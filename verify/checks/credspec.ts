@@ -1,7 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { CREDSPEC_GUID_PLACEHOLDER, CREDSPEC_SID_PLACEHOLDER } from '../../lib/constructs/credspec-document';
+import {
+  CREDSPEC_GUID_PLACEHOLDER,
+  CREDSPEC_SID_PLACEHOLDER,
+  DOMAIN_SID_PATTERN,
+  GUID_PATTERN,
+} from '../../lib/constructs/credspec-document';
 import { GMSA_NAME } from '../../lib/directory-names';
 import { outputOf } from '../deployment';
 import { Check, CheckContext, CheckFailure, CheckOutcome, fail, pass } from '../types';
@@ -72,7 +77,7 @@ export function problemOf(text: string, domain: string, domainless: boolean): st
     return 'is not valid JSON';
   }
   const spec = value as {
-    DomainJoinConfig?: { MachineAccountName?: unknown; DnsName?: unknown; Sid?: unknown };
+    DomainJoinConfig?: { MachineAccountName?: unknown; DnsName?: unknown; Sid?: unknown; Guid?: unknown };
     ActiveDirectoryConfig?: {
       GroupManagedServiceAccounts?: { Name?: unknown }[];
       HostAccountConfig?: { PluginInput?: unknown };
@@ -86,7 +91,8 @@ export function problemOf(text: string, domain: string, domainless: boolean): st
   if (typeof join.DnsName !== 'string' || join.DnsName.toLowerCase() !== domain.toLowerCase()) {
     return `names the domain ${JSON.stringify(join.DnsName)}, expected "${domain}"`;
   }
-  if (typeof join.Sid !== 'string' || !/^S-1-5-21-\d+-\d+-\d+$/.test(join.Sid)) return 'has no domain SID';
+  if (typeof join.Sid !== 'string' || !DOMAIN_SID_PATTERN.test(join.Sid)) return 'has no domain SID';
+  if (typeof join.Guid !== 'string' || !GUID_PATTERN.test(join.Guid)) return 'has no domain GUID';
   const accounts = spec.ActiveDirectoryConfig?.GroupManagedServiceAccounts ?? [];
   if (!Array.isArray(accounts) || !accounts.some((account) => account?.Name === GMSA_NAME)) {
     return `has no GroupManagedServiceAccounts entry for ${GMSA_NAME}`;
