@@ -122,9 +122,10 @@ else {
 # ---- SQL Server ----
 
 function Invoke-Sql {
+    # Every connection and query bounded, as in Configure-Database.ps1 (QueryTimeout 0 would mean "no timeout").
     param([string] $Query, [string] $Database = 'master')
     Invoke-Sqlcmd -ServerInstance $SqlServerAddress -Credential $SqlCredential -Database $Database `
-        -Encrypt Mandatory -QueryTimeout 600 -Query $Query
+        -Encrypt Mandatory -ConnectionTimeout 30 -QueryTimeout 600 -Query $Query
 }
 
 function Invoke-WithRetry {
