@@ -684,7 +684,8 @@ describe('messages: suggestions only when close, long values cut, each value nam
       `Unknown setting -c ${key}=${JSON.stringify(value)}: This app's context keys are ` +
         'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
         'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, ecsInstanceType, ' +
-        'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion.',
+        'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion, ' +
+        'alarmEmail.',
     );
   });
 
@@ -699,7 +700,7 @@ describe('messages: suggestions only when close, long values cut, each value nam
     expect(message).toMatch(
       /^Unknown setting -c k{100}… \(5000 characters\)="v{100}…" \(5000 characters\): This app's/,
     );
-    expect(message.length).toBeLessThan(600);
+    expect(message.length).toBeLessThan(700);
   });
 
   test('a value of exactly 100 characters is shown whole', () => {
@@ -888,7 +889,7 @@ describe('ALARM_EMAIL', () => {
     `${'a'.repeat(250)}@example.com`,
   ])('fails on ALARM_EMAIL=%p with one line naming the setting', (value) => {
     expect(errorOf({ ALARM_EMAIL: value })).toBe(
-      `Invalid setting ALARM_EMAIL=${JSON.stringify(value)}: expected one e-mail address such as ops@example.com (the alarm topic subscribes it).`,
+      `Invalid setting ALARM_EMAIL=${value.length <= 100 ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, 100)}…`)} (${value.length} characters)`}: expected one e-mail address such as ops@example.com (the alarm topic subscribes it).`,
     );
   });
 });

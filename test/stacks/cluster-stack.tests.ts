@@ -9,6 +9,7 @@ import {
   withoutCommentLines,
 } from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor, sharedApp } from '../helpers/modes';
+import { CLOUDWATCH_AGENT_INSTALLER_PATH } from '../../lib/constructs/container-host-logs';
 
 const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
 const FARGATE_MODES = MODE_NAMES.filter((mode) => MODES[mode].fargate);
@@ -223,7 +224,15 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
         `'--domain' 'directory.amazon-ecs-gmsa-linux.com' '--domain-controllers' '<TOKEN>' ` +
         `'--join-secret' '<TOKEN>' '--group' 'SampleWebAppGmsaPrincipals'`
       : `${HOST_SCRIPT_PATH} '--mode' 'domainless' '--credentials-fetcher-version' '2.0.1'`;
-    expect(lines[lines.length - 1]).toBe(expectedRun);
+    expect(lines[lines.length - 1]).toBe(
+      `${expectedRun} '--cloudwatch-config' '/amazon-ecs-gmsa-linux/cloudwatch-agent/ecs-hosts'`,
+    );
+  });
+
+  test('THEN user data writes the CloudWatch agent installer before the host script that runs it', () => {
+    const installer = userData.indexOf(`cat > ${CLOUDWATCH_AGENT_INSTALLER_PATH} <<`);
+    expect(installer).toBeGreaterThan(userData.indexOf('ECS_CLUSTER='));
+    expect(installer).toBeLessThan(userData.indexOf(`cat > ${HOST_SCRIPT_PATH} <<`));
   });
 
   if (domainJoined) {
