@@ -73,7 +73,7 @@ public sealed class DefaultCacheProcessTests : IDisposable
         {
             ["ConnectionStrings__Chinook"] = ConnectionString(sql.Port),
             ["KRB5_CONFIG"] = conf,
-        }, PrivateTmpFactAttribute.Wrapper("mount -t tmpfs tmpfs /tmp && echo garbage > /tmp/krb5cc_$(id -u) && exec \"$@\""));
+        }, PrivateTmpFactAttribute.Wrapper(PrivateTmpFactAttribute.EmptyTmp + " && echo garbage > /tmp/krb5cc_$(id -u) && exec \"$@\""));
 
         // WHEN the page is requested
         var (status, body, elapsed) = await app.GetAsync("/");
@@ -113,6 +113,16 @@ internal sealed class PrivateTmpFactAttribute : FactAttribute
             Skip = "unshare cannot make a mount namespace here (needs root or unprivileged user namespaces)";
         }
     }
+
+    /// <summary>
+    /// Shell commands that mount an empty /tmp. When the app's folder (the working directory) is itself under /tmp, as in
+    /// a clone made there, its top folder is bound back from the old /tmp (reached through file descriptor 3, opened
+    /// before the mount): otherwise the app could not start.
+    /// </summary>
+    public const string EmptyTmp =
+        "exec 3</tmp && mount -t tmpfs tmpfs /tmp && " +
+        "case \"$PWD\" in /tmp/*) top=${PWD#/tmp/}; top=${top%%/*}; " +
+        "mkdir -p \"/tmp/$top\" && mount --bind \"/proc/self/fd/3/$top\" \"/tmp/$top\" ;; esac && exec 3<&-";
 
     /// <summary>The command that runs <paramref name="script"/> (with the app's command line as "$@") in a private namespace.</summary>
     public static string[] Wrapper(string script) => [.. Prefix.Value!, "sh", "-c", script, "sh"];
