@@ -116,13 +116,15 @@ internal sealed class PrivateTmpFactAttribute : FactAttribute
 
     /// <summary>
     /// Shell commands that mount an empty /tmp. When the app's folder (the working directory) is itself under /tmp, as in
-    /// a clone made there, its top folder is bound back from the old /tmp (reached through file descriptor 3, opened
-    /// before the mount): otherwise the app could not start.
+    /// a clone made there, its top folder is bound back from the old /tmp (kept reachable on a private tmpfs over /mnt,
+    /// inside the namespace only): otherwise the app could not start.
     /// </summary>
     public const string EmptyTmp =
-        "exec 3</tmp && mount -t tmpfs tmpfs /tmp && " +
-        "case \"$PWD\" in /tmp/*) top=${PWD#/tmp/}; top=${top%%/*}; " +
-        "mkdir -p \"/tmp/$top\" && mount --bind \"/proc/self/fd/3/$top\" \"/tmp/$top\" ;; esac && exec 3<&-";
+        "case \"$PWD\" in " +
+        "/tmp/*) top=${PWD#/tmp/}; top=${top%%/*}; mount -t tmpfs tmpfs /mnt && mkdir /mnt/old && " +
+        "mount --bind /tmp /mnt/old && mount -t tmpfs tmpfs /tmp && mkdir -p \"/tmp/$top\" && " +
+        "mount --bind \"/mnt/old/$top\" \"/tmp/$top\" ;; " +
+        "*) mount -t tmpfs tmpfs /tmp ;; esac";
 
     /// <summary>The command that runs <paramref name="script"/> (with the app's command line as "$@") in a private namespace.</summary>
     public static string[] Wrapper(string script) => [.. Prefix.Value!, "sh", "-c", script, "sh"];
