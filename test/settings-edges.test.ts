@@ -1,24 +1,10 @@
-import { parseSettings, SettingsError } from '../bin/settings';
+import { errorOf, parse } from './helpers/settings';
 
 /*
  * The edges of each setting's accepted range and form: the last value accepted and the first refused, so that a
  * bound moved by one (NAT_GATEWAYS=3 accepted, ECS_MIN_CAPACITY=0 refused) fails here. MY_SG_INGRESS_IP,
  * DB_ENGINE_VERSION and ECS_INSTANCE_TYPE have their own tests in test/settings.test.ts.
  */
-
-function parse(env: Record<string, string>, context?: Record<string, unknown>) {
-  return parseSettings({ env, context });
-}
-
-function errorOf(env: Record<string, string>, context?: Record<string, unknown>): string {
-  try {
-    parse(env, context);
-  } catch (error) {
-    expect(error).toBeInstanceOf(SettingsError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a SettingsError');
-}
 
 /** A value as messages show it: whole up to 100 characters, else its start and its length (bin/settings.ts). */
 function shown(value: string): string {

@@ -3,23 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
-import { ContextFile, parseSettings, readContextFiles, SettingsError, settingsNotices } from '../bin/settings';
+import { ContextFile, parseSettings, readContextFiles, settingsNotices } from '../bin/settings';
 import { DEFAULT_SETTINGS } from '../lib/settings';
 import { CDK_JSON_CONTEXT } from './helpers/modes';
-
-function parse(env: Record<string, string>, context?: Record<string, unknown>) {
-  return parseSettings({ env, context });
-}
-
-function errorOf(env: Record<string, string>, context?: Record<string, unknown>): string {
-  try {
-    parse(env, context);
-  } catch (error) {
-    expect(error).toBeInstanceOf(SettingsError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a SettingsError');
-}
+import { errorOf, parse } from './helpers/settings';
 
 describe('parseSettings', () => {
   test('GIVEN no settings THEN every default applies', () => {
