@@ -11,9 +11,16 @@ import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } fr
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { buildCredSpecTemplate, fillCredSpecTemplate } from '../../lib/constructs/credspec-document';
 import { CHECKS } from '../../verify/checks';
-import { createClients } from '../../verify/clients';
-import { main } from '../../verify/cli';
-import { awsError, clientMock, DIRECTORY_ID, DOMAIN, IDENTITY_SECRET_ARN, outputsFor, SOLUTION_ID } from './helpers';
+import {
+  awsError,
+  clientMock,
+  DIRECTORY_ID,
+  DOMAIN,
+  IDENTITY_SECRET_ARN,
+  outputsFor,
+  SOLUTION_ID,
+  runCli,
+} from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const cfn = clientMock(CloudFormationClient);
@@ -23,20 +30,6 @@ const rds = clientMock(RDSClient);
 const s3 = clientMock(S3Client);
 const sm = clientMock(SecretsManagerClient);
 const ssm = clientMock(SSMClient);
-
-/** Runs main() in-process with test clients; returns the exit code and what it printed. */
-async function run(argv: string[], env: Record<string, string> = {}, budgetMs?: number) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    env,
-    budgetMs,
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    clients: createClients('us-east-1', { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }),
-  });
-  return { code, stdout, stderr };
-}
 
 /** The directory, database and cluster stacks of a domainless Fargate deployment without the application. */
 function givenFargateStacks(): void {
@@ -103,7 +96,7 @@ beforeEach(() => {
 
 describe('npm run verify', () => {
   test('--help lists every check in order and exits 0', async () => {
-    const { code, stdout } = await run(['--help']);
+    const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
     const positions = CHECKS.map((check, i) => stdout.indexOf(`${i + 1}. ${check.title}: ${check.description}`));
     expect(positions.every((p) => p > 0)).toBe(true);
@@ -114,7 +107,7 @@ describe('npm run verify', () => {
   test('exits 0 when every check passes or does not apply, one line per check', async () => {
     givenFargateStacks();
     givenHealthyServices();
-    const { code, stdout } = await run([], { FARGATE: '1' });
+    const { code, stdout } = await runCli([], { FARGATE: '1' });
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe(`Checking ${SOLUTION_ID} in us-east-1 (domainless, Fargate):`);
     expect(lines.slice(1, -1)).toHaveLength(CHECKS.length);
@@ -137,7 +130,7 @@ describe('npm run verify', () => {
         },
       ],
     });
-    const { code, stdout } = await run([], { FARGATE: '1' });
+    const { code, stdout } = await runCli([], { FARGATE: '1' });
     expect(code).toBe(1);
     expect(stdout.split('\n')[1]).toMatch(
       /^✗ Stacks complete: amazon-ecs-gmsa-linux-cluster ROLLBACK_COMPLETE \(The following resource\(s\) failed: \[Cluster\]\) → fix: /,
@@ -148,7 +141,7 @@ describe('npm run verify', () => {
     givenFargateStacks();
     givenHealthyServices();
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: 'storage-full' }] });
-    const { code, stdout } = await run(['--json', '-c', 'fargate=true']);
+    const { code, stdout } = await runCli(['--json', '-c', 'fargate=true']);
     expect(code).toBe(1);
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({
@@ -175,7 +168,7 @@ describe('npm run verify', () => {
     givenHealthyServices();
     ds.on(DescribeDirectoriesCommand).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    const { code, stdout } = await run(['--json'], { FARGATE: '1' }, 500);
+    const { code, stdout } = await runCli(['--json'], { FARGATE: '1' }, 500);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(code).toBe(1);
     const report = JSON.parse(stdout);
@@ -185,7 +178,7 @@ describe('npm run verify', () => {
 
   test('exits 2 with one line when a stack is not found (and with DEPLOY_APP, the application stack)', async () => {
     givenFargateStacks();
-    const { code, stdout, stderr } = await run([], { FARGATE: '1', DEPLOY_APP: '1' });
+    const { code, stdout, stderr } = await runCli([], { FARGATE: '1', DEPLOY_APP: '1' });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^Cannot check: stack amazon-ecs-gmsa-linux-application not found in us-east-1\. [^\n]+\n$/);
@@ -195,7 +188,7 @@ describe('npm run verify', () => {
     cfn
       .on(DescribeStacksCommand)
       .rejects(awsError('ExpiredToken', 'The security token included in the request is expired'));
-    const { code, stdout } = await run(['--json']);
+    const { code, stdout } = await runCli(['--json']);
     expect(code).toBe(2);
     expect(JSON.parse(stdout)).toEqual({
       ok: false,
@@ -207,14 +200,14 @@ describe('npm run verify', () => {
   });
 
   test('exits 2 with the settings line on a bad setting, before any AWS call', async () => {
-    const { code, stderr } = await run([], { SOLUTION_ID: 'Bad_Id' });
+    const { code, stderr } = await runCli([], { SOLUTION_ID: 'Bad_Id' });
     expect(code).toBe(2);
     expect(stderr).toMatch(/^Cannot check: Invalid setting SOLUTION_ID="Bad_Id": [^\n]+\n$/);
     expect(cfn.calls()).toHaveLength(0);
   });
 
   test('exits 2 on an unknown option', async () => {
-    const { code, stderr } = await run(['--jsn']);
+    const { code, stderr } = await runCli(['--jsn']);
     expect(code).toBe(2);
     expect(stderr).toBe('Unknown option "--jsn": see npm run verify -- --help.\n');
   });
@@ -238,14 +231,14 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     [['--json', '-c'], 'Invalid option -c "": expected key=value.'],
     [['--json', '-c', 'fargate'], 'Invalid option -c "fargate": expected key=value.'],
   ])('%p prints one JSON document with the error and exits 2', async (argv, error) => {
-    const { code, stdout, stderr } = await run(argv);
+    const { code, stdout, stderr } = await runCli(argv);
     expect(code).toBe(2);
     expect(stderr).toBe('');
     expect(JSON.parse(stdout)).toEqual({ ok: false, exitCode: 2, error, notices: [], checks: [] });
   });
 
   test('--json --help prints the usage and the checks as JSON', async () => {
-    const { code, stdout } = await run(['--json', '--help']);
+    const { code, stdout } = await runCli(['--json', '--help']);
     expect(code).toBe(0);
     const help = JSON.parse(stdout);
     expect(help.usage).toMatch(/^Usage: npm run verify -- \[--json\]/);
@@ -253,7 +246,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
   });
 
   test('--json with a bad setting prints JSON, not the line', async () => {
-    const { code, stdout, stderr } = await run(['--json'], { SOLUTION_ID: 'Bad_Id' });
+    const { code, stdout, stderr } = await runCli(['--json'], { SOLUTION_ID: 'Bad_Id' });
     expect(code).toBe(2);
     expect(stderr).toBe('');
     expect(JSON.parse(stdout).error).toMatch(/^Cannot check: Invalid setting SOLUTION_ID="Bad_Id": /);
@@ -263,10 +256,10 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     givenFargateStacks();
     givenHealthyServices();
     const notice = 'Notice: environment variable FARGTE is not a setting and is ignored: did you mean FARGATE?';
-    const text = await run([], { FARGATE: '1', FARGTE: '1' });
+    const text = await runCli([], { FARGATE: '1', FARGTE: '1' });
     expect(text.stderr).toBe(`${notice}\n`);
     expect(text.stdout).toMatch(/^Checking /);
-    const json = await run(['--json'], { FARGATE: '1', FARGTE: '1' });
+    const json = await runCli(['--json'], { FARGATE: '1', FARGTE: '1' });
     expect(json.stderr).toBe('');
     expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 0, notices: [notice] });
   });
@@ -281,7 +274,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     writeFileSync(path.join(home, '.aws', 'credentials'), '[ci] # a comment\naws_access_key_id = AKIDTEST\n');
 
     test('fails on a profile in neither file, naming it and those there, before any AWS call', async () => {
-      const { code, stderr } = await run([], { AWS_PROFILE: 'nope', HOME: home });
+      const { code, stderr } = await runCli([], { AWS_PROFILE: 'nope', HOME: home });
       expect(code).toBe(2);
       expect(stderr).toBe(
         `Cannot check: the AWS profile "nope" (AWS_PROFILE) is in neither ${home}/.aws/config nor ${home}/.aws/credentials. ` +
@@ -293,10 +286,10 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
 
     test('fails on a profile when there are no AWS files, saying so; AWS_CONFIG_FILE is read instead of ~/.aws/config', async () => {
       const empty = mkdtempSync(path.join(tmpdir(), 'verify-noaws-'));
-      const { stdout, stderr } = await run(['--json'], { AWS_PROFILE: 'nope', HOME: empty });
+      const { stdout, stderr } = await runCli(['--json'], { AWS_PROFILE: 'nope', HOME: empty });
       expect(JSON.parse(stdout).error).toMatch(/Those files hold no profile\./);
       expect(stderr).toBe('');
-      const other = await run([], {
+      const other = await runCli([], {
         AWS_PROFILE: 'dev',
         HOME: empty,
         AWS_CONFIG_FILE: path.join(home, '.aws', 'config'),
@@ -307,7 +300,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     test.each(['dev', 'default', 'ci'])('GIVEN the profile %s, which exists THEN the run goes on', async (profile) => {
       givenFargateStacks();
       givenHealthyServices();
-      const { code } = await run([], { AWS_PROFILE: profile, HOME: home, FARGATE: '1' });
+      const { code } = await runCli([], { AWS_PROFILE: profile, HOME: home, FARGATE: '1' });
       expect(code).toBe(0);
     });
   });
@@ -316,7 +309,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     cfn
       .on(DescribeStacksCommand)
       .rejects(systemError('ENOTFOUND', { hostname: 'cloudformation.us-east-1.amazonaws.com' }));
-    const { code, stderr } = await run([]);
+    const { code, stderr } = await runCli([]);
     expect(code).toBe(2);
     expect(stderr).toBe(
       'Cannot check: cannot reach cloudformation.us-east-1.amazonaws.com (ENOTFOUND). Check your network, proxy or VPN ' +
@@ -326,7 +319,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
 
   test('fails on a refused connection with the address and port', async () => {
     cfn.on(DescribeStacksCommand).rejects(systemError('ECONNREFUSED', { address: '127.0.0.1', port: 1 }));
-    const { stdout } = await run(['--json']);
+    const { stdout } = await runCli(['--json']);
     expect(JSON.parse(stdout).error).toMatch(/^Cannot check: cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\)\. /);
   });
 
@@ -334,7 +327,7 @@ describe('npm run verify: JSON on every path, named profiles and endpoints, typo
     givenFargateStacks();
     givenHealthyServices();
     ds.on(DescribeDirectoriesCommand).rejects(systemError('ENOTFOUND', { hostname: 'ds.us-east-1.amazonaws.com' }));
-    const { code, stdout } = await run(['--json'], { FARGATE: '1' });
+    const { code, stdout } = await runCli(['--json'], { FARGATE: '1' });
     expect(code).toBe(1);
     expect(JSON.parse(stdout).checks[1]).toMatchObject({
       status: 'fail',

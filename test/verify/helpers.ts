@@ -1,4 +1,5 @@
 import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../../verify/cli';
 import { createClients } from '../../verify/clients';
 import { DEFAULT_SETTINGS, Settings } from '../../lib/settings';
 import { CheckContext, DeployedStack, StackRole } from '../../verify/types';
@@ -90,4 +91,18 @@ export function makeContext(
 /** An SDK-style error with a name, as services throw them. */
 export function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name });
+}
+
+/** Runs the verify CLI's main() in-process with test clients; returns the exit code and what it printed. */
+export async function runCli(argv: string[], env: Record<string, string> = {}, budgetMs?: number) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    env,
+    budgetMs,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    clients: createClients('us-east-1', { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }),
+  });
+  return { code, stdout, stderr };
 }

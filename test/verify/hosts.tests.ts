@@ -5,8 +5,6 @@ import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { createClients } from '../../verify/clients';
-import { main } from '../../verify/cli';
 import {
   DIAGNOSE_SCRIPT_SOURCE,
   diagnoseCommands,
@@ -15,7 +13,7 @@ import {
   DELIVERY_TIMEOUT_S,
   HOST_EXECUTION_TIMEOUT_S,
 } from '../../verify/hosts';
-import { awsError, clientMock, DOMAIN, makeContext, outputsFor, SOLUTION_ID } from './helpers';
+import { awsError, clientMock, DOMAIN, makeContext, outputsFor, SOLUTION_ID, runCli } from './helpers';
 
 // `npm run verify -- --hosts`: SSM Run Command (AWS-RunShellScript, bounded) runs scripts/ecs-host/diagnose-host.sh on
 // each container instance; GetCommandInvocation reads its lines. The fakes answer as SSM does: an invocation does not
@@ -60,19 +58,6 @@ function givenInstances(ids: string[]): void {
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
 }
 
-async function run(argv: string[], env: Record<string, string> = {}, budgetMs?: number) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    env,
-    budgetMs,
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    clients: createClients('us-east-1', { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }),
-  });
-  return { code, stdout, stderr };
-}
-
 beforeEach(() => {
   for (const mock of [cfn, ecs, ssm]) mock.reset();
 });
@@ -84,7 +69,7 @@ describe('npm run verify -- --hosts', () => {
     ssm
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: HEALTHY });
-    const { code, stdout } = await run(['--hosts']);
+    const { code, stdout } = await runCli(['--hosts']);
     expect(stdout.trim().split('\n')).toEqual([
       `Checking ${SOLUTION_ID} in us-east-1 (domainless, EC2):`,
       '✓ i-1 credentials-fetcher: the service is active',
@@ -102,7 +87,7 @@ describe('npm run verify -- --hosts', () => {
     ssm
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: HEALTHY });
-    await run(['--hosts']);
+    await runCli(['--hosts']);
     const sends = ssm.commandCalls(SendCommandCommand);
     expect(sends).toHaveLength(1);
     const input = sends[0].args[0].input;
@@ -127,7 +112,7 @@ describe('npm run verify -- --hosts', () => {
     ssm
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: HEALTHY });
-    await run(['--hosts'], { DOMAIN_JOIN_ECS: '1' });
+    await runCli(['--hosts'], { DOMAIN_JOIN_ECS: '1' });
     expect(ssm.commandCalls(SendCommandCommand)[0].args[0].input.Parameters!.commands).toContain(
       `bash "\${script}" --mode domain-joined --domain ${DOMAIN} --group SampleWebAppGmsaPrincipals && status=0 || status=$?`,
     );
@@ -139,7 +124,7 @@ describe('npm run verify -- --hosts', () => {
     ssm
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Failed', ResponseCode: 1, StandardOutputContent: CLOCK_FAILS });
-    const { code, stdout } = await run(['--hosts']);
+    const { code, stdout } = await runCli(['--hosts']);
     expect(stdout).toContain(
       "✗ i-1 clock: 600 s from dc1, more than Kerberos' 300 s → fix: chronyc tracking must show a synchronised source\n",
     );
@@ -153,7 +138,7 @@ describe('npm run verify -- --hosts', () => {
     ssm
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Failed', StatusDetails: 'Undeliverable', ResponseCode: -1 });
-    const { code, stdout } = await run(['--hosts', '--json']);
+    const { code, stdout } = await runCli(['--hosts', '--json']);
     const report = JSON.parse(stdout);
     expect(report.exitCode).toBe(1);
     expect(report.checks).toEqual([
@@ -171,7 +156,7 @@ describe('npm run verify -- --hosts', () => {
     givenEc2Stacks();
     givenInstances(['i-1']);
     ssm.on(SendCommandCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform ssm:SendCommand'));
-    const { code, stdout, stderr } = await run(['--hosts']);
+    const { code, stdout, stderr } = await runCli(['--hosts']);
     expect(stdout).toBe('');
     expect(stderr).toMatch(
       /^Cannot check the hosts: ssm:SendCommand was denied\. It needs ssm:SendCommand on the cluster's instances and on the AWS-RunShellScript document, and ssm:GetCommandInvocation/,
@@ -182,7 +167,7 @@ describe('npm run verify -- --hosts', () => {
 
   test('GIVEN Fargate THEN there is no host to diagnose: skipped, no command sent, exit 0', async () => {
     givenEc2Stacks();
-    const { code, stdout } = await run(['--hosts'], { FARGATE: '1' });
+    const { code, stdout } = await runCli(['--hosts'], { FARGATE: '1' });
     expect(stdout).toContain(
       "- Container instances: skipped: Fargate: no container instances to diagnose; a task's gMSA",
     );
@@ -195,7 +180,7 @@ describe('npm run verify -- --hosts', () => {
     givenInstances(['i-1']);
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     const started = Date.now();
-    const { code, stdout } = await run(['--hosts'], {}, 500);
+    const { code, stdout } = await runCli(['--hosts'], {}, 500);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(stdout).toContain('✗ i-1: no result before the time limit');
     expect(code).toBe(1);
@@ -260,7 +245,7 @@ describe('npm run verify -- --hosts as a process, without credentials', () => {
   const verifyCommand: string = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.verify;
 
   test('--help names the option, and a run without credentials exits 2 with one line', async () => {
-    const { stdout } = await run(['--help']);
+    const { stdout } = await runCli(['--help']);
     expect(stdout).toContain('--hosts           instead: diagnose each container instance');
     const result = spawnSync(`${verifyCommand} --hosts`, {
       shell: true,
