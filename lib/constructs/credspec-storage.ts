@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { logDestinationBucket } from './log-destination-bucket';
 import { acknowledgeGuardRules } from '../guard-acknowledgements';
 
 /** Days an earlier version of the CredSpec object is kept after it is replaced or deleted. */
@@ -49,17 +50,7 @@ export class CredSpecStorage extends Construct {
       forceDynamicReference: true,
     });
 
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      // Server access log delivery supports only SSE-S3 on the target bucket.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: true,
-    });
+    this.accessLogsBucket = logDestinationBucket(this, 'AccessLogs');
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,

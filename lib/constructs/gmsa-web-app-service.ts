@@ -1,15 +1,4 @@
-import {
-  Annotations,
-  Aws,
-  CfnCondition,
-  CfnMapping,
-  Duration,
-  Fn,
-  Lazy,
-  RemovalPolicy,
-  Stack,
-  Validations,
-} from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnMapping, Duration, Fn, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -17,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { logDestinationBucket } from './log-destination-bucket';
 import { acknowledgeGuardRule, acknowledgeGuardRules } from '../guard-acknowledgements';
 import { GmsaTaskDefinition, HEALTH_CHECK_PATH, WEB_APP_PORT } from './gmsa-task-definition';
 import {
@@ -276,16 +266,7 @@ export class GmsaWebAppService extends Construct {
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
  */
 function accessLogsBucket(scope: Construct): s3.Bucket {
-  const bucket = new s3.Bucket(scope, 'AccessLogs', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    enforceSSL: true,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    versioned: true,
-    lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
-    removalPolicy: RemovalPolicy.DESTROY,
-    autoDeleteObjects: true,
-  });
+  const bucket = logDestinationBucket(scope, 'AccessLogs');
   const logObjects = bucket.arnForObjects(`${ACCESS_LOGS_PREFIX}/AWSLogs/${Aws.ACCOUNT_ID}/*`);
   bucket.addToResourcePolicy(
     new iam.PolicyStatement({
