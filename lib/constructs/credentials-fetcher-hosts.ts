@@ -266,7 +266,12 @@ export class CredentialsFetcherHosts extends Construct {
     if (props.hostLogs) this.userData.addCommands(...props.hostLogs.installerCommands());
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(
-      ...hostScriptCommands(access, props.credentialsFetcherVersion, undefined, props.hostLogs?.installerArguments()),
+      ...hostScriptCommands(
+        access,
+        props.credentialsFetcherVersion,
+        undefined,
+        props.hostLogs?.agentConfigParameterName,
+      ),
     );
 
     this.acknowledgeNagFindings(access, reportHealth);
@@ -306,10 +311,11 @@ export class CredentialsFetcherHosts extends Construct {
   }
 }
 
-/** What the hosts need to ship their logs: the installer's user-data lines and its arguments (ContainerHostLogs). */
+/** What the hosts need to ship their logs (ContainerHostLogs): the installer's user-data lines and its configuration. */
 export interface HostLogShipping {
   installerCommands(): string[];
-  installerArguments(): string[];
+  /** The SSM parameter holding the agent's configuration, passed to the host script as `--cloudwatch-config`. */
+  readonly agentConfigParameterName: string;
 }
 
 /**
@@ -317,13 +323,13 @@ export interface HostLogShipping {
  * comment lines (EC2 user data holds 16 KB); the commented script is the one in this repository.
  * @param version the credentials-fetcher version to install
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
- * @param cloudWatchAgentArguments the CloudWatch agent installer's arguments (`--config-parameter <name>`), if any
+ * @param cloudWatchConfigParameter the SSM parameter of the CloudWatch agent's configuration, when hosts ship logs
  */
 export function hostScriptCommands(
   access: HostDirectoryAccess,
   version: string,
   script = readScript(HOST_SCRIPT_SOURCE),
-  cloudWatchAgentArguments?: readonly string[],
+  cloudWatchConfigParameter?: string,
 ): string[] {
   const args = [
     '--mode',
@@ -331,7 +337,7 @@ export function hostScriptCommands(
     '--credentials-fetcher-version',
     version,
     ...(access.mode === 'domainless' ? [] : directoryArguments(access, true)),
-    ...(cloudWatchAgentArguments === undefined ? [] : ['--cloudwatch-config', cloudWatchAgentArguments[1]]),
+    ...(cloudWatchConfigParameter === undefined ? [] : ['--cloudwatch-config', cloudWatchConfigParameter]),
   ];
   return [...scriptFileCommands(HOST_SCRIPT_PATH, withoutCommentLines(script)), commandLine(HOST_SCRIPT_PATH, args)];
 }

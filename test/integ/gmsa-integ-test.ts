@@ -5,10 +5,10 @@ import { parseSettings } from '../../bin/settings';
 import { GMSA_NAME } from '../../lib/directory-names';
 import { buildGmsaApp, GmsaStacks } from '../../lib/gmsa-app';
 import { addSecurityChecks } from '../../lib/security-checks';
+import { CDK_JSON_CONTEXT } from '../helpers/modes';
 import { BackgroundCloudFormationValidation } from '../../lib/template-validation/background-cloudformation-validation';
 import { INTEG_MODES, IntegModeName, integEnvironment, integTestName } from './integ-modes';
 import { hardenAssertionStack } from './harden-assertion-stack';
-import { CDK_JSON_CONTEXT } from './cdk-json-context';
 
 /**
  * How long each assertion may wait, from AWS's documented durations (README "From `cdk deploy` to the page"). The

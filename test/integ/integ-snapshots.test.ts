@@ -3,7 +3,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnTemplate, templateFindings } from '../helpers/deployed-nag';
-import { CDK_JSON_CONTEXT } from './cdk-json-context';
+import { CDK_JSON_CONTEXT } from '../helpers/modes';
 import { buildModeIntegTest } from './gmsa-integ-test';
 import { INTEG_MODE_NAMES, INTEG_MODES, IntegModeName, integStackNames } from './integ-modes';
 
