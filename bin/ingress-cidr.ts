@@ -1,12 +1,13 @@
 /**
- * MY_SG_INGRESS_IP: the one source the bastion's security group admits on RDP (3389) and, with DEPLOY_APP, the load
- * balancer's on HTTP (80). It is meant to be the deployer's own address, so the parser bounds how wide it may be.
+ * MY_SG_INGRESS_IP (the one source the load balancer admits on HTTP, with DEPLOY_APP) and BASTION_RDP_CIDR (the one
+ * source the bastion admits on RDP, 3389): each is meant to be the deployer's own address, so the parser bounds how
+ * wide it may be.
  */
 
 /**
  * The widest prefix accepted. A /16 (65,536 addresses) holds a large office or a provider's dynamic pool, which is as
- * wide as "my address" plausibly needs to be; anything wider opens RDP to a sizeable part of the internet (a /1 is half
- * of it). Someone who truly wants that can edit the security group after deploying.
+ * wide as "my address" plausibly needs to be; anything wider opens RDP or the web app to a sizeable part of the internet (a
+ * /1 is half of it). Someone who truly wants that can edit the security group after deploying.
  */
 export const WIDEST_INGRESS_PREFIX = 16;
 
@@ -29,7 +30,10 @@ export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
 }
 
 /** The accepted CIDR (host bits cleared, a bare address as /32), or why the value is refused (after "expected"). */
-export function ingressCidrProblem(text: string): { readonly cidr?: string; readonly refused?: string } {
+export function ingressCidrProblem(
+  text: string,
+  admits: string,
+): { readonly cidr?: string; readonly refused?: string } {
   const allowed =
     `your public IPv4 address (e.g. 203.0.113.10) or an IPv4 CIDR from /${WIDEST_INGRESS_PREFIX} to /32` +
     ` (a /${WIDEST_INGRESS_PREFIX} is 65,536 addresses)`;
@@ -39,7 +43,7 @@ export function ingressCidrProblem(text: string): { readonly cidr?: string; read
   if (prefix < WIDEST_INGRESS_PREFIX) {
     const size = 2 ** (32 - prefix);
     return {
-      refused: `expected ${allowed}; /${prefix} would admit ${size.toLocaleString('en-US')} addresses to RDP and port 80.`,
+      refused: `expected ${allowed}; /${prefix} would admit ${size.toLocaleString('en-US')} addresses to ${admits}.`,
     };
   }
   return { cidr: `${toAddress(toNumber(parsed.address) & mask(prefix))}/${prefix}` };

@@ -78,6 +78,8 @@ export const SETTING_NAMES = {
   dbEngineVersion: { env: 'DB_ENGINE_VERSION', context: 'dbEngineVersion' },
   keepBastionRunning: { env: 'KEEP_BASTION_RUNNING', context: 'keepBastionRunning' },
   bastionAmiId: { env: 'BASTION_AMI_ID', context: 'bastionAmiId' },
+  bastionRdpCidr: { env: 'BASTION_RDP_CIDR', context: 'bastionRdpCidr' },
+  bastionMaintenance: { env: 'BASTION_MAINTENANCE', context: 'bastionMaintenance' },
   ecsInstanceType: { env: 'ECS_INSTANCE_TYPE', context: 'ecsInstanceType' },
   ecsMinCapacity: { env: 'ECS_MIN_CAPACITY', context: 'ecsMinCapacity' },
   ecsMaxCapacity: { env: 'ECS_MAX_CAPACITY', context: 'ecsMaxCapacity' },
@@ -133,6 +135,13 @@ const INERT_SETTINGS: ReadonlyArray<{
     settings: ['appImage', 'credSpecFromS3', 'certificateArn'],
     when: (s) => !s.deployApp,
     because: 'without DEPLOY_APP=1: there is no application stack',
+  },
+  {
+    settings: ['mySgIngressIp'],
+    when: (s) => !s.deployApp,
+    because:
+      "without DEPLOY_APP=1: it shapes only the load balancer's ingress; RDP to the bastion is BASTION_RDP_CIDR " +
+      '(docs/bastion.md)',
   },
 ];
 
@@ -237,6 +246,9 @@ export function parseSettings(sources: SettingsSources): Settings {
   const dbEngineVersion = parseEngineVersion(raw(n.dbEngineVersion)) ?? DEFAULT_SETTINGS.dbEngineVersion;
   const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
   const bastionAmiId = parseBastionAmiId(raw(n.bastionAmiId));
+  const bastionRdpCidr = parseBastionRdpCidr(raw(n.bastionRdpCidr));
+  const bastionMaintenance =
+    parseBoolean(raw(n.bastionMaintenance)).value ?? DEFAULT_SETTINGS.bastionMaintenance;
   // Settings that do nothing in the chosen mode get a notice (settingsNotices), never a refusal for that mode.
   const ecsInstanceType =
     parseEc2InstanceType(raw(n.ecsInstanceType), fargate.value === true) ?? DEFAULT_SETTINGS.ecsInstanceType;
@@ -289,6 +301,8 @@ export function parseSettings(sources: SettingsSources): Settings {
     dbEngineVersion,
     keepBastionRunning,
     bastionAmiId,
+    bastionRdpCidr,
+    bastionMaintenance,
     ecsInstanceType,
     ecsMinCapacity,
     ecsMaxCapacity,
@@ -314,10 +328,15 @@ export function settingsNotices(settings: Settings, sources?: SettingsSources): 
       'Notice: EC2_INSTANCE_KEYPAIR_NAME is not set: the Windows bastion has no key pair; reach it through Systems Manager Session Manager.',
     );
   }
-  if (settings.mySgIngressCidr === undefined) {
+  if (settings.mySgIngressCidr === undefined && settings.deployApp) {
     notices.push(
-      'Notice: MY_SG_INGRESS_IP is not set: nothing may RDP to the bastion' +
-        (settings.deployApp ? ' and the application load balancer is open to the internet on port 80.' : '.'),
+      'Notice: MY_SG_INGRESS_IP is not set: the application load balancer is open to the internet on port 80.',
+    );
+  }
+  if (settings.bastionMaintenance) {
+    notices.push(
+      'Notice: BASTION_MAINTENANCE is on: the bastion may read the AD admin, seamless-join, identity and SQL Server ' +
+        'secrets; deploy again without it when the maintenance is done (docs/bastion.md).',
     );
   }
   return notices;
@@ -374,10 +393,15 @@ function inertNotices(settings: Settings, sources: SettingsSources): string[] {
   );
 }
 
-/** What the ingress CIDR was taken to mean: host bits cleared, and an address the internet does not route. */
+/** What each ingress CIDR was taken to mean: host bits cleared, and an address the internet does not route. */
 function ingressNotices(settings: Settings, sources: SettingsSources): string[] {
-  const raw = readRaw(sources, SETTING_NAMES.mySgIngressIp);
-  const cidr = settings.mySgIngressCidr;
+  return [
+    ...ingressNoticesOf(readRaw(sources, SETTING_NAMES.mySgIngressIp), settings.mySgIngressCidr),
+    ...ingressNoticesOf(readRaw(sources, SETTING_NAMES.bastionRdpCidr), settings.bastionRdpCidr),
+  ];
+}
+
+function ingressNoticesOf(raw: RawValue | undefined, cidr: string | undefined): string[] {
   if (raw === undefined || cidr === undefined) return [];
   const notices: string[] = [];
   const given = parseIpv4Cidr(raw.value);
@@ -483,13 +507,26 @@ function parseBastionAmiId(raw: RawValue | undefined): string | undefined {
 }
 // --- end BASTION_AMI_ID ----------------------------------------------------------------------------------------------
 
+// --- BASTION_RDP_CIDR, BASTION_MAINTENANCE (docs/bastion.md) -----------------------------------------------------------
+/**
+ * The one source that may RDP to the bastion, parsed and bounded like MY_SG_INGRESS_IP (bin/ingress-cidr.ts); it puts
+ * the bastion in a public subnet. BASTION_MAINTENANCE is a plain boolean (parseBoolean).
+ */
+function parseBastionRdpCidr(raw: RawValue | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const problem = ingressCidrProblem(raw.value, 'RDP (3389) to the bastion');
+  if (problem.refused !== undefined) throw invalid(raw, problem.refused);
+  return problem.cidr;
+}
+// --- end BASTION_RDP_CIDR, BASTION_MAINTENANCE -------------------------------------------------------------------------
+
 /**
  * An IPv4 address becomes a /32; a CIDR keeps its prefix, bounded (bin/ingress-cidr.ts), and loses its host bits
  * (EC2 would store `203.0.113.0/24` for `203.0.113.10/24` anyway; a notice says so).
  */
 function parseIngressCidr(raw: RawValue | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  const problem = ingressCidrProblem(raw.value);
+  const problem = ingressCidrProblem(raw.value, 'port 80');
   if (problem.refused !== undefined) throw invalid(raw, problem.refused);
   return problem.cidr;
 }

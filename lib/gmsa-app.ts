@@ -65,7 +65,9 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     keepBastionRunning: settings.keepBastionRunning,
     bastionAmiId: settings.bastionAmiId,
     keyPairName: settings.ec2InstanceKeyPairName,
-    rdpIngressCidr: settings.mySgIngressCidr,
+    // Its own decision (BASTION_RDP_CIDR): MY_SG_INGRESS_IP shapes only the load balancer's ingress.
+    rdpIngressCidr: settings.bastionRdpCidr,
+    bastionMaintenance: settings.bastionMaintenance,
     identityRotationDays: settings.identityRotationDays,
     alarmTopic: directory.alarmTopic,
   });

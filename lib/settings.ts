@@ -28,7 +28,10 @@ export interface Settings {
   readonly deployApp: boolean;
   /** Key pair for the Windows bastion; absent means no key pair (Systems Manager only). */
   readonly ec2InstanceKeyPairName?: string;
-  /** The deployer's IPv4 CIDR (an address is stored as `/32`); absent means nothing may RDP in. */
+  /**
+   * The deployer's IPv4 CIDR (an address is stored as `/32`): the only source the web app's load balancer admits (with
+   * `deployApp`); absent means the load balancer is open to the internet. It has nothing to do with the bastion.
+   */
   readonly mySgIngressCidr?: string;
   /** Number of NAT gateways of the VPC (1 or 2). */
   readonly natGateways: number;
@@ -43,6 +46,17 @@ export interface Settings {
    * the instance's lifetime. Changing it replaces the bastion (docs/bastion.md).
    */
   readonly bastionAmiId?: string;
+  /**
+   * The one IPv4 CIDR (an address is stored as `/32`) that may RDP (3389) to the Windows bastion, which then sits in a
+   * public subnet with a public IP address; absent means a private subnet and no inbound rule at all (Session Manager
+   * port forwarding, docs/bastion.md). Setting or unsetting it replaces the bastion.
+   */
+  readonly bastionRdpCidr?: string;
+  /**
+   * Maintenance: the bastion's role may read the AD admin, seamless-join, identity and SQL Server master secrets again
+   * (its first run's access ends with that run). Turn it off again after (docs/bastion.md); never replaces the bastion.
+   */
+  readonly bastionMaintenance: boolean;
   /** Instance type of the ECS container instances, e.g. `t3.medium`. */
   readonly ecsInstanceType: string;
   /** Minimum number of ECS container instances. */
@@ -75,6 +89,7 @@ export const DEFAULT_SETTINGS: Settings = {
   dbInstanceType: 't3.small',
   dbEngineVersion: SQL_SERVER_DEFAULT_VERSION,
   keepBastionRunning: false,
+  bastionMaintenance: false,
   ecsInstanceType: 't3.medium',
   ecsMinCapacity: 1,
   ecsMaxCapacity: 2,

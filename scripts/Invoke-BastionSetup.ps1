@@ -15,10 +15,14 @@
          `backing-up`) and its directory membership is `joined`; a state it does not leave by itself fails at once;
       6. Configure-Database.ps1, within DatabaseConfigurationMinutes: the Chinook database (pinned URL, SHA-256
          checked) and the Windows logins;
-      7. signals CloudFormation SUCCESS and records it in bastion-setup.done.json (the configuration's digest); any
-         error before this point signals FAILURE, logs the reason and exits 1;
-      8. joins the domain (no restart), then stops the instance, or restarts it when KeepRunning is true (a restart
-         completes the join). The signal comes first so that nothing after it can hold the stack.
+      7. detaches RunPolicyArn (the reads of the AD admin, seamless-join, identity and SQL Server secrets) from its own
+         role RoleName: from here on the instance reads no secret (docs/bastion.md, "The run's keys");
+      8. signals CloudFormation SUCCESS and records it in bastion-setup.done.json (the configuration's digest); any
+         error before this point (a refused detach included) detaches what it can, signals FAILURE, logs the reason
+         and exits 1;
+      9. joins the domain (no restart) with the admin credential it read at the start, then stops the instance, or
+         restarts it when KeepRunning is true (a restart completes the join). The signal comes first so that nothing
+         after it can hold the stack.
     Every step is bounded (lib/constructs/ad-management-bastion.ts, BASTION_RUN_BOUNDS, sums the bounds against the
     signal timeout) and idempotent.
 
@@ -65,11 +69,11 @@ $RequiredKeys = @('Region', 'StackName', 'LogicalResourceId', 'LogGroupName', 'D
     'AdminSecretId', 'IdentitySecretId', 'DomainJoinSecretId', 'DatabaseSecretId', 'DatabaseInstanceIdentifier',
     'DatabaseName', 'GmsaName', 'GmsaPrincipalsGroup', 'CredSpecTemplatePath', 'CredSpecParameterName',
     'CredSpecBucketName', 'CredSpecObjectKey', 'ChinookScriptUrl', 'ChinookScriptSha256', 'SqlServerModuleVersion',
-    'ConfigurationDigest', 'KeepRunning')
+    'ConfigurationDigest', 'KeepRunning', 'RoleName', 'RunPolicyArn')
 # The bounds (BASTION_RUN_BOUNDS): whole numbers, at least 1.
 $BoundKeys = @('DirectoryWaitMinutes', 'DatabaseWaitMinutes', 'MetadataTimeoutSeconds', 'ModuleInstallMinutes',
     'DatabaseConfigurationMinutes', 'SqlConnectTimeoutSeconds', 'QueryTimeoutSeconds', 'DownloadTimeoutSeconds',
-    'LoginRetryAttempts', 'LoginRetryDelaySeconds')
+    'LoginRetryAttempts', 'LoginRetryDelaySeconds', 'RevokeAttempts', 'RevokeRetryDelaySeconds')
 
 # DescribeDBInstances reports the instance's status and, separately, its directory membership
 # (DomainMemberships[].Status); Windows logins need both: `available` (or `backing-up`, which serves connections) and
@@ -315,9 +319,55 @@ function Join-Domain {
     Write-Log "Joined $($config.DomainName); it takes effect at the next start."
 }
 
+function Get-AwsErrorCode {
+    # The service's error code of an AWS Tools error (the SDK exception may be wrapped by the cmdlet), or ''.
+    param([System.Management.Automation.ErrorRecord] $ErrorRecord)
+    for ($e = $ErrorRecord.Exception; $null -ne $e; $e = $e.InnerException) {
+        $code = $e.PSObject.Properties['ErrorCode']
+        if ($null -ne $code -and $code.Value) { return "$($code.Value)" }
+    }
+    return ''
+}
+
+# DetachRolePolicy's errors (IAM API reference, DetachRolePolicy): NoSuchEntity (404) when the policy is not attached
+# (or the role or policy does not exist), ServiceFailure (500) and throttling may pass; AccessDenied, InvalidInput,
+# UnmodifiableEntity and LimitExceeded will not. An error without a code (no answer) may pass too.
+$RevokeRetryableCodes = @('', 'ServiceFailure', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded',
+    'ServiceUnavailable', 'InternalFailure')
+
+function Remove-RunSecretAccess {
+    # The run's keys are for the run only: the role detaches RunPolicyArn from itself (the one thing its
+    # iam:DetachRolePolicy right allows). Bounded: RevokeAttempts attempts, RevokeRetryDelaySeconds apart, for failures
+    # that may pass; a refusal throws at once, and the run then fails.
+    $config = $script:Config
+    $script:RevokeTried = $true
+    $what = "the run's secret access $($config.RunPolicyArn) from the role $($config.RoleName)"
+    for ($attempt = 1; ; $attempt++) {
+        try {
+            Unregister-IAMRolePolicy -RoleName $config.RoleName -PolicyArn $config.RunPolicyArn -Region $config.Region | Out-Null
+            Write-Log "Detached $what (attempt $attempt): this instance reads no secret any more."
+            return
+        }
+        catch {
+            $code = Get-AwsErrorCode -ErrorRecord $_
+            if ($code -eq 'NoSuchEntity') {
+                Write-Log "Detached $what already: this instance reads no secret any more."
+                return
+            }
+            $reason = $_.Exception.Message
+            if ($RevokeRetryableCodes -notcontains $code -or $attempt -ge $config.RevokeAttempts) {
+                throw "Could not detach $what (attempt $attempt of $($config.RevokeAttempts)): $reason"
+            }
+            Write-Log "Detaching $what failed (attempt $attempt of $($config.RevokeAttempts)), trying again: $reason"
+            Start-Sleep -Seconds $config.RevokeRetryDelaySeconds
+        }
+    }
+}
+
 $instanceId = 'unknown-instance'
 $adminCredential = $null
 $script:ChangedInPlace = $false
+$script:RevokeTried = $false
 try {
     # The configuration first: with it, any later failure (even IMDS) can be signalled; a FAILURE from any unique id
     # fails the resource.
@@ -386,6 +436,8 @@ try {
         -LoginRetryDelaySeconds $config.LoginRetryDelaySeconds | ForEach-Object { Write-Log "  $_" }
 
     Write-Log 'Active Directory, CredSpec and database are configured.'
+    # The last step before the signal: a run that cannot give up its keys fails (below), and says why.
+    Remove-RunSecretAccess
     if ((Send-Signal -Status SUCCESS -InstanceId $instanceId) -or $script:ChangedInPlace) {
         # The next boot of this configuration (EC2Launch v2 runs user data again after Stop- or Restart-Computer)
         # finds this and does nothing.
@@ -398,6 +450,13 @@ catch {
     if ($null -ne $script:Config) {
         Write-Log "FAILED: $reason"
         Write-Log ($_.ScriptStackTrace | Out-String)
+        # A failed run gives up its keys too (the stack rolls back anyway; with --no-rollback the instance stays), once:
+        # a detach that failed already is not tried again (its attempts are bounded once, in the signal timeout).
+        $names = @($script:Config.PSObject.Properties.Name)
+        if (-not $script:RevokeTried -and $names -contains 'RunPolicyArn' -and $names -contains 'RoleName') {
+            try { Remove-RunSecretAccess }
+            catch { Write-Log "Detaching the run's secret access failed too: $($_.Exception.Message)" }
+        }
         try { Send-Signal -Status FAILURE -InstanceId $instanceId | Out-Null }
         catch { Write-Log "Signalling FAILURE failed too: $($_.Exception.Message)" }
     }

@@ -57,7 +57,7 @@ const BASTION = {
   EC2_INSTANCE_NITRO_ENCRYPTION_IN_TRANSIT_CHECK:
     'A t3 instance (no Nitro in-transit encryption); what it sends is TLS (AWS APIs, SQL Server) or Kerberos-protected (AD).',
   EC2_INSTANCE_NO_PUBLIC_IP_CHECK:
-    'In a private subnet unless MY_SG_INGRESS_IP is set (then public on purpose, for RDP from that address); the rule ' +
+    'In a private subnet unless BASTION_RDP_CIDR is set (then public on purpose, for RDP from that CIDR); the rule ' +
     'cannot see the subnet, which comes from the directory stack.',
 };
 
@@ -76,7 +76,7 @@ const CONTAINER_INSTANCES_GROUP = {
 
 const PUBLIC_SUBNET = {
   SUBNET_AUTO_ASSIGN_PUBLIC_IP_DISABLED_CHECK:
-    'Public subnets hold only the NAT gateway, the load balancer and, with MY_SG_INGRESS_IP, the bastion that needs a public address for RDP.',
+    'Public subnets hold only the NAT gateway, the load balancer and, with BASTION_RDP_CIDR, the bastion that needs a public address for RDP.',
 };
 
 /** CDK's `Custom::...CustomResourceProvider` handlers and the single function of `AwsCustomResource`. */

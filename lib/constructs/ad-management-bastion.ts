@@ -84,6 +84,13 @@ export const BASTION_RUN_BOUNDS = {
   loginRetryAttempts: 20,
   /** Pause between two login attempts. */
   loginRetryDelaySeconds: 30,
+  /**
+   * Attempts to detach the run's secret access from the role before the SUCCESS signal (the last step), when IAM
+   * answers with a failure that may pass (ServiceFailure, throttling, no answer); a refusal fails at once.
+   */
+  revokeAttempts: 4,
+  /** Pause between two detach attempts. */
+  revokeRetryDelaySeconds: 15,
   /** What the run needs after its last bound to signal FAILURE and write its log, with room to spare. */
   marginMinutes: 10,
 } as const;
@@ -94,7 +101,7 @@ type BastionWaits = { readonly directoryWaitMinutes: number; readonly databaseWa
 /**
  * The longest the first run can take before it has signalled, in minutes: every bound of {@link BASTION_RUN_BOUNDS}
  * (each wait plus one probe in flight, both IMDS calls, a connection attempt in flight at the end of the database
- * budget) plus the margin. The signal timeout must be at least this.
+ * budget, the pauses between detach attempts) plus the margin. The signal timeout must be at least this.
  */
 export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS): number {
   const b = BASTION_RUN_BOUNDS;
@@ -108,6 +115,7 @@ export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOU
     b.probeAllowanceMinutes +
     b.databaseConfigurationMinutes +
     b.sqlConnectTimeoutSeconds / 60 +
+    ((b.revokeAttempts - 1) * b.revokeRetryDelaySeconds) / 60 +
     b.marginMinutes
   );
 }
@@ -191,10 +199,19 @@ export interface AdManagementBastionProps {
   /** Name of the log group the run writes to, e.g. `/<SOLUTION_ID>/active-directory-management-instance`. */
   readonly logGroupName: string;
   /**
-   * The only source allowed to RDP in; the instance then sits in a public subnet.
-   * @default - private subnet, no inbound rule at all: reach it with Systems Manager Session Manager
+   * The only source allowed to RDP in; the instance then sits in a public subnet with a public IP address. A decision
+   * of its own (setting `BASTION_RDP_CIDR`), never implied by the web app's allow-list.
+   * @default - private subnet, no inbound rule at all: reach it with Systems Manager Session Manager (port forwarding
+   * for RDP, docs/bastion.md)
    */
   readonly rdpIngressCidr?: string;
+  /**
+   * Maintenance: the role may read the four secrets again, through a policy of its own that stays attached while this
+   * is on (the run's own access ends with the run). Not part of the configuration: turning it on or off never
+   * replaces the instance.
+   * @default false
+   */
+  readonly maintenance?: boolean;
   /**
    * Existing EC2 key pair, to decrypt the local Administrator password.
    * @default - no key pair
@@ -261,6 +278,14 @@ export class AdManagementBastion extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** SHA-256 of the instance's configuration; its first 8 hex digits end the instance's logical id. */
   public readonly configurationDigest: string;
+  /**
+   * The secret reads of the first run: attached to the role until the run detaches it, its last step before the
+   * SUCCESS signal. Its logical id ends with the configuration digest, like the instance's: a new instance gets a new,
+   * attached policy.
+   */
+  public readonly runSecretsPolicy: iam.ManagedPolicy;
+  /** The secret reads for maintenance, attached while `maintenance` is on; undefined otherwise. */
+  public readonly maintenanceSecretsPolicy?: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: AdManagementBastionProps) {
     super(scope, id);
@@ -388,6 +413,9 @@ export class AdManagementBastion extends Construct {
       DownloadTimeoutSeconds: b.downloadTimeoutSeconds,
       LoginRetryAttempts: b.loginRetryAttempts,
       LoginRetryDelaySeconds: b.loginRetryDelaySeconds,
+      RevokeAttempts: b.revokeAttempts,
+      RevokeRetryDelaySeconds: b.revokeRetryDelaySeconds,
+      RoleName: this.role.roleName,
     };
 
     // One run per configuration. The digest covers everything the instance's first boot depends on: the scripts, the
@@ -414,7 +442,18 @@ export class AdManagementBastion extends Construct {
     this.configured.overrideLogicalId(logicalId);
     this.configurationDigest = digest;
 
-    const config = { ...configuration, LogicalResourceId: logicalId, ConfigurationDigest: digest };
+    this.runSecretsPolicy = this.grantRunSecrets(props, digest);
+    // The policy's ARN is a function of the digest (its logical id ends with it), so it stays out of the digest, like
+    // the instance's own logical id.
+    const config = {
+      ...configuration,
+      LogicalResourceId: logicalId,
+      ConfigurationDigest: digest,
+      RunPolicyArn: this.runSecretsPolicy.managedPolicyArn,
+    };
+    if (props.maintenance === true) {
+      this.maintenanceSecretsPolicy = this.grantMaintenanceSecrets(props);
+    }
 
     // Small on purpose: the scripts come from S3. Anything failing before the run starts still signals FAILURE.
     // A later boot of this configuration (EC2Launch v2 runs user data again after a run that stopped or restarted the
@@ -478,12 +517,62 @@ export class AdManagementBastion extends Construct {
     });
   }
 
+  /** Reads of the secrets the run uses: the AD admin, the seamless join, SQL Server's master and (domainless) identity. */
+  private static grantSecretReads(props: AdManagementBastionProps, policy: iam.ManagedPolicy): void {
+    props.adminSecret.grantRead(policy);
+    props.identitySecret?.grantRead(policy);
+    props.domainJoinSecret.grantRead(policy);
+    props.databaseSecret.grantRead(policy);
+  }
+
+  /**
+   * The first run's keys, for that run only: a managed policy attached to the role, which the role may detach from
+   * itself (that policy and nothing else) and which the run detaches as its last step before the SUCCESS signal. Its
+   * logical id ends with the configuration digest, and everything it holds (the secret ARNs, the role) is part of the
+   * configuration: CloudFormation never updates it in place (which could attach it again); a new configuration is a
+   * new instance with a new, attached policy, and the old one is deleted with the old instance. A detached policy is
+   * drift CloudFormation leaves alone until then (docs/bastion.md, "The run's keys").
+   */
+  private grantRunSecrets(props: AdManagementBastionProps, digest: string): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'RunSecrets', {
+      description: 'AD management instance: the secret reads of its first run, which detaches this policy when done',
+      roles: [this.role],
+    });
+    AdManagementBastion.grantSecretReads(props, policy);
+    (policy.node.defaultChild as iam.CfnManagedPolicy).overrideLogicalId(
+      `AdManagementRunSecrets${digest.slice(0, 8).toUpperCase()}`,
+    );
+    // DetachRolePolicy is authorized on the role; the condition key iam:PolicyARN names the one policy it may detach.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'EndRunSecrets',
+        actions: ['iam:DetachRolePolicy'],
+        resources: [this.role.roleArn],
+        conditions: { ArnEquals: { 'iam:PolicyARN': policy.managedPolicyArn } },
+      }),
+    );
+    // The run reads the secrets from its start.
+    this.configured.node.addDependency(policy);
+    return policy;
+  }
+
+  /**
+   * Maintenance (BASTION_MAINTENANCE): the same reads in a policy of a fixed logical id, which the role may not
+   * detach; deploying with the setting off deletes it. The instance does not change either way.
+   */
+  private grantMaintenanceSecrets(props: AdManagementBastionProps): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, 'MaintenanceSecrets', {
+      description: 'AD management instance: secret reads for maintenance (BASTION_MAINTENANCE); deploy without it after',
+      roles: [this.role],
+    });
+    AdManagementBastion.grantSecretReads(props, policy);
+    return policy;
+  }
+
   /** The permissions the run needs, each on the one resource it concerns. */
   private grantPermissions(props: AdManagementBastionProps, assets: Asset[]): void {
-    props.adminSecret.grantRead(this.role);
-    props.identitySecret?.grantRead(this.role);
-    props.domainJoinSecret.grantRead(this.role);
-    props.databaseSecret.grantRead(this.role);
+    // No secret here: the reads are in the run's own policy (runSecretsPolicy), which the run detaches.
     // The scripts' objects only, not the whole CDK assets bucket.
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -57,8 +57,13 @@ export interface DatabaseStackProps extends StackProps {
   readonly bastionAmiId?: string;
   /** Key pair of the bastion. @default - none: Systems Manager only */
   readonly keyPairName?: string;
-  /** The only source allowed to RDP to the bastion. @default - no RDP, bastion in a private subnet */
+  /** The only source allowed to RDP to the bastion (BASTION_RDP_CIDR). @default - no RDP, bastion in a private subnet */
   readonly rdpIngressCidr?: string;
+  /**
+   * The bastion's role may read its four secrets again, for maintenance (BASTION_MAINTENANCE).
+   * @default false
+   */
+  readonly bastionMaintenance?: boolean;
   /**
    * Days between rotations of the domainless identity's AD password (domainless mode only).
    * @default 30
@@ -156,6 +161,7 @@ export class DatabaseStack extends Stack {
       credSpecObjectKey: props.credSpecObjectKey,
       logGroupName: bastionLogGroupNameFor(props.solutionId),
       rdpIngressCidr: props.rdpIngressCidr,
+      maintenance: props.bastionMaintenance,
       keyPairName: props.keyPairName,
       keepRunning: props.keepBastionRunning,
       amiId: props.bastionAmiId,

@@ -122,12 +122,16 @@ describe('AD management bastion: one run per configuration', () => {
     credSpecFromS3: { change: { credSpecFromS3: true }, outcome: 'unchanged' },
     deployApp: { change: { deployApp: true }, outcome: 'unchanged' },
     ec2InstanceKeyPairName: { change: { ec2InstanceKeyPairName: 'my-key' }, outcome: 'replaced' },
-    mySgIngressCidr: { change: { mySgIngressCidr: '203.0.113.7/32' }, outcome: 'replaced' },
+    mySgIngressCidr: { change: { mySgIngressCidr: '203.0.113.7/32' }, outcome: 'unchanged' },
     natGateways: { change: { natGateways: 2 }, outcome: 'unchanged' },
     dbInstanceType: { change: { dbInstanceType: 'm5.large' }, outcome: 'unchanged' },
     dbEngineVersion: { change: { dbEngineVersion: '16.00.4236.2.v1' }, outcome: 'unchanged' },
     keepBastionRunning: { change: { keepBastionRunning: true }, outcome: 'replaced' },
     bastionAmiId: { change: { bastionAmiId: 'ami-0123456789abcdef0' }, outcome: 'replaced' },
+    // Set or unset: a public or private subnet, so a new instance (the subnet type is part of the digest).
+    bastionRdpCidr: { change: { bastionRdpCidr: '203.0.113.7/32' }, outcome: 'replaced' },
+    // A policy of its own beside the instance: the instance and its run do not change.
+    bastionMaintenance: { change: { bastionMaintenance: true }, outcome: 'unchanged' },
     ecsInstanceType: { change: { ecsInstanceType: 't3.large' }, outcome: 'unchanged' },
     ecsMinCapacity: { change: { ecsMinCapacity: 2, ecsMaxCapacity: 2 }, outcome: 'unchanged' },
     ecsMaxCapacity: { change: { ecsMaxCapacity: 4 }, outcome: 'unchanged' },
@@ -160,9 +164,9 @@ describe('AD management bastion: one run per configuration', () => {
     },
   );
 
-  test('GIVEN MY_SG_INGRESS_IP changes from one address to another THEN only the security group changes, not the instance', () => {
-    const first = databaseTemplate({ mySgIngressCidr: '203.0.113.7/32' });
-    const second = databaseTemplate({ mySgIngressCidr: '198.51.100.9/32' });
+  test('GIVEN BASTION_RDP_CIDR changes from one address to another THEN only the security group changes, not the instance', () => {
+    const first = databaseTemplate({ bastionRdpCidr: '203.0.113.7/32' });
+    const second = databaseTemplate({ bastionRdpCidr: '198.51.100.9/32' });
     expect(bastionOf(second)).toEqual(bastionOf(first));
     expect(JSON.stringify(second.findResources('AWS::EC2::SecurityGroup'))).toContain('198.51.100.9/32');
   });
@@ -204,6 +208,8 @@ describe('AD management bastion: every step bounded within the signal timeout', 
       b.adConfigurationMinutes,
       b.databaseWaitMinutes + b.probeAllowanceMinutes,
       b.databaseConfigurationMinutes + b.sqlConnectTimeoutSeconds / 60,
+      // Detaching the run's secret access: the pauses between its attempts.
+      ((b.revokeAttempts - 1) * b.revokeRetryDelaySeconds) / 60,
     ];
     const sum = steps.reduce((a, x) => a + x, 0);
 

@@ -1,7 +1,8 @@
 # The whole bastion run (scripts/Invoke-BastionSetup.ps1 and the three scripts it calls), in each mode, against the
 # fake world of fakes/: what it creates, that a later boot (EC2Launch v2 runs the user data again) changes nothing and
 # signals nothing, that CloudFormation refuses a signal to a resource that no longer waits, that every wait and step
-# is bounded, and that every failure ends in one FAILURE signal with its reason and exit code 1.
+# is bounded, that every failure ends in one FAILURE signal with its reason and exit code 1, and that the run gives up
+# its keys: it detaches its secret reads from its role last, before SUCCESS, and nothing after it reads a secret.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
@@ -71,13 +72,27 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $global:BastionFake.QueryTimeouts | Should -Not -BeNullOrEmpty
             $global:BastionFake.QueryTimeouts | Where-Object { $_ -lt 1 -or $_ -gt 600 } | Should -BeNullOrEmpty
 
-            # Contract order: directory, AD, CredSpec, RDS, database, signal, join, stop.
+            # Contract order: directory, AD, CredSpec, RDS, database, detach the secret reads, signal, join, stop.
             $calls = $global:BastionFake.Calls
             $first = { param($command) for ($i = 0; $i -lt $calls.Count; $i++) { if ($calls[$i].Command -eq $command) { return $i } }; -1 }
             $order = 'Get-ADDomain', 'New-ADGroup', 'Write-SSMParameter', 'Write-S3Object', 'Get-RDSDBInstance', 'Invoke-Sqlcmd',
-                'Send-CFNResourceSignal', 'Add-Computer', 'Stop-Computer' | ForEach-Object { & $first $_ }
+                'Unregister-IAMRolePolicy', 'Send-CFNResourceSignal', 'Add-Computer', 'Stop-Computer' | ForEach-Object { & $first $_ }
             $order | Should -Not -Contain -1
             $order | Should -Be ($order | Sort-Object) -Because 'each step depends on the one before it'
+
+            # Its keys for its run only: the one policy detached, once, and no secret read after it.
+            $detach = Get-FakeCall 'Unregister-IAMRolePolicy'
+            $detach.Count | Should -Be 1
+            $detach[0].Arguments.RoleName | Should -Be $world.Config.RoleName
+            $detach[0].Arguments.PolicyArn | Should -Be $world.Config.RunPolicyArn
+            $global:BastionFake.Iam.Attached | Should -BeNullOrEmpty
+            $lastRead = -1
+            for ($i = 0; $i -lt $calls.Count; $i++) { if ($calls[$i].Command -eq 'Get-SECSecretValue') { $lastRead = $i } }
+            $lastRead | Should -BeLessThan (& $first 'Unregister-IAMRolePolicy')
+            $run.Log | Should -Match ([regex]::Escape("Detached the run's secret access $($world.Config.RunPolicyArn) from the role $($world.Config.RoleName) (attempt 1): this instance reads no secret any more."))
+            foreach ($secretId in $global:BastionFake.Secrets.Keys) {
+                { Get-SECSecretValue -SecretId $secretId -Region 'us-east-1' } | Should -Throw '*is not authorized to perform: secretsmanager:GetSecretValue*' -Because 'the role keeps no read of any secret'
+            }
         }
     }
 
@@ -106,22 +121,49 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             Start-FakeInstance -World $world | Should -BeNullOrEmpty -Because 'that run ended without a stop or restart: EC2Launch v2 does not run it again'
         }
 
-        It 'WHEN the run signals again anyway (its marker lost) THEN CloudFormation refuses both its SUCCESS and its FAILURE, and it fails and stays up' {
+        It 'WHEN the run starts again anyway (its marker lost) THEN it cannot read the AD admin secret, changes nothing, and CloudFormation refuses its FAILURE' {
             Remove-Item -Path (Join-Path $world.Folder 'bastion-setup.done.json')
 
             $run = Invoke-Bastion -World $world
 
             $run.ExitCode | Should -Be 1
-            (Get-FakeChange).Command | Should -BeNullOrEmpty -Because 'the configuration itself is idempotent'
+            (Get-FakeChange).Command | Should -BeNullOrEmpty
+            Get-FakeCall 'Get-ADDomain' | Should -BeNullOrEmpty -Because 'without the admin password it reaches nothing in AD'
             $global:BastionFake.Signals | Should -BeNullOrEmpty
-            $global:BastionFake.Cfn.Refused.Status | Should -Be @('SUCCESS', 'FAILURE')
-            $run.Log | Should -Match "FAILED: Resource $($world.Config.LogicalResourceId) is in CREATE_COMPLETE state and cannot be signaled"
+            $global:BastionFake.Cfn.Refused.Status | Should -Be @('FAILURE')
+            $run.Log | Should -Match "FAILED: User: .* is not authorized to perform: secretsmanager:GetSecretValue on resource: $([regex]::Escape($world.Config.AdminSecretId))"
+            $run.Log | Should -Match "Detached the run's secret access .* already"
             $run.Log | Should -Match 'Signalling FAILURE failed too: Resource .* is in CREATE_COMPLETE state and cannot be signaled'
             $global:BastionFake.Power | Should -BeNullOrEmpty
         }
 
-        It 'WHEN it runs by hand with -NoSignal -NoDomainJoin THEN it checks everything, changes nothing, signals nothing and keeps the marker' {
+        It 'WHEN the run starts again with BASTION_MAINTENANCE deployed (its marker lost) THEN CloudFormation refuses both its SUCCESS and its FAILURE, and it fails and stays up' {
+            Remove-Item -Path (Join-Path $world.Folder 'bastion-setup.done.json')
+            Grant-FakeMaintenance
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            (Get-FakeChange).Command | Should -BeNullOrEmpty -Because 'the configuration itself is idempotent, and the run policy is detached already'
+            $global:BastionFake.Signals | Should -BeNullOrEmpty
+            $global:BastionFake.Cfn.Refused.Status | Should -Be @('SUCCESS', 'FAILURE')
+            $run.Log | Should -Match "FAILED: Resource $($world.Config.LogicalResourceId) is in CREATE_COMPLETE state and cannot be signaled"
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+            $global:BastionFake.Iam.Attached | Should -Be @($global:BastionFake.Iam.MaintenanceArn) -Because 'the run may not detach the maintenance policy'
+        }
+
+        It 'WHEN it runs by hand without BASTION_MAINTENANCE THEN it fails with one line naming the secret it may not read, and changes nothing' {
+            $run = Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin'
+
+            $run.ExitCode | Should -Be 1
+            $run.Output | Should -Match 'Bastion setup failed: User: .* is not authorized to perform: secretsmanager:GetSecretValue'
+            (Get-FakeChange).Command | Should -BeNullOrEmpty
+            @(Get-FakeCall 'Get-SECSecretValue').Count | Should -Be 1 -Because 'the first refusal ends the run'
+        }
+
+        It 'WHEN it runs by hand with -NoSignal -NoDomainJoin and BASTION_MAINTENANCE THEN it checks everything, changes nothing, signals nothing and keeps the marker' {
             $marker = Get-Content -Raw -Path (Join-Path $world.Folder 'bastion-setup.done.json')
+            Grant-FakeMaintenance
 
             $run = Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin'
 
@@ -267,6 +309,7 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
         It 'WHEN someone changed the S3 copy THEN a repair run writes back only the S3 object' {
             $key = "$($world.Config.CredSpecBucketName)/$($world.Config.CredSpecObjectKey)"
             $global:BastionFake.S3[$key] = '{"stale":true}'
+            Grant-FakeMaintenance
 
             (Invoke-Bastion -World $world -Switches 'NoSignal', 'NoDomainJoin').ExitCode | Should -Be 0
 
@@ -282,6 +325,8 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
         }
 
         It 'WHEN the instance boots with another configuration digest THEN it applies it without signalling, records it and stays up' {
+            # Its reads come from the maintenance policy: the run's own policy was detached by the first run.
+            Grant-FakeMaintenance
             Set-FakeConfig -World $world -Settings @{ ConfigurationDigest = 'ef567890' + ('1' * 56) }
 
             $run = Start-FakeInstance -World $world
@@ -355,6 +400,61 @@ Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (d
 
             $run.ExitCode | Should -Be 1
             $run.Log | Should -Match "its status is 'available' but it belongs to no directory"
+        }
+    }
+
+    Context 'GIVEN IAM that refuses or fails the detach of the run''s secret access' {
+        It 'WHEN the role may not detach that policy THEN it signals FAILURE with one line naming the policy and the refusal, and never SUCCESS' {
+            $global:BastionFake.Iam.DetachAllowed = 'arn:aws:iam::111111111111:policy/some-other-policy'
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            $line = "FAILED: Could not detach the run's secret access $($world.Config.RunPolicyArn) from the role $($world.Config.RoleName) (attempt 1 of 4): User: "
+            @($run.Log -split "`n" | Where-Object { $_ -like "*$line*" }).Count | Should -Be 1
+            $run.Log | Should -Match 'is not authorized to perform: iam:DetachRolePolicy'
+            $run.Output | Should -Match "Bastion setup failed: Could not detach the run's secret access"
+            (Get-FakeCall 'Unregister-IAMRolePolicy').Count | Should -Be 1 -Because 'a refusal is not retried, and the failure path does not try again'
+            $global:BastionFake.Iam.Attached | Should -Contain $world.Config.RunPolicyArn
+            $global:BastionFake.Power | Should -BeNullOrEmpty
+            Test-Path (Join-Path $world.Folder 'bastion-setup.done.json') | Should -BeFalse
+        }
+
+        It 'WHEN IAM fails twice THEN it tries again RevokeRetryDelaySeconds apart, detaches, and signals SUCCESS' {
+            $global:BastionFake.Iam.Failures = 2
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
+            (Get-FakeCall 'Unregister-IAMRolePolicy').Count | Should -Be 3
+            $global:BastionFake.Iam.Attached | Should -BeNullOrEmpty
+            $run.Log | Should -Match 'failed \(attempt 2 of 4\), trying again: We encountered an internal error'
+            @(Get-FakeCall 'Start-Sleep' | Where-Object { $_.Arguments.Seconds -eq 15 }).Count | Should -Be 2
+        }
+
+        It 'WHEN IAM keeps failing THEN it stops after RevokeAttempts and signals FAILURE naming the last error' {
+            $global:BastionFake.Iam.Failures = 100
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            (Get-FakeCall 'Unregister-IAMRolePolicy').Count | Should -Be 4
+            $run.Log | Should -Match "FAILED: Could not detach .* \(attempt 4 of 4\): We encountered an internal error"
+        }
+
+        It 'WHEN an earlier step fails THEN the failed run gives up its keys too, before its FAILURE signal' {
+            $global:BastionFake.Rds.Status = 'stopped'
+
+            $run = Invoke-Bastion -World $world
+
+            $run.ExitCode | Should -Be 1
+            $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+            $global:BastionFake.Iam.Attached | Should -BeNullOrEmpty
+            $calls = @($global:BastionFake.Calls.Command)
+            [array]::LastIndexOf($calls, 'Unregister-IAMRolePolicy') | Should -BeLessThan ([array]::IndexOf($calls, 'Send-CFNResourceSignal'))
         }
     }
 

@@ -111,6 +111,10 @@ function New-FakeWorld {
         DownloadTimeoutSeconds     = 300
         LoginRetryAttempts         = 20
         LoginRetryDelaySeconds     = 30
+        RevokeAttempts             = 4
+        RevokeRetryDelaySeconds    = 15
+        RoleName                   = 'database-AdManagementBastionRole-ABC'
+        RunPolicyArn               = 'arn:aws:iam::111111111111:policy/database-AdManagementRunSecretsABCD1234-XYZ'
     }
     foreach ($key in $ConfigOverrides.Keys) { $config[$key] = $ConfigOverrides[$key] }
     $configPath = Join-Path $folder 'bastion-setup.json'
@@ -125,7 +129,20 @@ function New-FakeWorld {
         $secrets[$inputs.domainlessCredentialArn] = '{"username":"credentials-fetcher","password":"Identity-Pa55","domainName":"' + $dnsName + '"}'
     }
 
+    # The bastion's role (lib/constructs/ad-management-bastion.ts): the run's policy reads the run's secrets and is
+    # attached; the role may detach that policy, and only that one, from itself.
+    $maintenanceArn = 'arn:aws:iam::111111111111:policy/database-AdManagementBastionMaintenanceSecrets-XYZ'
+    $iam = @{
+        RoleName      = $config.RoleName
+        DetachAllowed = $config.RunPolicyArn
+        Attached      = [System.Collections.Generic.List[string]]::new([string[]]@($config.RunPolicyArn))
+        Policies      = @{ $config.RunPolicyArn = @($secrets.Keys); $maintenanceArn = @($secrets.Keys) }
+        Failures      = 0
+        MaintenanceArn = $maintenanceArn
+    }
+
     $global:BastionFake = @{
+        Iam           = $iam
         Clock         = [datetime]::new(2026, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)
         Calls         = [System.Collections.Generic.List[object]]::new()
         Signals       = [System.Collections.Generic.List[object]]::new()
@@ -195,6 +212,12 @@ function New-FakeWorld {
         Chinook    = $chinook
         Expected   = Get-Content -Raw -Path (Join-Path $FixtureFolder "expected-$Mode.json") | ConvertFrom-Json
     }
+}
+
+function Grant-FakeMaintenance {
+    # BASTION_MAINTENANCE=1 deployed: CloudFormation attaches the maintenance policy (the same reads) to the role.
+    $iam = $global:BastionFake.Iam
+    if (-not $iam.Attached.Contains($iam.MaintenanceArn)) { $iam.Attached.Add($iam.MaintenanceArn) }
 }
 
 function Set-FakeConfig {

@@ -22,10 +22,32 @@ function Add-AwsCall {
     $global:BastionFake.Calls.Add([pscustomobject]@{ Command = $Command; Arguments = $Arguments; Change = $Change })
 }
 
+function Get-RoleSessionArn {
+    # The caller as IAM names it in a refusal: the instance role's session, named after the instance.
+    $iam = $global:BastionFake.Iam
+    "arn:aws:sts::111111111111:assumed-role/$($iam.RoleName)/$($global:BastionFake.InstanceId)"
+}
+
+function Test-SecretReadAllowed {
+    # IAM evaluates the role's policies before Secrets Manager looks for the secret: without an attached policy that
+    # names it, the answer is AccessDeniedException, whether or not the secret exists (Secrets Manager API reference,
+    # GetSecretValue; IAM policy evaluation logic: an implicit deny unless a policy allows).
+    param([string] $SecretId)
+    $iam = $global:BastionFake.Iam
+    foreach ($arn in $iam.Attached) {
+        if ($iam.Policies.ContainsKey($arn) -and $iam.Policies[$arn] -contains $SecretId) { return $true }
+    }
+    return $false
+}
+
 function Get-SECSecretValue {
     [CmdletBinding()]
     param([string] $SecretId, [string] $Region)
     Add-AwsCall 'Get-SECSecretValue' @{ SecretId = $SecretId }
+    if (-not (Test-SecretReadAllowed -SecretId $SecretId)) {
+        throw (New-AwsError ("User: $(Get-RoleSessionArn) is not authorized to perform: secretsmanager:GetSecretValue " +
+                "on resource: $SecretId because no identity-based policy allows the secretsmanager:GetSecretValue action") 'AccessDeniedException')
+    }
     $secrets = $global:BastionFake.Secrets
     if (-not $secrets.ContainsKey($SecretId)) { throw (New-AwsError "Secrets Manager can't find the specified secret." 'ResourceNotFoundException') }
     [pscustomobject]@{ SecretString = $secrets[$SecretId] }
@@ -50,6 +72,30 @@ function Send-CFNResourceSignal {
     }
     $resources[$LogicalResourceId] = if ($Status -eq 'SUCCESS') { 'CREATE_COMPLETE' } else { 'CREATE_FAILED' }
     $global:BastionFake.Signals.Add([pscustomobject]@{ StackName = $StackName; LogicalResourceId = $LogicalResourceId; UniqueId = $UniqueId; Status = $Status })
+}
+
+function Unregister-IAMRolePolicy {
+    # IAM's DetachRolePolicy (IAM API reference, DetachRolePolicy). Authorized first: the role may detach only the one
+    # policy its statement's condition iam:PolicyARN names, from itself (Iam.DetachAllowed), anything else is
+    # AccessDenied. Then NoSuchEntity (404) when that policy is not attached (any more). Iam.Failures: that many
+    # ServiceFailure (500) answers first, as a service having a bad moment.
+    [CmdletBinding()]
+    param([string] $RoleName, [string] $PolicyArn, [string] $Region)
+    Add-AwsCall 'Unregister-IAMRolePolicy' @{ RoleName = $RoleName; PolicyArn = $PolicyArn }
+    $iam = $global:BastionFake.Iam
+    if ($RoleName -ne $iam.RoleName -or $PolicyArn -ne $iam.DetachAllowed) {
+        throw (New-AwsError ("User: $(Get-RoleSessionArn) is not authorized to perform: iam:DetachRolePolicy on resource: " +
+                "role $RoleName because no identity-based policy allows the iam:DetachRolePolicy action") 'AccessDenied')
+    }
+    if ($iam.Failures -gt 0) {
+        $iam.Failures--
+        throw (New-AwsError 'We encountered an internal error. Please try again.' 'ServiceFailure')
+    }
+    if (-not $iam.Attached.Contains($PolicyArn)) {
+        throw (New-AwsError "Policy $PolicyArn was not found." 'NoSuchEntity')
+    }
+    [void] $iam.Attached.Remove($PolicyArn)
+    $global:BastionFake.Calls[$global:BastionFake.Calls.Count - 1].Change = $true
 }
 
 function New-CWLLogStream {
@@ -152,5 +198,5 @@ function Get-EC2Instance {
     }
 }
 
-Export-ModuleMember -Function Get-ASAutoScalingGroup, Get-EC2Instance, Get-SECSecretValue, Send-CFNResourceSignal, New-CWLLogStream, Write-CWLLogEvent,
+Export-ModuleMember -Function Get-ASAutoScalingGroup, Get-EC2Instance, Get-SECSecretValue, Unregister-IAMRolePolicy, Send-CFNResourceSignal, New-CWLLogStream, Write-CWLLogEvent,
     Get-RDSDBInstance, Get-SSMParameter, Write-SSMParameter, Read-S3Object, Write-S3Object
