@@ -17,7 +17,7 @@ import {
   SQLSERVER_MODULE_VERSION,
 } from '../../lib/constructs/ad-management-bastion';
 import { Settings } from '../../lib/settings';
-import { buildApp, settingsFor } from '../helpers/modes';
+import { buildApp, MODE_NAMES, ModeName, settingsFor } from '../helpers/modes';
 
 const SCRIPTS = path.join(__dirname, '..', '..', 'scripts');
 const script = (name: string) => fs.readFileSync(path.join(SCRIPTS, name), 'utf8');
@@ -46,8 +46,8 @@ function configOf(resource: Resource): Record<string, unknown> {
   return JSON.parse(json.replace(/<ref>/g, 'REF'));
 }
 
-function databaseTemplate(overrides: Partial<Settings> = {}): Template {
-  return Template.fromStack(buildApp(settingsFor('domainless-ec2-ssm', overrides)).stacks.database);
+function databaseTemplate(overrides: Partial<Settings> = {}, mode: ModeName = 'domainless-ec2-ssm'): Template {
+  return Template.fromStack(buildApp(settingsFor(mode, overrides)).stacks.database);
 }
 
 /** A bastion in a stack of its own, with fake references, for the construct's own checks. */
@@ -289,5 +289,156 @@ describe('AD management bastion: every step bounded within the signal timeout', 
     expect(() =>
       standaloneBastion({ signalTimeout: Duration.minutes(120), directoryWaitMinutes: 5, databaseWaitMinutes: 30 }),
     ).not.toThrow();
+  });
+});
+
+type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type IamResource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+
+/** The bastion role's logical id, and every policy attached to it (inline, customer managed, AWS managed). */
+function bastionIam(template: Template) {
+  const resources = template.toJSON().Resources as Record<string, IamResource>;
+  const roleId = Object.keys(resources).find(
+    (id) => resources[id].Type === 'AWS::IAM::Role' && id.startsWith('AdManagementBastionRole'),
+  )!;
+  const attachedTo = (r: IamResource) => JSON.stringify(r.Properties.Roles ?? []).includes(`"Ref":"${roleId}"`);
+  const ofType = (type: string) =>
+    Object.entries(resources).filter(([, r]) => r.Type === type && attachedTo(r)) as [string, IamResource][];
+  const statementsOf = (r: IamResource) =>
+    (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+  return {
+    roleId,
+    role: resources[roleId],
+    inline: ofType('AWS::IAM::Policy'),
+    managed: ofType('AWS::IAM::ManagedPolicy'),
+    statementsOf,
+    instance: bastionOf(template),
+  };
+}
+
+const actionsOf = (s: Statement) => ([] as string[]).concat(s.Action);
+
+describe("AD management bastion: its keys for its run only (issue 26 item 2)", () => {
+  describe.each(MODE_NAMES)('in mode %s', (mode) => {
+    const template = databaseTemplate({}, mode);
+    const iam = bastionIam(template);
+    const { id: instanceId, resource: instance } = iam.instance;
+    const digest8 = instanceId.replace('AdManagementInstance', '');
+    const runId = `AdManagementRunSecrets${digest8}`;
+
+    test('THEN no standing policy of the role reads a secret: only the run policy does, and it is the only managed policy of ours', () => {
+      expect(iam.managed.map(([id]) => id)).toEqual([runId]);
+      for (const [, policy] of iam.inline) {
+        for (const statement of iam.statementsOf(policy)) {
+          expect(actionsOf(statement).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+        }
+      }
+      // The role's own attachments: only AWS managed policies (Session Manager), none of which reads a secret by name.
+      const roleInline = (iam.role.Properties.Policies ?? []) as unknown[];
+      expect(roleInline).toEqual([]);
+      expect(JSON.stringify(iam.role.Properties.ManagedPolicyArns ?? [])).not.toContain('Secrets');
+    });
+
+    test('THEN the run policy reads exactly the secrets of the run (admin, seamless join, SQL Server, and the identity in domainless mode), nothing else', () => {
+      const [, run] = iam.managed.find(([id]) => id === runId)!;
+      const statements = iam.statementsOf(run);
+      expect(statements).toHaveLength(1);
+      expect(statements[0].Effect).toBe('Allow');
+      expect(actionsOf(statements[0]).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      const names = ([] as unknown[]).concat(statements[0].Resource).map((r) => JSON.stringify(r));
+      const expected = ['ManagedDirectoryAdminPassword', 'DomainJoinSecret', 'SqlServerMasterSecret'];
+      if (!mode.startsWith('domain-joined')) expected.push('DomainlessIdentitySecret');
+      expect(names).toHaveLength(expected.length);
+      for (const name of expected) expect(names.filter((n) => n.includes(name))).toHaveLength(1);
+      expect(run.Properties.Roles).toEqual([{ Ref: iam.roleId }]);
+    });
+
+    test('THEN the role may detach exactly that policy from itself, and no other IAM action', () => {
+      const iamStatements = iam.inline
+        .flatMap(([, p]) => iam.statementsOf(p))
+        .filter((s) => actionsOf(s).some((a) => a.startsWith('iam:') || a === '*'));
+      expect(iamStatements).toEqual([
+        {
+          Sid: 'EndRunSecrets',
+          Effect: 'Allow',
+          Action: 'iam:DetachRolePolicy',
+          Resource: { 'Fn::GetAtt': [iam.roleId, 'Arn'] },
+          Condition: { ArnEquals: { 'iam:PolicyARN': { Ref: runId } } },
+        },
+      ]);
+    });
+
+    test('THEN the instance starts only once the run policy is attached, and its settings file names that policy and the role', () => {
+      expect((instance as unknown as IamResource).DependsOn).toContain(runId);
+      const config = userDataOf(instance);
+      // The settings file, refs kept: RunPolicyArn and RoleName are the two references the detach needs.
+      const json = config.split("bastion-setup.json' -Encoding UTF8 -Value @'\n")[1].split("\n'@")[0];
+      expect(json).toMatch(/"RoleName": "<ref>"/);
+      expect(json).toMatch(/"RunPolicyArn": "<ref>"/);
+      const parts = (
+        instance.Properties.UserData as { 'Fn::Base64': { 'Fn::Join': [string, unknown[]] } }
+      )['Fn::Base64']['Fn::Join'][1];
+      expect(parts).toContainEqual({ Ref: runId });
+      expect(parts).toContainEqual({ Ref: iam.roleId });
+    });
+  });
+
+  test('GIVEN BASTION_MAINTENANCE THEN a maintenance policy with the same reads is attached, the role may not detach it, and the instance is the same', () => {
+    const normal = bastionIam(databaseTemplate());
+    const maintained = bastionIam(databaseTemplate({ bastionMaintenance: true }));
+    const maintenance = maintained.managed.filter(([id]) => id.startsWith('AdManagementBastionMaintenanceSecrets'));
+    expect(maintenance).toHaveLength(1);
+    const runOf = (x: typeof normal) => x.managed.find(([id]) => id.startsWith('AdManagementRunSecrets'))!;
+    expect(maintained.statementsOf(maintenance[0][1])).toEqual(maintained.statementsOf(runOf(maintained)[1]));
+    expect(JSON.stringify(maintained.inline)).not.toContain(maintenance[0][0]);
+    expect(maintained.instance).toEqual(normal.instance);
+    expect(runOf(maintained)[0]).toBe(runOf(normal)[0]);
+  });
+
+  test('GIVEN a new configuration THEN the run policy is a new one (its logical id follows the instance digest), so the new instance gets attached reads', () => {
+    const before = bastionIam(databaseTemplate());
+    const after = bastionIam(databaseTemplate({ keepBastionRunning: true }));
+    const runIdOf = (x: typeof before) => x.managed.map(([id]) => id).find((id) => id.startsWith('AdManagementRunSecrets'))!;
+    expect(runIdOf(after)).not.toBe(runIdOf(before));
+    expect(runIdOf(after)).toBe(after.instance.id.replace('AdManagementInstance', 'AdManagementRunSecrets'));
+  });
+
+  test('THEN the run detaches its policy after the database step and before the SUCCESS signal', () => {
+    const setup = script('Invoke-BastionSetup.ps1');
+    const detach = setup.indexOf('\n    Remove-RunSecretAccess\n');
+    expect(detach).toBeGreaterThan(setup.indexOf('Configure-Database.ps1" -SqlServerAddress'));
+    expect(detach).toBeLessThan(setup.indexOf('Send-Signal -Status SUCCESS'));
+    expect(setup).toContain('Unregister-IAMRolePolicy -RoleName $config.RoleName -PolicyArn $config.RunPolicyArn');
+  });
+});
+
+describe('AD management bastion: RDP is a separate decision (issue 26 item 3)', () => {
+  const subnetOf = (template: Template) => JSON.stringify(bastionOf(template).resource.Properties.SubnetId);
+  const bastionIngress = (template: Template) => {
+    const groups = template.findResources('AWS::EC2::SecurityGroup') as Record<string, IamResource>;
+    const id = Object.keys(groups).find((g) => g.startsWith('AdManagementBastionSecurityGroup'))!;
+    const inline = (groups[id].Properties.SecurityGroupIngress ?? []) as unknown[];
+    const standalone = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).filter((r) =>
+      JSON.stringify(r.Properties.GroupId).includes(id),
+    );
+    return [...inline, ...standalone];
+  };
+
+  test.each(MODE_NAMES.flatMap((mode) => [[mode, undefined], [mode, '203.0.113.7/32']] as const))(
+    'GIVEN mode %s and MY_SG_INGRESS_IP=%p THEN the bastion is in a private subnet with no inbound rule',
+    (mode, cidr) => {
+      const template = databaseTemplate({ mySgIngressCidr: cidr, deployApp: true }, mode);
+      expect(subnetOf(template)).toMatch(/privateSubnet/);
+      expect(subnetOf(template)).not.toMatch(/publicSubnet/);
+      expect(bastionIngress(template)).toEqual([]);
+    },
+  );
+
+  test.each(MODE_NAMES)('GIVEN mode %s and BASTION_RDP_CIDR THEN a public subnet and 3389 from that CIDR only', (mode) => {
+    const template = databaseTemplate({ bastionRdpCidr: '198.51.100.0/24', mySgIngressCidr: '203.0.113.7/32' }, mode);
+    expect(subnetOf(template)).toMatch(/publicSubnet/);
+    expect(bastionIngress(template)).toEqual([
+      { CidrIp: '198.51.100.0/24', Description: 'RDP from the deployer', FromPort: 3389, IpProtocol: 'tcp', ToPort: 3389 },
+    ]);
   });
 });
