@@ -240,7 +240,7 @@ describe('parseSettings fails on bad input with one line naming the setting, the
     [
       'MY_SG_INGRESS_IP=0.0.0.0/0',
       { MY_SG_INGRESS_IP: '0.0.0.0/0' },
-      /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/16 to \/32 .*; \/0 would admit 4,294,967,296 addresses to RDP and port 80\.$/,
+      /^Invalid setting MY_SG_INGRESS_IP="0.0.0.0\/0": expected your public IPv4 address .* \/16 to \/32 .*; \/0 would admit 4,294,967,296 addresses to port 80\.$/,
     ],
     [
       'MY_SG_INGRESS_IP IPv6',
@@ -383,11 +383,55 @@ describe('parseSettings fails on bad input with one line naming the setting, the
 });
 
 describe('settingsNotices', () => {
-  test('GIVEN no key pair and no ingress IP THEN one notice each', () => {
+  test('GIVEN no key pair and no ingress IP THEN a notice of the key pair only: the bastion is private either way', () => {
     const notices = settingsNotices(DEFAULT_SETTINGS);
-    expect(notices).toHaveLength(2);
+    expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/EC2_INSTANCE_KEYPAIR_NAME is not set/);
-    expect(notices[1]).toMatch(/MY_SG_INGRESS_IP is not set: nothing may RDP to the bastion\.$/);
+  });
+
+  test('GIVEN MY_SG_INGRESS_IP without DEPLOY_APP THEN a notice that it does nothing there and that RDP is BASTION_RDP_CIDR', () => {
+    const env = { MY_SG_INGRESS_IP: '52.94.76.10' };
+    expect(settingsNotices(parse(env), { env })).toContainEqual(
+      'Notice: MY_SG_INGRESS_IP="52.94.76.10" does nothing without DEPLOY_APP=1: it shapes only the load balancer\'s ' +
+        'ingress; RDP to the bastion is BASTION_RDP_CIDR (docs/bastion.md).',
+    );
+    const withApp = { ...env, DEPLOY_APP: '1' };
+    expect(settingsNotices(parse(withApp), { env: withApp }).join('\n')).not.toContain('does nothing');
+  });
+
+  test('GIVEN BASTION_MAINTENANCE THEN a notice says the bastion reads the secrets until it is turned off', () => {
+    expect(settingsNotices({ ...DEFAULT_SETTINGS, bastionMaintenance: true })).toContainEqual(
+      expect.stringMatching(/^Notice: BASTION_MAINTENANCE is on: the bastion may read the AD admin, .* deploy again without it/),
+    );
+    expect(settingsNotices(DEFAULT_SETTINGS).join('\n')).not.toContain('BASTION_MAINTENANCE');
+  });
+
+  test.each([
+    ['1', true],
+    ['yes', true],
+    ['0', false],
+    ['', false],
+  ])('GIVEN BASTION_MAINTENANCE=%p THEN bastionMaintenance is %p', (value, expected) => {
+    expect(parse({ BASTION_MAINTENANCE: value }).bastionMaintenance).toBe(expected);
+  });
+
+  test('fails on BASTION_MAINTENANCE=maybe with one line', () => {
+    expect(errorOf({ BASTION_MAINTENANCE: 'maybe' })).toBe(
+      'Invalid setting BASTION_MAINTENANCE="maybe": expected 0, 1, true, false, yes or no (any case), or empty for unset.',
+    );
+  });
+
+  test.each(['0.0.0.0/0', 'my-ip', '203.0.113.7/33'])('fails on BASTION_RDP_CIDR=%p with one line', (value) => {
+    const message = errorOf({ BASTION_RDP_CIDR: value });
+    expect(message).toMatch(new RegExp(`^Invalid setting BASTION_RDP_CIDR=${JSON.stringify(value).replace(/[./]/g, '\\$&')}: expected your public IPv4 address`));
+    expect(message).not.toContain('\n');
+  });
+
+  test('GIVEN BASTION_RDP_CIDR but no MY_SG_INGRESS_IP THEN the bastion admits that CIDR and the load balancer stays unrestricted', () => {
+    const settings = parse({ BASTION_RDP_CIDR: '52.94.76.10' });
+    expect(settings.bastionRdpCidr).toBe('52.94.76.10/32');
+    expect(settings.mySgIngressCidr).toBeUndefined();
+    expect(parse({ MY_SG_INGRESS_IP: '52.94.76.10' }).bastionRdpCidr).toBeUndefined();
   });
 
   test('GIVEN DEPLOY_APP without an ingress IP THEN the notice names the open load balancer', () => {
@@ -562,10 +606,16 @@ describe('DB_ENGINE_VERSION: what RDS creates for SQL Server Web edition, refuse
   );
 });
 
-describe('MY_SG_INGRESS_IP: bounded, host bits cleared with a notice, non-public addresses noted', () => {
+// The two CIDR settings share bin/ingress-cidr.ts: MY_SG_INGRESS_IP (the load balancer, with DEPLOY_APP) and
+// BASTION_RDP_CIDR (RDP to the bastion, which it puts in a public subnet).
+describe.each([
+  { name: 'MY_SG_INGRESS_IP', key: 'mySgIngressCidr', admits: 'port 80', env: { DEPLOY_APP: '1' } },
+  { name: 'BASTION_RDP_CIDR', key: 'bastionRdpCidr', admits: 'RDP (3389) to the bastion', env: {} },
+] as const)('$name: bounded, host bits cleared with a notice, non-public addresses noted', ({ name, key, admits, env: base }) => {
+  const settingsOf = (value: string) => parse({ ...base, [name]: value });
   const ingressNotices = (value: string) =>
-    settingsNotices(parse({ MY_SG_INGRESS_IP: value }), { env: { MY_SG_INGRESS_IP: value } }).filter(
-      (notice) => !/EC2_INSTANCE_KEYPAIR_NAME is not set/.test(notice),
+    settingsNotices(settingsOf(value), { env: { ...base, [name]: value } }).filter(
+      (notice) => !/EC2_INSTANCE_KEYPAIR_NAME is not set|MY_SG_INGRESS_IP is not set/.test(notice),
     );
 
   test.each([
@@ -574,24 +624,24 @@ describe('MY_SG_INGRESS_IP: bounded, host bits cleared with a notice, non-public
     ['52.94.76.10/31', '52.94.76.10/31'],
     ['52.94.76.11/31', '52.94.76.10/31'],
   ])('GIVEN %p THEN the CIDR is the network %p', (value, cidr) => {
-    expect(parse({ MY_SG_INGRESS_IP: value }).mySgIngressCidr).toBe(cidr);
+    expect(settingsOf(value)[key]).toBe(cidr);
   });
 
   test.each(['52.94.76.10/15', '52.94.76.10/8', '0.0.0.0/1', '128.0.0.0/1'])(
     'fails on %p, wider than /16, saying how many addresses it would admit',
     (value) => {
       const prefix = Number(value.split('/')[1]);
-      expect(errorOf({ MY_SG_INGRESS_IP: value })).toBe(
-        `Invalid setting MY_SG_INGRESS_IP="${value}": expected your public IPv4 address (e.g. 203.0.113.10) or an IPv4 ` +
+      expect(errorOf({ ...base, [name]: value })).toBe(
+        `Invalid setting ${name}="${value}": expected your public IPv4 address (e.g. 203.0.113.10) or an IPv4 ` +
           `CIDR from /16 to /32 (a /16 is 65,536 addresses); /${prefix} would admit ` +
-          `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses to RDP and port 80.`,
+          `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses to ${admits}.`,
       );
     },
   );
 
   test('GIVEN host bits THEN a notice names the network used and the /32 of the address', () => {
     expect(ingressNotices('52.94.76.10/24')).toEqual([
-      'Notice: MY_SG_INGRESS_IP="52.94.76.10/24" has host bits set: using the network 52.94.76.0/24; for that one address use 52.94.76.10/32.',
+      `Notice: ${name}="52.94.76.10/24" has host bits set: using the network 52.94.76.0/24; for that one address use 52.94.76.10/32.`,
     ]);
   });
 
@@ -615,11 +665,11 @@ describe('MY_SG_INGRESS_IP: bounded, host bits cleared with a notice, non-public
     ['255.255.255.255', 'a reserved address (240.0.0.0/4)'],
     ['0.1.2.3', '"this network" (0.0.0.0/8)'],
   ])('GIVEN the non-public %p THEN a notice says it is %s, and the value is kept', (value, kind) => {
-    expect(parse({ MY_SG_INGRESS_IP: value }).mySgIngressCidr).toBe(
+    expect(settingsOf(value)[key]).toBe(
       value.includes('/') ? '172.16.0.0/16' : `${value}/32`,
     );
     expect(ingressNotices(value)).toEqual([
-      `Notice: MY_SG_INGRESS_IP=${JSON.stringify(value)} is ${kind}, not an address the internet sees: it admits only ` +
+      `Notice: ${name}=${JSON.stringify(value)} is ${kind}, not an address the internet sees: it admits only ` +
         'traffic that reaches the VPC from that network (e.g. over a VPN); from the internet use your public address ' +
         '(https://checkip.amazonaws.com).',
     ]);
@@ -670,7 +720,8 @@ describe('messages: suggestions only when close, long values cut, each value nam
     expect(message).toBe(
       `Unknown setting -c ${key}=${JSON.stringify(value)}: This app's context keys are ` +
         'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
-        'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, ecsInstanceType, ' +
+        'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, bastionRdpCidr, ' +
+        'bastionMaintenance, ecsInstanceType, ' +
         'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion, ' +
         'alarmEmail.',
     );

@@ -6,7 +6,8 @@ import { MODE_NAMES, settingsFor, sharedApp } from '../helpers/modes';
 
 /**
  * What each mode exposes, across all stacks: no 0.0.0.0/0 ingress except the load balancer's port 80 when no
- * MY_SG_INGRESS_IP is given, RDP only from MY_SG_INGRESS_IP, SQL Server only from our own sources.
+ * MY_SG_INGRESS_IP is given, RDP only from BASTION_RDP_CIDR (never from MY_SG_INGRESS_IP), SQL Server only from our own
+ * sources.
  *
  * The teardown and CredSpec-ownership checks (further down; they were teardown.test.ts and credspec-ownership.test.ts)
  * walk the same apps, so each mode is built once for all three.
@@ -23,6 +24,7 @@ interface IngressRule {
 }
 
 const MY_CIDR = '203.0.113.10/32';
+const RDP_CIDR = '198.51.100.0/24';
 
 type CfnProperties = Record<string, unknown>;
 
@@ -79,6 +81,10 @@ describe.each(
   ),
 )('exposure in mode %s with MY_SG_INGRESS_IP=%p', (mode, cidr) => {
   const { stacks } = sharedApp(settingsFor(mode, { deployApp: true, mySgIngressCidr: cidr }));
+  // BASTION_RDP_CIDR, its own decision, beside the same MY_SG_INGRESS_IP.
+  const rdpRules = ingressRules(
+    sharedApp(settingsFor(mode, { deployApp: true, mySgIngressCidr: cidr, bastionRdpCidr: RDP_CIDR })).stacks,
+  );
   const rules = ingressRules(stacks);
   const application = stacks.application!;
   const albGroup = idOf(application.webApp.loadBalancerSecurityGroup);
@@ -95,14 +101,13 @@ describe.each(
     }
   });
 
-  test('THEN RDP is admitted only from MY_SG_INGRESS_IP, and only to the bastion', () => {
-    const rdp = rules.filter((r) => r.fromPort !== undefined && r.fromPort <= 3389 && (r.toPort ?? r.fromPort) >= 3389);
-    if (cidr === undefined) {
-      expect(rdp).toEqual([]);
-    } else {
-      expect(rdp).toEqual([expect.objectContaining({ cidr: MY_CIDR, fromPort: 3389, toPort: 3389 })]);
-      expect(rdp[0].group).toContain(idOf(stacks.database.bastion.securityGroup));
-    }
+  test('THEN nothing admits RDP without BASTION_RDP_CIDR, whatever MY_SG_INGRESS_IP is; with it, only from it and only to the bastion', () => {
+    const rdpOf = (all: IngressRule[]) =>
+      all.filter((r) => r.fromPort !== undefined && r.fromPort <= 3389 && (r.toPort ?? r.fromPort) >= 3389);
+    expect(rdpOf(rules)).toEqual([]);
+    const rdp = rdpOf(rdpRules);
+    expect(rdp).toEqual([expect.objectContaining({ cidr: RDP_CIDR, fromPort: 3389, toPort: 3389 })]);
+    expect(rdp[0].group).toContain(idOf(stacks.database.bastion.securityGroup));
   });
 
   test('THEN SQL Server admits 1433 only from the bastion, its rotation function, the SQL clients group and the tasks', () => {

@@ -28,9 +28,12 @@ const BAD_INPUTS: Array<[string, string]> = [
   ['MY_SG_INGRESS_IP', '2001:db8::1'],
   ['MY_SG_INGRESS_IP', 'my-laptop.example.com'],
   ['MY_SG_INGRESS_IP', '300.1.1.1'],
-  // Half the internet on RDP and port 80: accepted before.
+  // Half the internet on port 80 (and RDP, which it also opened then): accepted before.
   ['MY_SG_INGRESS_IP', '0.0.0.0/1'],
   ['MY_SG_INGRESS_IP', '203.0.113.10/15'],
+  ['BASTION_RDP_CIDR', '0.0.0.0/0'],
+  ['BASTION_RDP_CIDR', 'my-laptop.example.com'],
+  ['BASTION_MAINTENANCE', 'please'],
   ['NAT_GATEWAYS', '3'],
   ['DB_INSTANCE_TYPE', 'huge'],
   // Arm, and a class RDS does not offer for SQL Server Web: a validation dump after writing templates before.
@@ -131,6 +134,7 @@ describe('bin/app.ts built and run as the CDK CLI runs it (cdk.json build, then 
       'Notice: environment variable FARGTE is not a setting and is ignored: did you mean FARGATE?',
       expect.stringMatching(/^Notice: ECS_INSTANCE_TYPE="m7g.large" does nothing with FARGATE=1: /),
       expect.stringMatching(/^Notice: APP_IMAGE="nginx:1" does nothing without DEPLOY_APP=1: /),
+      expect.stringMatching(/^Notice: MY_SG_INGRESS_IP="52.94.76.10\/24" does nothing without DEPLOY_APP=1: /),
       'Notice: MY_SG_INGRESS_IP="52.94.76.10/24" has host bits set: using the network 52.94.76.0/24; for that one address use 52.94.76.10/32.',
       expect.stringMatching(/^Notice: EC2_INSTANCE_KEYPAIR_NAME is not set/),
     ]);

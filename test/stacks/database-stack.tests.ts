@@ -27,10 +27,13 @@ function userDataOf(template: Template): { text: string; intrinsics: number } {
 }
 
 /** Every IAM statement of the bastion's role. */
+/** Every statement the bastion's role holds: its inline policy and the run's managed policy (its secret reads). */
 function bastionStatements(template: Template): Array<{ Action: string | string[]; Resource: CfnValue; Sid?: string }> {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('AdManagementBastionRole') }] },
-  });
+  const attached = { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('AdManagementBastionRole') }] } };
+  const policies = {
+    ...template.findResources('AWS::IAM::Policy', attached),
+    ...template.findResources('AWS::IAM::ManagedPolicy', attached),
+  };
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
@@ -228,12 +231,12 @@ describe('database stack (domainless, EC2, SSM)', () => {
     // The sum of BASTION_RUN_BOUNDS (test/constructs/ad-management-bastion.test.ts adds them up): the run reports its
     // own failure first.
     template.hasResource('AWS::EC2::Instance', {
-      CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT2H41M' } },
+      CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT2H42M' } },
     });
     expect(stacks.database.bastion.configured.logicalId).toBeDefined();
   });
 
-  test('GIVEN no MY_SG_INGRESS_IP THEN the bastion has no inbound rule at all', () => {
+  test('GIVEN no BASTION_RDP_CIDR THEN the bastion has no inbound rule at all', () => {
     expect(resources[bastionSg].Properties.SecurityGroupIngress).toBeUndefined();
     const intoBastion = Object.values(resources).filter(
       (r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && JSON.stringify(r.Properties.GroupId).includes(bastionSg),
@@ -241,10 +244,10 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(intoBastion).toEqual([]);
   });
 
-  test('GIVEN MY_SG_INGRESS_IP and a key pair THEN RDP 3389 from that address only, a public subnet and the key pair', () => {
+  test('GIVEN BASTION_RDP_CIDR and a key pair THEN RDP 3389 from that address only, a public subnet and the key pair', () => {
     // WHEN
     const open = databaseTemplate('domainless-ec2-ssm', {
-      mySgIngressCidr: '203.0.113.7/32',
+      bastionRdpCidr: '203.0.113.7/32',
       ec2InstanceKeyPairName: 'my-key',
     });
 
@@ -685,7 +688,7 @@ describe('bastion scripts', () => {
   test('THEN the rendered user data of every mode parses as PowerShell', () => {
     const sources = MODE_NAMES.map((mode) => ({
       name: mode,
-      text: userDataOf(databaseTemplate(mode, { mySgIngressCidr: '203.0.113.7/32' }))
+      text: userDataOf(databaseTemplate(mode, { bastionRdpCidr: '203.0.113.7/32' }))
         .text.replace(/^<powershell>|<\/powershell>$/g, '')
         .replace(/<ref>/g, 'REF'),
     }));
