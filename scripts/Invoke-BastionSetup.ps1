@@ -452,7 +452,7 @@ catch {
         Write-Log ($_.ScriptStackTrace | Out-String)
         # A failed run gives up its keys too (the stack rolls back anyway; with --no-rollback the instance stays), once:
         # a detach that failed already is not tried again (its attempts are bounded once, in the signal timeout).
-        $names = @($script:Config.PSObject.Properties.Name)
+        $names = @(Get-Member -InputObject $script:Config -MemberType NoteProperty | ForEach-Object Name)
         if (-not $script:RevokeTried -and $names -contains 'RunPolicyArn' -and $names -contains 'RoleName') {
             try { Remove-RunSecretAccess }
             catch { Write-Log "Detaching the run's secret access failed too: $($_.Exception.Message)" }

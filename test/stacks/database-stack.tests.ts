@@ -536,6 +536,11 @@ describe('database stack (domainless, EC2, SSM)', () => {
         'DownloadTimeoutSeconds',
         'LoginRetryAttempts',
         'LoginRetryDelaySeconds',
+        'RevokeAttempts',
+        'RevokeRetryDelaySeconds',
+        // The run's keys: the role detaches the run policy from itself (docs/bastion.md, "The run's keys").
+        'RoleName',
+        'RunPolicyArn',
       ].sort(),
     );
     expect(config).toMatchObject({
