@@ -247,8 +247,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const keepBastionRunning = parseBoolean(raw(n.keepBastionRunning)).value ?? DEFAULT_SETTINGS.keepBastionRunning;
   const bastionAmiId = parseBastionAmiId(raw(n.bastionAmiId));
   const bastionRdpCidr = parseBastionRdpCidr(raw(n.bastionRdpCidr));
-  const bastionMaintenance =
-    parseBoolean(raw(n.bastionMaintenance)).value ?? DEFAULT_SETTINGS.bastionMaintenance;
+  const bastionMaintenance = parseBoolean(raw(n.bastionMaintenance)).value ?? DEFAULT_SETTINGS.bastionMaintenance;
   // Settings that do nothing in the chosen mode get a notice (settingsNotices), never a refusal for that mode.
   const ecsInstanceType =
     parseEc2InstanceType(raw(n.ecsInstanceType), fargate.value === true) ?? DEFAULT_SETTINGS.ecsInstanceType;

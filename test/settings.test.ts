@@ -401,7 +401,9 @@ describe('settingsNotices', () => {
 
   test('GIVEN BASTION_MAINTENANCE THEN a notice says the bastion reads the secrets until it is turned off', () => {
     expect(settingsNotices({ ...DEFAULT_SETTINGS, bastionMaintenance: true })).toContainEqual(
-      expect.stringMatching(/^Notice: BASTION_MAINTENANCE is on: the bastion may read the AD admin, .* deploy again without it/),
+      expect.stringMatching(
+        /^Notice: BASTION_MAINTENANCE is on: the bastion may read the AD admin, .* deploy again without it/,
+      ),
     );
     expect(settingsNotices(DEFAULT_SETTINGS).join('\n')).not.toContain('BASTION_MAINTENANCE');
   });
@@ -423,7 +425,11 @@ describe('settingsNotices', () => {
 
   test.each(['0.0.0.0/0', 'my-ip', '203.0.113.7/33'])('fails on BASTION_RDP_CIDR=%p with one line', (value) => {
     const message = errorOf({ BASTION_RDP_CIDR: value });
-    expect(message).toMatch(new RegExp(`^Invalid setting BASTION_RDP_CIDR=${JSON.stringify(value).replace(/[./]/g, '\\$&')}: expected your public IPv4 address`));
+    expect(message).toMatch(
+      new RegExp(
+        `^Invalid setting BASTION_RDP_CIDR=${JSON.stringify(value).replace(/[./]/g, '\\$&')}: expected your public IPv4 address`,
+      ),
+    );
     expect(message).not.toContain('\n');
   });
 
@@ -608,10 +614,12 @@ describe('DB_ENGINE_VERSION: what RDS creates for SQL Server Web edition, refuse
 
 // The two CIDR settings share bin/ingress-cidr.ts: MY_SG_INGRESS_IP (the load balancer, with DEPLOY_APP) and
 // BASTION_RDP_CIDR (RDP to the bastion, which it puts in a public subnet).
-describe.each([
-  { name: 'MY_SG_INGRESS_IP', key: 'mySgIngressCidr', admits: 'port 80', env: { DEPLOY_APP: '1' } },
-  { name: 'BASTION_RDP_CIDR', key: 'bastionRdpCidr', admits: 'RDP (3389) to the bastion', env: {} },
-] as const)('$name: bounded, host bits cleared with a notice, non-public addresses noted', ({ name, key, admits, env: base }) => {
+describe.each<{ name: string; key: 'mySgIngressCidr' | 'bastionRdpCidr'; admits: string; env: Record<string, string> }>(
+  [
+    { name: 'MY_SG_INGRESS_IP', key: 'mySgIngressCidr', admits: 'port 80', env: { DEPLOY_APP: '1' } },
+    { name: 'BASTION_RDP_CIDR', key: 'bastionRdpCidr', admits: 'RDP (3389) to the bastion', env: {} },
+  ],
+)('$name: bounded, host bits cleared with a notice, non-public addresses noted', ({ name, key, admits, env: base }) => {
   const settingsOf = (value: string) => parse({ ...base, [name]: value });
   const ingressNotices = (value: string) =>
     settingsNotices(settingsOf(value), { env: { ...base, [name]: value } }).filter(
@@ -665,9 +673,7 @@ describe.each([
     ['255.255.255.255', 'a reserved address (240.0.0.0/4)'],
     ['0.1.2.3', '"this network" (0.0.0.0/8)'],
   ])('GIVEN the non-public %p THEN a notice says it is %s, and the value is kept', (value, kind) => {
-    expect(settingsOf(value)[key]).toBe(
-      value.includes('/') ? '172.16.0.0/16' : `${value}/32`,
-    );
+    expect(settingsOf(value)[key]).toBe(value.includes('/') ? '172.16.0.0/16' : `${value}/32`);
     expect(ingressNotices(value)).toEqual([
       `Notice: ${name}=${JSON.stringify(value)} is ${kind}, not an address the internet sees: it admits only ` +
         'traffic that reaches the VPC from that network (e.g. over a VPN); from the internet use your public address ' +

@@ -563,7 +563,8 @@ export class AdManagementBastion extends Construct {
    */
   private grantMaintenanceSecrets(props: AdManagementBastionProps): iam.ManagedPolicy {
     const policy = new iam.ManagedPolicy(this, 'MaintenanceSecrets', {
-      description: 'AD management instance: secret reads for maintenance (BASTION_MAINTENANCE); deploy without it after',
+      description:
+        'AD management instance: secret reads for maintenance (BASTION_MAINTENANCE); deploy without it after',
       roles: [this.role],
     });
     AdManagementBastion.grantSecretReads(props, policy);

@@ -304,8 +304,7 @@ function bastionIam(template: Template) {
   const attachedTo = (r: IamResource) => JSON.stringify(r.Properties.Roles ?? []).includes(`"Ref":"${roleId}"`);
   const ofType = (type: string) =>
     Object.entries(resources).filter(([, r]) => r.Type === type && attachedTo(r)) as [string, IamResource][];
-  const statementsOf = (r: IamResource) =>
-    (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+  const statementsOf = (r: IamResource) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
   return {
     roleId,
     role: resources[roleId],
@@ -318,7 +317,7 @@ function bastionIam(template: Template) {
 
 const actionsOf = (s: Statement) => ([] as string[]).concat(s.Action);
 
-describe("AD management bastion: its keys for its run only (issue 26 item 2)", () => {
+describe('AD management bastion: its keys for its run only (issue 26 item 2)', () => {
   describe.each(MODE_NAMES)('in mode %s', (mode) => {
     const template = databaseTemplate({}, mode);
     const iam = bastionIam(template);
@@ -344,7 +343,10 @@ describe("AD management bastion: its keys for its run only (issue 26 item 2)", (
       const statements = iam.statementsOf(run);
       expect(statements).toHaveLength(1);
       expect(statements[0].Effect).toBe('Allow');
-      expect(actionsOf(statements[0]).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      expect(actionsOf(statements[0]).sort()).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
       const names = ([] as unknown[]).concat(statements[0].Resource).map((r) => JSON.stringify(r));
       const expected = ['ManagedDirectoryAdminPassword', 'DomainJoinSecret', 'SqlServerMasterSecret'];
       if (!mode.startsWith('domain-joined')) expected.push('DomainlessIdentitySecret');
@@ -375,9 +377,9 @@ describe("AD management bastion: its keys for its run only (issue 26 item 2)", (
       const json = config.split("bastion-setup.json' -Encoding UTF8 -Value @'\n")[1].split("\n'@")[0];
       expect(json).toMatch(/"RoleName": "<ref>"/);
       expect(json).toMatch(/"RunPolicyArn": "<ref>"/);
-      const parts = (
-        instance.Properties.UserData as { 'Fn::Base64': { 'Fn::Join': [string, unknown[]] } }
-      )['Fn::Base64']['Fn::Join'][1];
+      const parts = (instance.Properties.UserData as { 'Fn::Base64': { 'Fn::Join': [string, unknown[]] } })[
+        'Fn::Base64'
+      ]['Fn::Join'][1];
       expect(parts).toContainEqual({ Ref: runId });
       expect(parts).toContainEqual({ Ref: iam.roleId });
     });
@@ -398,7 +400,8 @@ describe("AD management bastion: its keys for its run only (issue 26 item 2)", (
   test('GIVEN a new configuration THEN the run policy is a new one (its logical id follows the instance digest), so the new instance gets attached reads', () => {
     const before = bastionIam(databaseTemplate());
     const after = bastionIam(databaseTemplate({ keepBastionRunning: true }));
-    const runIdOf = (x: typeof before) => x.managed.map(([id]) => id).find((id) => id.startsWith('AdManagementRunSecrets'))!;
+    const runIdOf = (x: typeof before) =>
+      x.managed.map(([id]) => id).find((id) => id.startsWith('AdManagementRunSecrets'))!;
     expect(runIdOf(after)).not.toBe(runIdOf(before));
     expect(runIdOf(after)).toBe(after.instance.id.replace('AdManagementInstance', 'AdManagementRunSecrets'));
   });
@@ -424,7 +427,15 @@ describe('AD management bastion: RDP is a separate decision (issue 26 item 3)', 
     return [...inline, ...standalone];
   };
 
-  test.each(MODE_NAMES.flatMap((mode) => [[mode, undefined], [mode, '203.0.113.7/32']] as const))(
+  test.each(
+    MODE_NAMES.flatMap(
+      (mode) =>
+        [
+          [mode, undefined],
+          [mode, '203.0.113.7/32'],
+        ] as const,
+    ),
+  )(
     'GIVEN mode %s and MY_SG_INGRESS_IP=%p THEN the bastion is in a private subnet with no inbound rule',
     (mode, cidr) => {
       const template = databaseTemplate({ mySgIngressCidr: cidr, deployApp: true }, mode);
@@ -434,11 +445,20 @@ describe('AD management bastion: RDP is a separate decision (issue 26 item 3)', 
     },
   );
 
-  test.each(MODE_NAMES)('GIVEN mode %s and BASTION_RDP_CIDR THEN a public subnet and 3389 from that CIDR only', (mode) => {
-    const template = databaseTemplate({ bastionRdpCidr: '198.51.100.0/24', mySgIngressCidr: '203.0.113.7/32' }, mode);
-    expect(subnetOf(template)).toMatch(/publicSubnet/);
-    expect(bastionIngress(template)).toEqual([
-      { CidrIp: '198.51.100.0/24', Description: 'RDP from the deployer', FromPort: 3389, IpProtocol: 'tcp', ToPort: 3389 },
-    ]);
-  });
+  test.each(MODE_NAMES)(
+    'GIVEN mode %s and BASTION_RDP_CIDR THEN a public subnet and 3389 from that CIDR only',
+    (mode) => {
+      const template = databaseTemplate({ bastionRdpCidr: '198.51.100.0/24', mySgIngressCidr: '203.0.113.7/32' }, mode);
+      expect(subnetOf(template)).toMatch(/publicSubnet/);
+      expect(bastionIngress(template)).toEqual([
+        {
+          CidrIp: '198.51.100.0/24',
+          Description: 'RDP from the deployer',
+          FromPort: 3389,
+          IpProtocol: 'tcp',
+          ToPort: 3389,
+        },
+      ]);
+    },
+  );
 });
