@@ -201,6 +201,7 @@ export class DatabaseStack extends Stack {
         vpc: props.vpc,
         rotationDays: props.identityRotationDays,
         dependsOn: [this.bastion.configured],
+        alertTopic: props.alarmTopic,
       });
       new CfnOutput(this, 'IdentityRotationLogGroupName', {
         value: this.identityRotation.logGroup.logGroupName,
