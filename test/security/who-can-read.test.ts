@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { allows, asList, resourcesOf, roleStatements, TemplateResource } from '../helpers/iam-templates';
+import { allows, resourcesOf, roleStatements, TemplateResource } from '../helpers/iam-templates';
 import { MODE_NAMES, ModeName, settingsFor, sharedApp } from '../helpers/modes';
 
 /*
