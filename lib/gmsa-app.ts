@@ -1,5 +1,6 @@
 import { App, Aspects, Stage } from 'aws-cdk-lib';
 import { CdkProviderRoleAcknowledgements } from './aspects/cdk-provider-role-acknowledgements';
+import { ConfusedDeputyConditions } from './aspects/confused-deputy-conditions';
 import { ControlTowerAcknowledgements } from './aspects/control-tower-acknowledgements';
 import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
 import { GmsaChainMonitoring } from './constructs/gmsa-chain-monitoring';
@@ -39,6 +40,8 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
   // roles (cdk-nag) and findings of AWS Control Tower's rules shared by many resources (docs/security.md).
   Aspects.of(scope).add(new CdkProviderRoleAcknowledgements());
   Aspects.of(scope).add(new ControlTowerAcknowledgements());
+  // aws:SourceAccount on the trust policies of the services that set it, CDK's own roles included (docs/security.md).
+  Aspects.of(scope).add(new ConfusedDeputyConditions());
 
   const directory = new DirectoryStack(scope, `${prefix}-directory`, {
     description: `${DESCRIPTION}: VPC, directory, secrets and CredSpec storage`,

@@ -402,13 +402,17 @@ try {
     $adminCredential = New-Credential -UserName "admin@$($config.DomainName)" -Password (Get-SecretString $config.AdminSecretId)
     Wait-Directory -Credential $adminCredential
 
-    $joinSecret = Get-SecretString $config.DomainJoinSecretId | ConvertFrom-Json
     $adParameters = @{
         DomainName          = $config.DomainName
         Credential          = $adminCredential
         GmsaName            = $config.GmsaName
         GmsaPrincipalsGroup = $config.GmsaPrincipalsGroup
-        DomainJoinUser      = New-Credential -UserName $joinSecret.awsSeamlessDomainUsername -Password $joinSecret.awsSeamlessDomainPassword
+    }
+    # Domain-joined mode only: the user that joins the ECS hosts and adds them to the gMSA group. Elsewhere nothing
+    # joins, so the user and its rights on the group are not created (and the role may not read the secret).
+    if ($config.DomainJoinSecretId) {
+        $joinSecret = Get-SecretString $config.DomainJoinSecretId | ConvertFrom-Json
+        $adParameters.DomainJoinUser = New-Credential -UserName $joinSecret.awsSeamlessDomainUsername -Password $joinSecret.awsSeamlessDomainPassword
     }
     if ($config.IdentitySecretId) {
         $identity = Get-SecretString $config.IdentitySecretId | ConvertFrom-Json

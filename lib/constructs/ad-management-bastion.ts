@@ -170,8 +170,12 @@ export interface AdManagementBastionProps {
    * @default - domain-joined mode: no domainless user
    */
   readonly identitySecret?: secretsmanager.ISecret;
-  /** The seamless-domain-join secret; the bastion creates that AD user with the secret's password. */
-  readonly domainJoinSecret: secretsmanager.ISecret;
+  /**
+   * Domain-joined mode: the seamless-domain-join secret; the bastion creates that AD user with the secret's password
+   * and lets it add computers to the gMSA group.
+   * @default - domainless modes: nothing joins, so no join user and no rights on the group
+   */
+  readonly domainJoinSecret?: secretsmanager.ISecret;
   /**
    * SQL Server's master credentials (`username`, `password`): the secret itself, not its attachment to the instance,
    * so that the bastion does not wait for the instance.
@@ -389,7 +393,7 @@ export class AdManagementBastion extends Construct {
       NetBiosName: props.directory.netbiosName,
       AdminSecretId: props.adminSecret.secretArn,
       IdentitySecretId: props.identitySecret?.secretArn ?? '',
-      DomainJoinSecretId: props.domainJoinSecret.secretArn,
+      DomainJoinSecretId: props.domainJoinSecret?.secretArn ?? '',
       DatabaseSecretId: props.databaseSecret.secretArn,
       DatabaseInstanceIdentifier: props.databaseInstanceIdentifier,
       DatabaseName: props.databaseName,
@@ -521,7 +525,7 @@ export class AdManagementBastion extends Construct {
   private static grantSecretReads(props: AdManagementBastionProps, policy: iam.ManagedPolicy): void {
     props.adminSecret.grantRead(policy);
     props.identitySecret?.grantRead(policy);
-    props.domainJoinSecret.grantRead(policy);
+    props.domainJoinSecret?.grantRead(policy);
     props.databaseSecret.grantRead(policy);
   }
 

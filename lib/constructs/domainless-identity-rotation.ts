@@ -6,7 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IDependable } from 'constructs';
+import { RotationTamperAlerts } from './rotation-tamper-alerts';
 import { DOMAINLESS_USERNAME } from '../directory-names';
 import { acknowledgeGuardRule } from '../guard-acknowledgements';
 
@@ -44,6 +46,12 @@ export interface DomainlessIdentityRotationProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where to send an alert when someone changes the function's code or configuration, or resets the password of any
+   * other user of the directory (see {@link RotationTamperAlerts}).
+   * @default - no alert
+   */
+  readonly alertTopic?: sns.ITopic;
 }
 
 /**
@@ -64,6 +72,10 @@ export class DomainlessIdentityRotation extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The rotation schedule on the secret. */
   public readonly rotationSchedule: secretsmanager.RotationSchedule;
+  /** The policy that holds `ds:ResetUserPassword`, usable only from this function's code. */
+  public readonly resetPolicy: iam.Policy;
+  /** The alerts on changes to the function and on resets of other users; only with `alertTopic`. */
+  public readonly tamperAlerts?: RotationTamperAlerts;
 
   constructor(scope: Construct, id: string, props: DomainlessIdentityRotationProps) {
     super(scope, id);
@@ -121,18 +133,6 @@ export class DomainlessIdentityRotation extends Construct {
         resources: ['*'],
       }),
     );
-    // Only this directory. IAM cannot narrow it to one user: the function refuses any user but `username` itself.
-    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsdirectoryservice.html
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ResetTheIdentityPassword',
-        actions: ['ds:ResetUserPassword'],
-        resources: [
-          Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
-        ],
-      }),
-    );
-
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `Rotates the AD password of ${username} (domainless gMSA identity)`,
       entry: path.join(__dirname, '../../lambda/rotate-domainless-identity/index.ts'),
@@ -154,6 +154,30 @@ export class DomainlessIdentityRotation extends Construct {
       // Bundled by esbuild from devDependencies (no Docker); the AWS SDK v3 clients come with the Node.js runtime.
     });
 
+    // ds:ResetUserPassword can be scoped to a directory, but to no user: the service authorization reference lists no
+    // condition key for it, and the Directory Service Data API, whose `ds-data:SAMAccountName` key does name a user,
+    // has no password action. So the function refuses any other user itself (checkUser in rotation.ts), and this
+    // statement works only from this function's code: Lambda puts the calling function's ARN into the request
+    // context of every call its code makes (lambda:SourceFunctionArn), and nothing else that holds the role's
+    // credentials carries it. Its own policy rather than the role's default one: the function waits for the default
+    // policy, and this one names the function, which would be a cycle.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsdirectoryservice.html
+    // https://docs.aws.amazon.com/directoryservice/latest/admin-guide/iam_dsdata-condition-keys.html
+    // https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+    this.resetPolicy = new iam.Policy(this, 'ResetPolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ResetTheIdentityPasswordFromThisFunctionOnly',
+          actions: ['ds:ResetUserPassword'],
+          resources: [
+            Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
+          ],
+          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': this.function.functionArn } },
+        }),
+      ],
+    });
+
     // Adds, on the function's role: DescribeSecret, GetSecretValue, PutSecretValue and UpdateSecretVersionStage on
     // this secret only, and secretsmanager:GetRandomPassword on `*` (an action without a resource: AWS requires `*`);
     // and the permission for secretsmanager.amazonaws.com to invoke the function. Creating it starts a rotation.
@@ -164,6 +188,16 @@ export class DomainlessIdentityRotation extends Construct {
     });
     for (const dependency of props.dependsOn ?? []) {
       this.rotationSchedule.node.addDependency(dependency);
+    }
+    // Creating the schedule runs the first rotation, whose setSecret step needs the reset right.
+    this.rotationSchedule.node.addDependency(this.resetPolicy);
+    if (props.alertTopic) {
+      this.tamperAlerts = new RotationTamperAlerts(this, 'TamperAlerts', {
+        function: this.function,
+        directoryId: props.directoryId,
+        username,
+        topic: props.alertTopic,
+      });
     }
     this.restrictInvokePermission(props.secret);
 

@@ -169,7 +169,16 @@ export class LeaveDomainOnTermination extends Construct {
         resources: [automationDefinition('*')],
       }),
     );
-    this.automationRole.grantPassRole(this.eventsRole);
+    // StartAutomationExecution hands the runbook's role to Systems Manager, and to nothing else.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
+    this.eventsRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassTheRunbookRoleToSystemsManager',
+        actions: ['iam:PassRole'],
+        resources: [this.automationRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
+      }),
+    );
 
     // Only this hook's events: ECS managed draining adds a terminating hook of its own to the same group.
     this.rule = new events.Rule(this, 'Rule', {

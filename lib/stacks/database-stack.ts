@@ -147,7 +147,8 @@ export class DatabaseStack extends Stack {
       directory: props.directory,
       adminSecret: props.adminSecret,
       identitySecret: props.domainJoinEcs ? undefined : props.identitySecret,
-      domainJoinSecret: props.domainJoinSecret,
+      // Only domain-joined hosts use the join user (docs/security.md).
+      domainJoinSecret: props.domainJoinEcs ? props.domainJoinSecret : undefined,
       // The secret itself, not its attachment (which waits for the instance); the identifier as the same plain string
       // the instance is created with.
       databaseSecret: this.sqlServer.masterSecret,
@@ -207,6 +208,7 @@ export class DatabaseStack extends Stack {
         vpc: props.vpc,
         rotationDays: props.identityRotationDays,
         dependsOn: [this.bastion.configured],
+        alertTopic: props.alarmTopic,
       });
       new CfnOutput(this, 'IdentityRotationLogGroupName', {
         value: this.identityRotation.logGroup.logGroupName,

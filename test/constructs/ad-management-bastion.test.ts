@@ -338,7 +338,7 @@ describe('AD management bastion: its keys for its run only (issue 26 item 2)', (
       expect(JSON.stringify(iam.role.Properties.ManagedPolicyArns ?? [])).not.toContain('Secrets');
     });
 
-    test('THEN the run policy reads exactly the secrets of the run (admin, seamless join, SQL Server, and the identity in domainless mode), nothing else', () => {
+    test('THEN the run policy reads exactly the secrets of the run (admin, SQL Server, and the seamless join in domain-joined mode or the identity in domainless mode), nothing else', () => {
       const [, run] = iam.managed.find(([id]) => id === runId)!;
       const statements = iam.statementsOf(run);
       expect(statements).toHaveLength(1);
@@ -348,8 +348,8 @@ describe('AD management bastion: its keys for its run only (issue 26 item 2)', (
         'secretsmanager:GetSecretValue',
       ]);
       const names = ([] as unknown[]).concat(statements[0].Resource).map((r) => JSON.stringify(r));
-      const expected = ['ManagedDirectoryAdminPassword', 'DomainJoinSecret', 'SqlServerMasterSecret'];
-      if (!mode.startsWith('domain-joined')) expected.push('DomainlessIdentitySecret');
+      const expected = ['ManagedDirectoryAdminPassword', 'SqlServerMasterSecret'];
+      expected.push(mode.startsWith('domain-joined') ? 'DomainJoinSecret' : 'DomainlessIdentitySecret');
       expect(names).toHaveLength(expected.length);
       for (const name of expected) expect(names.filter((n) => n.includes(name))).toHaveLength(1);
       expect(run.Properties.Roles).toEqual([{ Ref: iam.roleId }]);

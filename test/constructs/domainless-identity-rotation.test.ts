@@ -134,6 +134,27 @@ describe('DomainlessIdentityRotation', () => {
     expect(dsActions).toEqual(['ds:ResetUserPassword']);
   });
 
+  test("THEN ds:ResetUserPassword works only from the function's own code (lambda:SourceFunctionArn), in its own policy", () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const withReset = Object.entries(policies).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('ds:ResetUserPassword'),
+    );
+    expect(withReset.map(([id]) => id)).toEqual([logicalId(rotation.resetPolicy)]);
+    const [[, policy]] = withReset;
+    expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
+    // Every statement that grants the reset carries the condition: none is left without it.
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      expect(statement.Condition).toEqual({
+        ArnEquals: { 'lambda:SourceFunctionArn': { 'Fn::GetAtt': [functionId, 'Arn'] } },
+      });
+    }
+  });
+
+  test('THEN the schedule (whose creation rotates at once) waits for the reset policy', () => {
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))[0];
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([logicalId(rotation.resetPolicy)]));
+  });
+
   test('THEN "*" appears only for the network-interface actions and GetRandomPassword', () => {
     const starActions = statementsOf(template)
       .filter((s) => ([] as unknown[]).concat(s.Resource).includes('*'))
@@ -197,9 +218,60 @@ describe('DomainlessIdentityRotation', () => {
     );
   });
 
+  test('GIVEN no alertTopic THEN there is no tamper alert rule', () => {
+    expect(rotation.tamperAlerts).toBeUndefined();
+    template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
   test.each([0, 1.5, 1001])('fails when rotationDays is %p', (rotationDays) => {
     expect(() => build({ rotationDays })).toThrow(
       `rotationDays must be a whole number of days from 1 to 1000 (Secrets Manager's limits), got ${rotationDays}.`,
     );
+  });
+});
+
+describe('DomainlessIdentityRotation with an alert topic', () => {
+  const { stack, rotation } = build({}, false, true);
+  const template = Template.fromStack(stack);
+  const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnResource);
+  const functionId = logicalId(rotation.function);
+  const rules = template.findResources('AWS::Events::Rule');
+  const ruleOf = (c: { node: { defaultChild?: unknown } }) => rules[logicalId(c)];
+
+  test("THEN a change to the function's code, configuration or invoke permission alerts the topic", () => {
+    const rule = ruleOf(rotation.tamperAlerts!.functionChanged);
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.lambda'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['lambda.amazonaws.com'],
+        // CloudTrail names Lambda calls with the API version (UpdateFunctionCode20150331v2).
+        eventName: [
+          { prefix: 'UpdateFunctionCode' },
+          { prefix: 'UpdateFunctionConfiguration' },
+          { prefix: 'AddPermission' },
+        ],
+        requestParameters: { functionName: [{ suffix: { Ref: functionId } }] },
+      },
+    });
+    expect(rule.Properties.Targets).toHaveLength(1);
+    expect(JSON.stringify(rule.Properties.Targets[0].Arn)).toMatch(/AlarmTopic/);
+  });
+
+  test('THEN a reset of any user of the directory but the identity alerts the topic', () => {
+    const rule = ruleOf(rotation.tamperAlerts!.otherUserReset);
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.ds'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['ds.amazonaws.com'],
+        eventName: ['ResetUserPassword'],
+        requestParameters: {
+          directoryId: [DIRECTORY_ID],
+          userName: [{ 'anything-but': { 'equals-ignore-case': DOMAINLESS_USERNAME } }],
+        },
+      },
+    });
+    expect(JSON.stringify(rule.Properties.Targets[0].Arn)).toMatch(/AlarmTopic/);
   });
 });

@@ -165,6 +165,10 @@ describe('LeaveDomainOnTermination', () => {
     const [start, pass] = statements;
     expect(start.Action).toBe('ssm:StartAutomationExecution');
     expect(JSON.stringify(start.Resource)).toContain(`automation-definition/",{"Ref":"${runbookId}"},":*"]`);
-    expect(pass).toMatchObject({ Action: 'iam:PassRole', Resource: { 'Fn::GetAtt': [automationRoleId, 'Arn'] } });
+    expect(pass).toMatchObject({
+      Action: 'iam:PassRole',
+      Resource: { 'Fn::GetAtt': [automationRoleId, 'Arn'] },
+      Condition: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
+    });
   });
 });

@@ -5,6 +5,7 @@ import {
   DomainlessIdentityRotationProps,
 } from '../../lib/constructs/domainless-identity-rotation';
 import { Network } from '../../lib/constructs/network';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { DOMAINLESS_USERNAME } from '../../lib/directory-names';
 import { addSecurityChecks } from '../../lib/security-checks';
 import { CDK_JSON_CONTEXT } from './modes';
@@ -15,7 +16,11 @@ export const DIRECTORY_ID = 'd-1234567890';
  * The construct as the database stack will hold it: the VPC and the secret come from another stack (the directory
  * stack), and the schedule waits for a resource of its own stack (the bastion's creation signal).
  */
-export function buildRotationApp(overrides: Partial<DomainlessIdentityRotationProps> = {}, securityChecks = false) {
+export function buildRotationApp(
+  overrides: Partial<DomainlessIdentityRotationProps> = {},
+  securityChecks = false,
+  withAlertTopic = false,
+) {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   if (securityChecks) addSecurityChecks(app);
   // Environment-agnostic, like the app's stacks.
@@ -37,6 +42,7 @@ export function buildRotationApp(overrides: Partial<DomainlessIdentityRotationPr
     directoryId: DIRECTORY_ID,
     vpc,
     dependsOn: [bastion],
+    alertTopic: withAlertTopic ? new sns.Topic(directoryStack, 'AlarmTopic') : undefined,
     ...overrides,
   });
   return { app, stack, rotation, directoryStack };

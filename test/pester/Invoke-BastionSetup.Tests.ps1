@@ -31,10 +31,17 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
             $gmsa = $dir.ServiceAccounts['SampleWebApp']
             $gmsa.PrincipalsAllowedToRetrieveManagedPassword | Should -Be @($group.DistinguishedName)
             @($gmsa.ServicePrincipalNames) | Should -Be @('host/SampleWebApp', "host/SampleWebApp.$($world.Config.DomainName)")
-            $join = $dir.Users['ecs-domain-join']
-            $join.MemberOf | Should -Contain $dir.Groups['AWS Delegated Add Workstations To Domain Users'].DistinguishedName
-            $join.Password | Should -BeExactly 'Join-Pa55'
-            $dir.Aces.Count | Should -Be 2 -Because 'the join user may write the group members and create computers'
+            if ($mode -eq 'domain-joined') {
+                $join = $dir.Users['ecs-domain-join']
+                $join.MemberOf | Should -Contain $dir.Groups['AWS Delegated Add Workstations To Domain Users'].DistinguishedName
+                $join.Password | Should -BeExactly 'Join-Pa55'
+                $dir.Aces.Count | Should -Be 2 -Because 'the join user may write the group members and create computers'
+            }
+            else {
+                $dir.Users.Keys | Should -Not -Contain 'ecs-domain-join' -Because 'nothing joins the domain in domainless mode'
+                $dir.Aces.Count | Should -Be 0 -Because 'no one but admin may change the gMSA group or create computers'
+                (Get-FakeCall 'Get-SECSecretValue').Arguments.SecretId | Should -Not -Match 'seamless-domain-join'
+            }
             if ($mode -eq 'domainless') {
                 $identity = $dir.Users['credentials-fetcher']
                 $identity.MemberOf | Should -Be @($group.DistinguishedName)

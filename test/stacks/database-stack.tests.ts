@@ -283,15 +283,28 @@ describe('database stack (domainless, EC2, SSM)', () => {
     }
   });
 
-  test('THEN the bastion reads exactly the admin, identity, domain-join and SQL Server secrets', () => {
-    const read = bastionStatements(template).find((s) =>
+  /** The secrets the bastion's role may read (output or logical id names). */
+  const bastionSecretReads = (t: Template) => {
+    const read = bastionStatements(t).find((s) =>
       ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'),
     )!;
-    const names = (read.Resource as Array<Record<string, { OutputName?: string } | string>>).map((r) =>
+    return (read.Resource as Array<Record<string, { OutputName?: string } | string>>).map((r) =>
       'Ref' in r ? String(r.Ref) : String((r['Fn::GetStackOutput'] as { OutputName: string }).OutputName),
     );
-    expect(names).toHaveLength(4);
-    for (const pattern of [/DomainJoinSecret/, /DomainlessIdentitySecret/, /AdminPassword/, /^SqlServerMasterSecret/]) {
+  };
+
+  test('THEN the bastion reads exactly the admin, identity and SQL Server secrets (not the domain-join one)', () => {
+    const names = bastionSecretReads(template);
+    expect(names).toHaveLength(3);
+    for (const pattern of [/DomainlessIdentitySecret/, /AdminPassword/, /^SqlServerMasterSecret/]) {
+      expect(names.filter((n) => pattern.test(n))).toHaveLength(1);
+    }
+  });
+
+  test('GIVEN domain-joined mode THEN the bastion reads exactly the admin, domain-join and SQL Server secrets', () => {
+    const names = bastionSecretReads(databaseTemplate('domain-joined-ec2-ssm'));
+    expect(names).toHaveLength(3);
+    for (const pattern of [/DomainJoinSecret/, /AdminPassword/, /^SqlServerMasterSecret/]) {
       expect(names.filter((n) => pattern.test(n))).toHaveLength(1);
     }
   });

@@ -85,7 +85,7 @@ function New-FakeWorld {
         NetBiosName                = $netbios
         AdminSecretId              = "${arn}admin"
         IdentitySecretId           = if ($Mode -eq 'domainless') { $inputs.domainlessCredentialArn } else { '' }
-        DomainJoinSecretId         = "${arn}aws/directory-services/d-1234567890/seamless-domain-join"
+        DomainJoinSecretId         = if ($Mode -eq 'domain-joined') { "${arn}aws/directory-services/d-1234567890/seamless-domain-join" } else { '' }
         DatabaseSecretId           = "${arn}database"
         DatabaseInstanceIdentifier = 'amazon-ecs-gmsa-linux-sql'
         DatabaseName               = 'Chinook'
@@ -120,10 +120,13 @@ function New-FakeWorld {
     $configPath = Join-Path $folder 'bastion-setup.json'
     Set-Content -Path $configPath -Value ($config | ConvertTo-Json -Depth 5)
 
+    # Only the secrets the bastion's role may read in this mode: a read of any other fails as Secrets Manager would.
     $secrets = @{
         $config.AdminSecretId      = 'Admin-Pa55' # the directory's admin password, as a plain string
-        $config.DomainJoinSecretId = '{"awsSeamlessDomainUsername":"ecs-domain-join","awsSeamlessDomainPassword":"Join-Pa55"}'
         $config.DatabaseSecretId   = '{"username":"sqladmin","password":"Sql-Pa55"}'
+    }
+    if ($Mode -eq 'domain-joined') {
+        $secrets[$config.DomainJoinSecretId] = '{"awsSeamlessDomainUsername":"ecs-domain-join","awsSeamlessDomainPassword":"Join-Pa55"}'
     }
     if ($Mode -eq 'domainless') {
         $secrets[$inputs.domainlessCredentialArn] = '{"username":"credentials-fetcher","password":"Identity-Pa55","domainName":"' + $dnsName + '"}'
