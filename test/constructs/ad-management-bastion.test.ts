@@ -142,6 +142,8 @@ describe('AD management bastion: one run per configuration', () => {
     },
     credentialsFetcherVersion: { change: { credentialsFetcherVersion: '2.0.3' }, outcome: 'unchanged' },
     alarmEmail: { change: { alarmEmail: 'ops@example.com' }, outcome: 'unchanged' },
+    // The bastion then creates the sidecar's AD user and SQL login (another configuration, another instance).
+    ticketSource: { change: { ticketSource: 'sidecar' }, outcome: 'replaced' },
   };
 
   test.each(Object.entries(CHANGES).map(([name, { change, outcome }]) => [name, outcome, change] as const))(
