@@ -106,7 +106,9 @@ export type AppMode =
 export function appModeOf(settings: Settings): AppMode {
   if (settings.ticketSource === 'sidecar') {
     if (settings.domainJoinEcs) {
-      throw new Error('Invalid settings: TICKET_SOURCE=sidecar with DOMAIN_JOIN_ECS=1; the sidecar needs no joined host.');
+      throw new Error(
+        'Invalid settings: TICKET_SOURCE=sidecar with DOMAIN_JOIN_ECS=1; the sidecar needs no joined host.',
+      );
     }
     return { ticketSource: 'sidecar', fargate: settings.fargate };
   }

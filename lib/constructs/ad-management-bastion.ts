@@ -21,6 +21,10 @@ export const BASTION_SCRIPTS = [
   'Configure-Database.ps1',
   'Generate-CredSpec.ps1',
   'Add-ECSContainerInstancesToADGroup.ps1',
+  // Dot-sourced by Configure-Database.ps1 and Configure-SidecarUser.ps1.
+  'SqlServerLogins.ps1',
+  // Kerberos sidecar mode only (SidecarIdentitySecretId set); shipped always, so the run's files do not depend on it.
+  'Configure-SidecarUser.ps1',
 ] as const;
 
 /** The file the first-boot run reads its settings from (no secrets in it: only secret ids). */
@@ -96,9 +100,15 @@ type BastionWaits = { readonly directoryWaitMinutes: number; readonly databaseWa
  * (each wait plus one probe in flight, both IMDS calls, a connection attempt in flight at the end of the database
  * budget) plus the margin. The signal timeout must be at least this.
  */
-export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS): number {
+export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS, sidecarUser = false): number {
   const b = BASTION_RUN_BOUNDS;
+  // Kerberos sidecar mode: Configure-SidecarUser.ps1 runs after Configure-Database.ps1 with a budget of the same
+  // length (its AD calls within the AD allowance), and may also end with a connection attempt in flight.
+  const sidecarStep = sidecarUser
+    ? b.adConfigurationMinutes + b.databaseConfigurationMinutes + b.sqlConnectTimeoutSeconds / 60
+    : 0;
   return (
+    sidecarStep +
     (2 * b.metadataTimeoutSeconds) / 60 +
     b.moduleInstallMinutes +
     waits.directoryWaitMinutes +
@@ -162,6 +172,12 @@ export interface AdManagementBastionProps {
    * @default - domain-joined mode: no domainless user
    */
   readonly identitySecret?: secretsmanager.ISecret;
+  /**
+   * Kerberos sidecar mode: `{username, password, domainName}` of the AD user the sidecar signs in as; the run creates
+   * it with a read-only login on the database (Configure-SidecarUser.ps1).
+   * @default - no sidecar user
+   */
+  readonly sidecarIdentitySecret?: secretsmanager.ISecret;
   /** The seamless-domain-join secret; the bastion creates that AD user with the secret's password. */
   readonly domainJoinSecret: secretsmanager.ISecret;
   /**
@@ -302,7 +318,12 @@ export class AdManagementBastion extends Construct {
 
     const directoryWaitMinutes = props.directoryWaitMinutes ?? DEFAULT_DIRECTORY_WAIT_MINUTES;
     const databaseWaitMinutes = props.databaseWaitMinutes ?? DEFAULT_DATABASE_WAIT_MINUTES;
-    const worstCase = Math.ceil(bastionRunWorstCaseMinutes({ directoryWaitMinutes, databaseWaitMinutes }));
+    const worstCase = Math.ceil(
+      bastionRunWorstCaseMinutes(
+        { directoryWaitMinutes, databaseWaitMinutes },
+        props.sidecarIdentitySecret !== undefined,
+      ),
+    );
     const signalTimeout = props.signalTimeout ?? Duration.minutes(worstCase);
     if (signalTimeout.toMinutes({ integral: false }) < worstCase) {
       throw new Error(
@@ -364,6 +385,7 @@ export class AdManagementBastion extends Construct {
       NetBiosName: props.directory.netbiosName,
       AdminSecretId: props.adminSecret.secretArn,
       IdentitySecretId: props.identitySecret?.secretArn ?? '',
+      SidecarIdentitySecretId: props.sidecarIdentitySecret?.secretArn ?? '',
       DomainJoinSecretId: props.domainJoinSecret.secretArn,
       DatabaseSecretId: props.databaseSecret.secretArn,
       DatabaseInstanceIdentifier: props.databaseInstanceIdentifier,
@@ -482,6 +504,7 @@ export class AdManagementBastion extends Construct {
   private grantPermissions(props: AdManagementBastionProps, assets: Asset[]): void {
     props.adminSecret.grantRead(this.role);
     props.identitySecret?.grantRead(this.role);
+    props.sidecarIdentitySecret?.grantRead(this.role);
     props.domainJoinSecret.grantRead(this.role);
     props.databaseSecret.grantRead(this.role);
     // The scripts' objects only, not the whole CDK assets bucket.

@@ -70,19 +70,28 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
     expect(text).toContain('"Sid":"__DOMAIN_SID__"');
   });
 
-  test('THEN the domainless identity rotates only in domainless mode, after the bastion has signalled', () => {
+  test('THEN the domainless (or sidecar) identity rotates, not in domain-joined mode, after the bastion has signalled', () => {
     const schedules = template.findResources('AWS::SecretsManager::RotationSchedule', {
       Properties: {
         RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('DomainlessIdentityRotation'), 'Arn'] },
       },
     });
-    if (!mode.startsWith('domainless')) {
+    if (mode.startsWith('domain-joined')) {
       expect(schedules).toEqual({});
       return;
     }
     const [schedule] = Object.values(schedules);
     expect(schedule.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
-    expect(JSON.stringify(schedule.Properties.SecretId)).toMatch(/DomainlessIdentitySecret/);
+    // The same function rotates the Kerberos sidecar's user in sidecar mode, and may reset only that user.
+    const sidecar = mode.startsWith('sidecar');
+    expect(JSON.stringify(schedule.Properties.SecretId)).toMatch(
+      sidecar ? /SidecarIdentitySecret/ : /DomainlessIdentitySecret/,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ IDENTITY_USERNAME: sidecar ? 'ecs-sidecar-user' : 'ecs-gmsa-identity' }),
+      },
+    });
     expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^AdManagementInstance/)]));
   });
 });
@@ -507,6 +516,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
         'NetBiosName',
         'AdminSecretId',
         'IdentitySecretId',
+        'SidecarIdentitySecretId',
         'DomainJoinSecretId',
         'DatabaseSecretId',
         'DatabaseInstanceIdentifier',
