@@ -82,7 +82,8 @@ if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
 }
 
 Import-Module ActiveDirectory
-Import-Module SqlServer
+# -Encrypt Mandatory needs SqlServer 22 or later (older versions have no -Encrypt parameter at all).
+Import-Module SqlServer -MinimumVersion 22.0
 
 # ---- Active Directory ----
 

@@ -267,6 +267,11 @@ describe('AD management bastion: every step bounded within the signal timeout', 
     for (const [name, value] of Object.entries(defaults)) {
       expect(configureDb).toMatch(new RegExp(`\\[int\\] \\$${name} = ${value}[,\\n]`));
     }
+    // Configure-SidecarUser.ps1 (sidecar mode) has the same SQL bounds; it downloads nothing.
+    const configureSidecar = script('Configure-SidecarUser.ps1');
+    for (const [name, value] of Object.entries(defaults).filter(([n]) => n !== 'DownloadTimeoutSeconds')) {
+      expect(configureSidecar).toMatch(new RegExp(`\\[int\\] \\$${name} = ${value}[,\\n]`));
+    }
   });
 
   test('THEN the SqlServer module is installed and imported at the pinned version, which has -Encrypt (22 or later)', () => {
@@ -275,7 +280,12 @@ describe('AD management bastion: every step bounded within the signal timeout', 
     expect(setup).toContain('Import-Module SqlServer -RequiredVersion $version');
     expect(Number(SQLSERVER_MODULE_VERSION.split('.')[0])).toBeGreaterThanOrEqual(22);
     expect(script('Configure-Database.ps1')).toContain('Import-Module SqlServer -MinimumVersion 22.0');
-    expect(script('Configure-Database.ps1')).toContain("Encrypt           = 'Mandatory'");
+    expect(script('Configure-SidecarUser.ps1')).toContain('Import-Module SqlServer -MinimumVersion 22.0');
+    // Both scripts send every statement through the shared Invoke-Sql, which requires TLS.
+    for (const name of ['Configure-Database.ps1', 'Configure-SidecarUser.ps1']) {
+      expect(script(name)).toContain(". (Join-Path $PSScriptRoot 'SqlServerLogins.ps1')");
+    }
+    expect(script('SqlServerLogins.ps1')).toContain("Encrypt           = 'Mandatory'");
   });
 
   test('fails on a signal timeout shorter than the worst case of the run', () => {

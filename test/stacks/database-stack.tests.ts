@@ -775,9 +775,13 @@ describe('bastion scripts', () => {
   test('THEN Configure-Database.ps1 creates the gMSA and admin logins idempotently and sets the database online', () => {
     const configureDb = script('Configure-Database.ps1');
     expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
-    expect(configureDb).toContain('sys.server_principals');
-    expect(configureDb).toContain('GRANT VIEW SERVER STATE TO');
-    expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
+    // The login statements are in the shared SqlServerLogins.ps1 (also Configure-SidecarUser.ps1's, with db_datareader).
+    expect(configureDb).toContain('Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_owner');
+    const logins = script('SqlServerLogins.ps1');
+    expect(logins).toContain('sys.server_principals');
+    expect(logins).toContain('GRANT VIEW SERVER STATE TO');
+    expect(logins).toContain('ALTER ROLE [$Role] ADD MEMBER');
+    expect(script('Configure-SidecarUser.ps1')).toContain('-Role db_datareader');
     expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
     // Contract 4: the pinned script is checked against its hash, and the database must exist before the logins.
     expect(configureDb).toMatch(/\$ChinookScriptHash\b/);
