@@ -908,7 +908,10 @@ describe('TICKET_SOURCE', () => {
 
   test.each([
     [{ TICKET_SOURCE: 'sidecar' }, { ticketSource: 'sidecar', fargate: false }],
-    [{ TICKET_SOURCE: 'sidecar', FARGATE: '1' }, { ticketSource: 'sidecar', fargate: true }],
+    [
+      { TICKET_SOURCE: 'sidecar', FARGATE: '1' },
+      { ticketSource: 'sidecar', fargate: true },
+    ],
   ])('GIVEN %p THEN the one mode value has no gMSA fields', (env, mode) => {
     expect(appModeOf(parse(env))).toEqual(mode);
   });

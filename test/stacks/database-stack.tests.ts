@@ -776,7 +776,9 @@ describe('bastion scripts', () => {
     const configureDb = script('Configure-Database.ps1');
     expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
     // The login statements are in the shared SqlServerLogins.ps1 (also Configure-SidecarUser.ps1's, with db_datareader).
-    expect(configureDb).toContain('Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_owner');
+    expect(configureDb).toContain(
+      'Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_owner',
+    );
     const logins = script('SqlServerLogins.ps1');
     expect(logins).toContain('sys.server_principals');
     expect(logins).toContain('GRANT VIEW SERVER STATE TO');

@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, HealthStatus, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { credSpecCheck } from '../../verify/checks/credspec';
 import { instancesCheck } from '../../verify/checks/instances';
 import { sidecarCheck } from '../../verify/checks/sidecar';
@@ -9,7 +9,7 @@ const ecs = clientMock(ECSClient);
 const SIDECAR = { ticketSource: 'sidecar' } as const;
 
 /** Running tasks of the service, each with the sidecar's health as ECS reports it (undefined: no sidecar container). */
-function givenTasks(health: Array<string | undefined>): void {
+function givenTasks(health: Array<HealthStatus | undefined>): void {
   ecs
     .on(ListTasksCommand, { serviceName: 'web-app', desiredStatus: 'RUNNING' })
     .resolves({ taskArns: health.map((_, i) => `arn:aws:ecs:us-east-1:111122223333:task/c/${i}`) });
