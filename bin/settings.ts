@@ -2,7 +2,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ec2TaskCapacityProblem } from '../lib/constructs/gmsa-web-app-capacity';
-import { CREDENTIALS_FETCHER_VERSION_PATTERN, DEFAULT_SETTINGS, Settings } from '../lib/settings';
+import {
+  CREDENTIALS_FETCHER_VERSION_PATTERN,
+  DEFAULT_SETTINGS,
+  Settings,
+  TICKET_SOURCES,
+  TicketSource,
+} from '../lib/settings';
 import { describeSqlServerWebClasses, INSTANCE_TYPE, isArmInstanceType, isSqlServerWebClass } from './instance-types';
 import { ingressCidrProblem, nonPublicRange, parseIpv4Cidr } from './ingress-cidr';
 import { sqlServerVersionProblem } from './sql-server-versions';
@@ -88,6 +94,7 @@ export const SETTING_NAMES = {
   certificateArn: { env: 'CERTIFICATE_ARN', context: 'certificateArn' },
   credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
   alarmEmail: { env: 'ALARM_EMAIL', context: 'alarmEmail' },
+  ticketSource: { env: 'TICKET_SOURCE', context: 'ticketSource' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -142,6 +149,11 @@ const INERT_SETTINGS: ReadonlyArray<{
     because:
       "without DEPLOY_APP=1: it shapes only the load balancer's ingress; RDP to the bastion is BASTION_RDP_CIDR " +
       '(docs/bastion.md)',
+  },
+  {
+    settings: ['credentialsFetcherVersion', 'credSpecFromS3'],
+    when: (s) => s.ticketSource === 'sidecar',
+    because: 'with TICKET_SOURCE=sidecar: no gMSA, no CredSpec and no credentials-fetcher',
   },
 ];
 
@@ -262,6 +274,8 @@ export function parseSettings(sources: SettingsSources): Settings {
   const credentialsFetcherVersion =
     parseCredentialsFetcherVersion(raw(n.credentialsFetcherVersion)) ?? DEFAULT_SETTINGS.credentialsFetcherVersion;
   const alarmEmail = parseAlarmEmail(raw(n.alarmEmail));
+  const ticketSourceRaw = raw(n.ticketSource);
+  const ticketSource = parseTicketSource(ticketSourceRaw) ?? DEFAULT_SETTINGS.ticketSource;
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -275,6 +289,7 @@ export function parseSettings(sources: SettingsSources): Settings {
         'Fargate reads the CredSpec only from S3; leave CREDSPEC_FROM_S3 unset or set it to 1.',
     );
   }
+  refuseSidecarWithDomainJoin(ticketSourceRaw, ticketSource, domainJoinEcs);
   // On Fargate the capacities do nothing (a notice says so), so they need not agree either.
   if (!fargate.value && ecsMinCapacity > ecsMaxCapacity) {
     const culprit = ecsMaxRaw ?? ecsMinRaw;
@@ -310,6 +325,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     certificateArn,
     credentialsFetcherVersion,
     alarmEmail,
+    ticketSource,
   });
 }
 
@@ -672,3 +688,26 @@ function parseAlarmEmail(raw: RawValue | undefined): string | undefined {
   }
   return raw.value;
 }
+
+// --- TICKET_SOURCE (docs/sidecar.md) ---------------------------------------------------------------------------------
+function parseTicketSource(raw: RawValue | undefined): TicketSource | undefined {
+  if (raw === undefined) return undefined;
+  const value = TICKET_SOURCES.find((source) => source === raw.value.toLowerCase());
+  if (value === undefined) throw invalid(raw, `expected ${TICKET_SOURCES.join(' or ')}.`);
+  return value;
+}
+
+/** The sidecar runs kinit in the task: a host joined to the directory has nothing to do for it. */
+function refuseSidecarWithDomainJoin(
+  raw: RawValue | undefined,
+  ticketSource: TicketSource,
+  domainJoinEcs: ParsedBoolean,
+): void {
+  if (raw && ticketSource === 'sidecar' && domainJoinEcs.raw && domainJoinEcs.value) {
+    throw new SettingsError(
+      `Invalid combination ${shown(raw)} with ${shown(domainJoinEcs.raw)}: ` +
+        'the Kerberos sidecar gets the ticket inside the task and the hosts do not join the directory; turn one of them off.',
+    );
+  }
+}
+// --- end TICKET_SOURCE -----------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ export const GMSA_PRINCIPALS_GROUP = 'SampleWebAppGmsaPrincipals';
 /** The AD user credentials-fetcher signs in as in domainless mode (sAMAccountName, at most 20 characters). */
 export const DOMAINLESS_USERNAME = 'ecs-gmsa-identity';
 
+/** The AD user the Kerberos sidecar signs in as (TICKET_SOURCE=sidecar; sAMAccountName, at most 20 characters). */
+export const SIDECAR_USERNAME = 'ecs-sidecar-user';
+
 /** The AD user SSM seamless domain join uses: it may only join computers and add them to the gMSA group. */
 export const DOMAIN_JOIN_USERNAME = 'ecs-domain-join';
 

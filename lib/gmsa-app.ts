@@ -4,7 +4,7 @@ import { ConfusedDeputyConditions } from './aspects/confused-deputy-conditions';
 import { ControlTowerAcknowledgements } from './aspects/control-tower-acknowledgements';
 import { ExplicitLambdaLogGroups } from './aspects/explicit-lambda-log-groups';
 import { GmsaChainMonitoring } from './constructs/gmsa-chain-monitoring';
-import { Settings } from './settings';
+import { appModeOf, Settings } from './settings';
 import { ApplicationStack } from './stacks/application-stack';
 import { ClusterStack } from './stacks/cluster-stack';
 import { bastionLogGroupNameFor, DatabaseStack, rotationFailureRuleNameFor } from './stacks/database-stack';
@@ -34,6 +34,8 @@ const DESCRIPTION = 'Windows authentication with gMSA for Linux containers on Am
  */
 export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks {
   const prefix = settings.solutionId;
+  // The one mode value the stacks switch on (gMSA through credentials-fetcher, or the Kerberos sidecar).
+  const mode = appModeOf(settings);
   // CDK's own custom-resource functions get log groups that `cdk destroy` removes.
   Aspects.of(scope).add(new ExplicitLambdaLogGroups());
   // Acknowledgements written into the templates for resources no construct of ours can annotate itself: CDK's provider
@@ -48,6 +50,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     solutionId: settings.solutionId,
     natGateways: settings.natGateways,
     alarmEmail: settings.alarmEmail,
+    ticketSource: mode.ticketSource,
   });
 
   const database = new DatabaseStack(scope, `${prefix}-database`, {
@@ -61,7 +64,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     credSpecParameter: directory.credSpecParameter,
     credSpecBucket: directory.credSpecBucket,
     credSpecObjectKey: directory.credSpecObjectKey,
-    domainJoinEcs: settings.domainJoinEcs,
+    mode,
     sqlClientsSecurityGroup: directory.sqlClientsSecurityGroup,
     dbInstanceType: settings.dbInstanceType,
     dbEngineVersion: settings.dbEngineVersion,
@@ -80,8 +83,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     solutionId: settings.solutionId,
     vpc: directory.vpc,
     directory: directory.directory,
-    fargate: settings.fargate,
-    domainJoinEcs: settings.domainJoinEcs,
+    mode,
     identitySecret: directory.identitySecret,
     domainJoinSecret: directory.domainJoinSecret,
     domainJoinTag: directory.domainJoinTag,
@@ -93,7 +95,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
   });
   // Domain-joined hosts add themselves to the gMSA group with the join user, both created by the bastion. Domainless
   // and Fargate clusters need nothing of the database stack and deploy alongside it (`cdk deploy --concurrency`).
-  if (settings.domainJoinEcs) {
+  if (mode.ticketSource === 'credentials-fetcher' && mode.domainJoinEcs) {
     cluster.addStackDependency(database, 'the bastion creates the AD users and group the container instances use');
   }
 
@@ -107,9 +109,7 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
         capacityProvider: cluster.capacityProvider,
         ec2TaskSlots: cluster.ec2TaskSlots,
         instanceSecurityGroup: cluster.instanceSecurityGroup,
-        fargate: settings.fargate,
-        domainJoinEcs: settings.domainJoinEcs,
-        credSpecFromS3: settings.credSpecFromS3,
+        mode,
         credSpecParameter: directory.credSpecParameter,
         credSpecBucket: directory.credSpecBucket,
         credSpecObjectKey: directory.credSpecObjectKey,

@@ -76,7 +76,64 @@ export interface Settings {
   readonly credentialsFetcherVersion: string;
   /** An e-mail address the alarm topic subscribes (it confirms by mail); absent means no subscription. */
   readonly alarmEmail?: string;
+  // --- TICKET_SOURCE (docs/sidecar.md) ---
+  /**
+   * Who gets the app's Kerberos ticket: `credentials-fetcher` (a gMSA, through credentials-fetcher on the EC2 hosts or
+   * Fargate's own) or `sidecar` (a Kerberos sidecar container in the task runs `kinit` as an ordinary AD user; no gMSA,
+   * no CredSpec, plain ECS-optimized hosts). The stacks do not read this directly: {@link appModeOf} folds it with the
+   * other mode switches into one {@link AppMode}.
+   */
+  readonly ticketSource: TicketSource;
+  // --- end TICKET_SOURCE ---
 }
+
+// --- TICKET_SOURCE (docs/sidecar.md) -----------------------------------------------------------------------------
+/** The values of `TICKET_SOURCE`. */
+export const TICKET_SOURCES = ['credentials-fetcher', 'sidecar'] as const;
+
+/** Who gets the app's Kerberos ticket (see {@link Settings.ticketSource}). */
+export type TicketSource = (typeof TICKET_SOURCES)[number];
+
+/**
+ * The deployment mode: the one value the stacks switch on, built once from the settings by {@link appModeOf}, so that
+ * an impossible combination (a sidecar with domain-joined hosts, a CredSpec store in sidecar mode) cannot be written.
+ */
+export type AppMode =
+  /** gMSA: credentials-fetcher (EC2) or Fargate gets the ticket; the task definition has `credentialSpecs`. */
+  | {
+      readonly ticketSource: 'credentials-fetcher';
+      /** Run the app on Fargate (then domainless with the CredSpec in S3). */
+      readonly fargate: boolean;
+      /** EC2 hosts join the directory (`credentialspec:`) instead of domainless (`credentialspecdomainless:`). */
+      readonly domainJoinEcs: boolean;
+      /** The task definition reads the CredSpec from S3 instead of SSM. */
+      readonly credSpecFromS3: boolean;
+    }
+  /** Kerberos sidecar: no gMSA, no CredSpec, no credentials-fetcher; the app runs as a non-root user. */
+  | {
+      readonly ticketSource: 'sidecar';
+      /** Run the app on Fargate instead of plain ECS-optimized EC2 hosts. */
+      readonly fargate: boolean;
+    };
+
+/** The mode of a settings object (bin/settings.ts has refused DOMAIN_JOIN_ECS with the sidecar already). */
+export function appModeOf(settings: Settings): AppMode {
+  if (settings.ticketSource === 'sidecar') {
+    if (settings.domainJoinEcs) {
+      throw new Error(
+        'Invalid settings: TICKET_SOURCE=sidecar with DOMAIN_JOIN_ECS=1; the sidecar needs no joined host.',
+      );
+    }
+    return { ticketSource: 'sidecar', fargate: settings.fargate };
+  }
+  return {
+    ticketSource: 'credentials-fetcher',
+    fargate: settings.fargate,
+    domainJoinEcs: settings.domainJoinEcs,
+    credSpecFromS3: settings.credSpecFromS3,
+  };
+}
+// --- end TICKET_SOURCE -------------------------------------------------------------------------------------------
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */
 export const DEFAULT_SETTINGS: Settings = {
@@ -95,4 +152,5 @@ export const DEFAULT_SETTINGS: Settings = {
   ecsMaxCapacity: 2,
   identityRotationDays: 30,
   credentialsFetcherVersion: CREDENTIALS_FETCHER_DEFAULT_VERSION,
+  ticketSource: 'credentials-fetcher',
 };

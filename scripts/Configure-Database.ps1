@@ -112,37 +112,18 @@ if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
     throw "DatabaseName '$DatabaseName' is not allowed: 1 to 64 letters, digits or underscores."
 }
 
-# The clock is Get-Date, so that tests can move it.
-$Deadline = (Get-Date).AddMinutes($TimeBudgetMinutes)
-
-function Get-SecondsLeft {
-    # The seconds left of the budget, at most -Cap; fails, naming what was next, when none are left.
-    param([string] $Before, [int] $Cap)
-    $left = [int][math]::Floor(($Deadline - (Get-Date)).TotalSeconds)
-    if ($left -lt 1) { throw "Configure-Database.ps1 used up its $TimeBudgetMinutes-minute budget before $Before." }
-    return [math]::Min($left, $Cap)
-}
+# Invoke-Sql, Get-SecondsLeft, Invoke-WithRetry and Grant-WindowsLogin, shared with Configure-SidecarUser.ps1.
+. (Join-Path $PSScriptRoot 'SqlServerLogins.ps1')
+Initialize-SqlSession -Caller 'Configure-Database.ps1' -SqlServerAddress $SqlServerAddress -SqlCredential $SqlCredential `
+    -TimeBudgetMinutes $TimeBudgetMinutes -QueryTimeoutSeconds $QueryTimeoutSeconds `
+    -ConnectTimeoutSeconds $ConnectTimeoutSeconds -LoginRetryAttempts $LoginRetryAttempts `
+    -LoginRetryDelaySeconds $LoginRetryDelaySeconds
 
 $bundle = Join-Path $PSScriptRoot 'rds-ca-bundle.p7b'
 Invoke-WebRequest -Uri $RdsCaBundleUrl -OutFile $bundle -UseBasicParsing `
     -TimeoutSec (Get-SecondsLeft -Before "downloading $RdsCaBundleUrl" -Cap $DownloadTimeoutSeconds)
 Import-Certificate -FilePath $bundle -CertStoreLocation Cert:\LocalMachine\Root | Out-Null
 Write-Output 'RDS CA bundle trusted.'
-
-function Invoke-Sql {
-    # Never without a timeout: Invoke-Sqlcmd's QueryTimeout 0 means "no timeout".
-    param([string] $Query, [string] $Database = 'master', [string] $InputFile)
-    $sql = @{
-        ServerInstance    = $SqlServerAddress
-        Credential        = $SqlCredential
-        Database          = $Database
-        Encrypt           = 'Mandatory'
-        ConnectionTimeout = $ConnectTimeoutSeconds
-        QueryTimeout      = Get-SecondsLeft -Before 'a query' -Cap $QueryTimeoutSeconds
-    }
-    if ($InputFile) { return Invoke-Sqlcmd @sql -InputFile $InputFile }
-    return Invoke-Sqlcmd @sql -Query $Query
-}
 
 function Get-DatabaseState {
     $row = Invoke-Sql -Query "SELECT state_desc FROM sys.databases WHERE name = N'$DatabaseName'"
@@ -209,57 +190,10 @@ Assert-DatabaseExists
 # 2. Online.
 Set-DatabaseOnline
 
-# 3. Windows logins. SQL Server resolves them in the directory it is joined to.
-#    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html (creating logins)
-#    SQL Server asks its own domain controller, which may not have the just-created gMSA yet: retry for a while.
-function Invoke-WithRetry {
-    # At most -Attempts, and none that would start after the budget: the last error, with the count, ends it.
-    param([scriptblock] $Action, [string] $What, [int] $Attempts = $LoginRetryAttempts, [int] $DelaySeconds = $LoginRetryDelaySeconds)
-    for ($attempt = 1; ; $attempt++) {
-        try { return & $Action }
-        catch {
-            $reason = $_.Exception.Message
-            if ($attempt -ge $Attempts) { throw "$What failed $attempt times; last error: $reason" }
-            if (($Deadline - (Get-Date)).TotalSeconds -le $DelaySeconds) {
-                throw "$What failed $attempt times and Configure-Database.ps1's $TimeBudgetMinutes-minute budget leaves no time for another attempt; last error: $reason"
-            }
-            Write-Output "$What failed (attempt $attempt of $Attempts), retrying: $reason"
-            Start-Sleep -Seconds $DelaySeconds
-        }
-    }
-}
-
-# Each grant is read first and written only when missing, so a run on a configured server writes nothing.
+# 3. Windows logins, each with db_owner on the database (Grant-WindowsLogin reads before it writes, and retries the
+#    CREATE LOGIN while SQL Server's domain controller does not know the just-created gMSA yet).
 foreach ($principal in @("$NetBiosName\$GmsaName`$", "$NetBiosName\$AdAdminUserName")) {
-    $literal = $principal.Replace("'", "''")
-    $login = Invoke-Sql -Query @"
-SELECT (SELECT COUNT(*) FROM sys.server_principals WHERE name = N'$literal') AS login_exists,
-       (SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s ON p.grantee_principal_id = s.principal_id
-         WHERE s.name = N'$literal' AND p.permission_name = N'VIEW SERVER STATE' AND p.state IN ('G', 'W')) AS view_server_state
-"@
-    if ($login.login_exists -eq 0) {
-        Invoke-WithRetry -What "Creating the login $principal" -Action {
-            # Guarded as well: another run may have created it since the check.
-            Invoke-Sql -Query "IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal') CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];" | Out-Null
-        }
-        Write-Output "Created the login $principal."
-    }
-    if ($login.view_server_state -eq 0) {
-        Invoke-Sql -Query "GRANT VIEW SERVER STATE TO [$principal];" | Out-Null
-        Write-Output "Granted VIEW SERVER STATE to $principal."
-    }
-    $user = Invoke-Sql -Database $DatabaseName -Query @"
-SELECT (SELECT COUNT(*) FROM sys.database_principals WHERE name = N'$literal') AS user_exists,
-       ISNULL(IS_ROLEMEMBER(N'db_owner', N'$literal'), 0) AS db_owner
-"@
-    if ($user.user_exists -eq 0) {
-        Invoke-Sql -Database $DatabaseName -Query "IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal') CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];" | Out-Null
-        Write-Output "Created the user $principal in $DatabaseName."
-    }
-    if ($user.db_owner -eq 0) {
-        Invoke-Sql -Database $DatabaseName -Query "ALTER ROLE [db_owner] ADD MEMBER [$principal];" | Out-Null
-        Write-Output "Added $principal to db_owner in $DatabaseName."
-    }
+    Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_owner
     Write-Output "Login and db_owner user $principal are in place."
 }
 

@@ -58,7 +58,15 @@ param(
     [Parameter(Mandatory = $true)]
     [System.Management.Automation.PSCredential] $SqlCredential,
 
-    [string] $DatabaseName = 'Chinook'
+    [string] $DatabaseName = 'Chinook',
+
+    # The bounds: the same defaults as Configure-Database.ps1 (BASTION_RUN_BOUNDS), which Invoke-BastionSetup.ps1
+    # passes explicitly.
+    [ValidateRange(1, 720)] [int] $TimeBudgetMinutes = 30,
+    [ValidateRange(1, 86400)] [int] $QueryTimeoutSeconds = 600,
+    [ValidateRange(1, 600)] [int] $ConnectTimeoutSeconds = 30,
+    [ValidateRange(1, 1000)] [int] $LoginRetryAttempts = 20,
+    [ValidateRange(1, 3600)] [int] $LoginRetryDelaySeconds = 30
 )
 
 $ErrorActionPreference = 'Stop'
@@ -74,7 +82,8 @@ if ($DatabaseName -notmatch '^[A-Za-z0-9_]{1,64}$') {
 }
 
 Import-Module ActiveDirectory
-Import-Module SqlServer
+# -Encrypt Mandatory needs SqlServer 22 or later (older versions have no -Encrypt parameter at all).
+Import-Module SqlServer -MinimumVersion 22.0
 
 # ---- Active Directory ----
 
@@ -121,58 +130,18 @@ else {
 
 # ---- SQL Server ----
 
-function Invoke-Sql {
-    # Every connection and query bounded, as in Configure-Database.ps1 (QueryTimeout 0 would mean "no timeout").
-    param([string] $Query, [string] $Database = 'master')
-    Invoke-Sqlcmd -ServerInstance $SqlServerAddress -Credential $SqlCredential -Database $Database `
-        -Encrypt Mandatory -ConnectionTimeout 30 -QueryTimeout 600 -Query $Query
-}
-
-function Invoke-WithRetry {
-    # SQL Server resolves the login in its own domain controller, which may not have the just-created user yet.
-    param([scriptblock] $Action, [string] $What, [int] $Attempts = 20, [int] $DelaySeconds = 30)
-    for ($attempt = 1; ; $attempt++) {
-        try { return & $Action }
-        catch {
-            if ($attempt -ge $Attempts) { throw }
-            Write-Output "$What failed (attempt $attempt of $Attempts), retrying: $($_.Exception.Message)"
-            Start-Sleep -Seconds $DelaySeconds
-        }
-    }
-}
+# Invoke-Sql, Invoke-WithRetry and Grant-WindowsLogin, shared with Configure-Database.ps1.
+. (Join-Path $PSScriptRoot 'SqlServerLogins.ps1')
+Initialize-SqlSession -Caller 'Configure-SidecarUser.ps1' -SqlServerAddress $SqlServerAddress -SqlCredential $SqlCredential `
+    -TimeBudgetMinutes $TimeBudgetMinutes -QueryTimeoutSeconds $QueryTimeoutSeconds `
+    -ConnectTimeoutSeconds $ConnectTimeoutSeconds -LoginRetryAttempts $LoginRetryAttempts `
+    -LoginRetryDelaySeconds $LoginRetryDelaySeconds
 
 if ([DBNull]::Value.Equals((Invoke-Sql -Query "SELECT DB_ID(N'$DatabaseName') AS id").id)) {
     throw "Database $DatabaseName does not exist on $SqlServerAddress`: run Configure-Database.ps1 first."
 }
 
-# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html (creating logins)
+# Read access only: db_datareader, nothing more (and VIEW SERVER STATE for the page's authentication scheme).
 $principal = "$($domain.NetBIOSName)\$userName"
-$literal = $principal.Replace("'", "''")
-$login = Invoke-Sql -Query @"
-SELECT (SELECT COUNT(*) FROM sys.server_principals WHERE name = N'$literal') AS login_exists,
-       (SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s ON p.grantee_principal_id = s.principal_id
-         WHERE s.name = N'$literal' AND p.permission_name = N'VIEW SERVER STATE' AND p.state IN ('G', 'W')) AS view_server_state
-"@
-if ($login.login_exists -eq 0) {
-    Invoke-WithRetry -What "Creating the login $principal" -Action {
-        Invoke-Sql -Query "IF NOT EXISTS (SELECT 1 FROM sys.server_principals WHERE name = N'$literal') CREATE LOGIN [$principal] FROM WINDOWS WITH DEFAULT_DATABASE = [$DatabaseName];" | Out-Null
-    }
-    Write-Output "Created the login $principal."
-}
-if ($login.view_server_state -eq 0) {
-    Invoke-Sql -Query "GRANT VIEW SERVER STATE TO [$principal];" | Out-Null
-    Write-Output "Granted VIEW SERVER STATE to $principal."
-}
-$user = Invoke-Sql -Database $DatabaseName -Query @"
-SELECT (SELECT COUNT(*) FROM sys.database_principals WHERE name = N'$literal') AS user_exists,
-       ISNULL(IS_ROLEMEMBER(N'db_datareader', N'$literal'), 0) AS db_datareader
-"@
-if ($user.user_exists -eq 0) {
-    Invoke-Sql -Database $DatabaseName -Query "IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'$literal') CREATE USER [$principal] FOR LOGIN [$principal] WITH DEFAULT_SCHEMA = [dbo];" | Out-Null
-    Write-Output "Created the user $principal in $DatabaseName."
-}
-if ($user.db_datareader -eq 0) {
-    Invoke-Sql -Database $DatabaseName -Query "ALTER ROLE [db_datareader] ADD MEMBER [$principal];" | Out-Null
-    Write-Output "Added $principal to db_datareader in $DatabaseName."
-}
+Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_datareader
 Write-Output "The sidecar user $principal may read $DatabaseName."

@@ -14,9 +14,11 @@
       5. waits, at most DatabaseWaitMinutes, until the RDS instance DatabaseInstanceIdentifier is `available` (or
          `backing-up`) and its directory membership is `joined`; a state it does not leave by itself fails at once;
       6. Configure-Database.ps1, within DatabaseConfigurationMinutes: the Chinook database (pinned URL, SHA-256
-         checked) and the Windows logins;
-      7. detaches RunPolicyArn (the reads of the AD admin, seamless-join, identity and SQL Server secrets) from its own
-         role RoleName: from here on the instance reads no secret (docs/bastion.md, "The run's keys");
+         checked) and the Windows logins; in Kerberos sidecar mode (SidecarIdentitySecretId set) then
+         Configure-SidecarUser.ps1, within its own DatabaseConfigurationMinutes: the sidecar's AD user with the secret's
+         password and its read-only login on Chinook;
+      7. detaches RunPolicyArn (the reads of the AD admin, SQL Server and the mode's join, identity or sidecar secrets)
+         from its own role RoleName: from here on the instance reads no secret (docs/bastion.md, "The run's keys");
       8. signals CloudFormation SUCCESS and records it in bastion-setup.done.json (the configuration's digest); any
          error before this point (a refused detach included) detaches what it can, signals FAILURE, logs the reason
          and exits 1;
@@ -66,7 +68,7 @@ $script:DoneMarker = Join-Path $PSScriptRoot 'bastion-setup.done.json'
 
 # Keys the CDK construct writes (lib/constructs/ad-management-bastion.ts); a missing one stops the run at once.
 $RequiredKeys = @('Region', 'StackName', 'LogicalResourceId', 'LogGroupName', 'DomainName', 'NetBiosName',
-    'AdminSecretId', 'IdentitySecretId', 'DomainJoinSecretId', 'DatabaseSecretId', 'DatabaseInstanceIdentifier',
+    'AdminSecretId', 'IdentitySecretId', 'SidecarIdentitySecretId', 'DomainJoinSecretId', 'DatabaseSecretId', 'DatabaseInstanceIdentifier',
     'DatabaseName', 'GmsaName', 'GmsaPrincipalsGroup', 'CredSpecTemplatePath', 'CredSpecParameterName',
     'CredSpecBucketName', 'CredSpecObjectKey', 'ChinookScriptUrl', 'ChinookScriptSha256', 'SqlServerModuleVersion',
     'ConfigurationDigest', 'KeepRunning', 'RoleName', 'RunPolicyArn')
@@ -438,6 +440,21 @@ try {
         -QueryTimeoutSeconds $config.QueryTimeoutSeconds -ConnectTimeoutSeconds $config.SqlConnectTimeoutSeconds `
         -DownloadTimeoutSeconds $config.DownloadTimeoutSeconds -LoginRetryAttempts $config.LoginRetryAttempts `
         -LoginRetryDelaySeconds $config.LoginRetryDelaySeconds | ForEach-Object { Write-Log "  $_" }
+
+    if ($config.SidecarIdentitySecretId) {
+        # Kerberos sidecar mode: the AD user the sidecar signs in as, with the secret's current password, and its
+        # read-only login. After Configure-Database.ps1: the login's default database is Chinook.
+        $sidecar = Get-SecretString $config.SidecarIdentitySecretId | ConvertFrom-Json
+        Write-Log "Configuring the Kerberos sidecar's user $($sidecar.username), at most $($config.DatabaseConfigurationMinutes) minutes..."
+        & "$PSScriptRoot\Configure-SidecarUser.ps1" -DomainName $config.DomainName -Credential $adminCredential `
+            -SidecarUser (New-Credential -UserName $sidecar.username -Password $sidecar.password) `
+            -SqlServerAddress $databaseAddress `
+            -SqlCredential (New-Credential -UserName $database.username -Password $database.password) `
+            -DatabaseName $config.DatabaseName -TimeBudgetMinutes $config.DatabaseConfigurationMinutes `
+            -QueryTimeoutSeconds $config.QueryTimeoutSeconds -ConnectTimeoutSeconds $config.SqlConnectTimeoutSeconds `
+            -LoginRetryAttempts $config.LoginRetryAttempts -LoginRetryDelaySeconds $config.LoginRetryDelaySeconds |
+            ForEach-Object { Write-Log "  $_" }
+    }
 
     Write-Log 'Active Directory, CredSpec and database are configured.'
     # The last step before the signal: a run that cannot give up its keys fails (below), and says why.

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { SQL_SERVER_WEB_CLASSES } from '../bin/instance-types';
 import { ContextFile, parseSettings, readContextFiles, settingsNotices } from '../bin/settings';
-import { DEFAULT_SETTINGS } from '../lib/settings';
+import { appModeOf, DEFAULT_SETTINGS } from '../lib/settings';
 import { CDK_JSON_CONTEXT } from './helpers/modes';
 import { errorOf, parse } from './helpers/settings';
 
@@ -729,7 +729,7 @@ describe('messages: suggestions only when close, long values cut, each value nam
         'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, bastionRdpCidr, ' +
         'bastionMaintenance, ecsInstanceType, ' +
         'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion, ' +
-        'alarmEmail.',
+        'alarmEmail, ticketSource.',
     );
   });
 
@@ -937,3 +937,76 @@ describe('ALARM_EMAIL', () => {
     );
   });
 });
+
+// --- TICKET_SOURCE ---------------------------------------------------------------------------------------------------
+describe('TICKET_SOURCE', () => {
+  test('GIVEN it is unset THEN the ticket comes from credentials-fetcher (a gMSA), the mode of the earlier releases', () => {
+    expect(parse({}).ticketSource).toBe('credentials-fetcher');
+    expect(appModeOf(parse({}))).toEqual({
+      ticketSource: 'credentials-fetcher',
+      fargate: false,
+      domainJoinEcs: false,
+      credSpecFromS3: false,
+    });
+  });
+
+  test.each([
+    ['sidecar', 'sidecar'],
+    [' Sidecar ', 'sidecar'],
+    ['credentials-fetcher', 'credentials-fetcher'],
+    ['CREDENTIALS-FETCHER', 'credentials-fetcher'],
+  ])('GIVEN TICKET_SOURCE=%p THEN the ticket source is %p', (value, expected) => {
+    expect(parse({ TICKET_SOURCE: value }).ticketSource).toBe(expected);
+  });
+
+  test('GIVEN -c ticketSource=sidecar THEN it wins over the environment variable', () => {
+    expect(parse({ TICKET_SOURCE: 'credentials-fetcher' }, { ticketSource: 'sidecar' }).ticketSource).toBe('sidecar');
+  });
+
+  test.each([
+    [{ TICKET_SOURCE: 'sidecar' }, { ticketSource: 'sidecar', fargate: false }],
+    [
+      { TICKET_SOURCE: 'sidecar', FARGATE: '1' },
+      { ticketSource: 'sidecar', fargate: true },
+    ],
+  ])('GIVEN %p THEN the one mode value has no gMSA fields', (env, mode) => {
+    expect(appModeOf(parse(env))).toEqual(mode);
+  });
+
+  test.each(['kinit', 'gmsa', 'side car', 'sidecar;', '1'])('fails GIVEN TICKET_SOURCE=%p', (value) => {
+    expect(errorOf({ TICKET_SOURCE: value })).toBe(
+      `Invalid setting TICKET_SOURCE=${JSON.stringify(value)}: expected credentials-fetcher or sidecar.`,
+    );
+  });
+
+  test.each([
+    [{ TICKET_SOURCE: 'sidecar', DOMAIN_JOIN_ECS: '1' }, {}, 'TICKET_SOURCE="sidecar" with DOMAIN_JOIN_ECS="1"'],
+    [{ DOMAIN_JOIN_ECS: 'yes' }, { ticketSource: 'sidecar' }, '-c ticketSource="sidecar" with DOMAIN_JOIN_ECS="yes"'],
+  ])('fails GIVEN %p and context %p, in one line naming both', (env, context, named) => {
+    expect(errorOf(env, context)).toBe(
+      `Invalid combination ${named}: the Kerberos sidecar gets the ticket inside the task and the hosts do not join ` +
+        'the directory; turn one of them off.',
+    );
+  });
+
+  test('GIVEN the sidecar with DOMAIN_JOIN_ECS=0 THEN it is accepted', () => {
+    expect(parse({ TICKET_SOURCE: 'sidecar', DOMAIN_JOIN_ECS: '0' }).ticketSource).toBe('sidecar');
+  });
+
+  test('fails to build a mode from settings that bypassed bin/ with the sidecar and a joined host', () => {
+    expect(() => appModeOf({ ...DEFAULT_SETTINGS, ticketSource: 'sidecar', domainJoinEcs: true })).toThrow(
+      /TICKET_SOURCE=sidecar with DOMAIN_JOIN_ECS=1/,
+    );
+  });
+
+  test.each([
+    ['CREDENTIALS_FETCHER_VERSION', '2.0.3'],
+    ['CREDSPEC_FROM_S3', '1'],
+  ])('GIVEN the sidecar and %s THEN a notice says it does nothing', (name, value) => {
+    const sources = { env: { TICKET_SOURCE: 'sidecar', DEPLOY_APP: '1', [name]: value } };
+    expect(settingsNotices(parseSettings(sources), sources)).toContain(
+      `Notice: ${name}=${JSON.stringify(value)} does nothing with TICKET_SOURCE=sidecar: no gMSA, no CredSpec and no credentials-fetcher.`,
+    );
+  });
+});
+// --- end TICKET_SOURCE -----------------------------------------------------------------------------------------------

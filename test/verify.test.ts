@@ -15,6 +15,7 @@ import './verify/instances.tests';
 import './verify/page.tests';
 import './verify/runner.tests';
 import './verify/service.tests';
+import './verify/sidecar.tests';
 import './verify/stacks.tests';
 import './verify/targets.tests';
 import './verify/edges.tests';

@@ -162,7 +162,9 @@ function settingsSources(env: CliIo['env'], commandLine: Record<string, string>)
 const MARKS = { pass: '✓', fail: '✗', skip: '-' } as const;
 
 export function formatText(settings: Settings, region: string, results: readonly CheckResult[]): string {
-  const mode = `${settings.domainJoinEcs ? 'domain-joined' : 'domainless'}, ${settings.fargate ? 'Fargate' : 'EC2'}`;
+  const ticket =
+    settings.ticketSource === 'sidecar' ? 'Kerberos sidecar' : settings.domainJoinEcs ? 'domain-joined' : 'domainless';
+  const mode = `${ticket}, ${settings.fargate ? 'Fargate' : 'EC2'}`;
   const lines = [`Checking ${settings.solutionId} in ${region} (${mode}):`];
   for (const result of results) {
     const detail = result.status === 'skip' ? `skipped: ${result.detail}` : result.detail;

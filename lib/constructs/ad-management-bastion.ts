@@ -21,6 +21,10 @@ export const BASTION_SCRIPTS = [
   'Configure-Database.ps1',
   'Generate-CredSpec.ps1',
   'Add-ECSContainerInstancesToADGroup.ps1',
+  // Dot-sourced by Configure-Database.ps1 and Configure-SidecarUser.ps1.
+  'SqlServerLogins.ps1',
+  // Kerberos sidecar mode only (SidecarIdentitySecretId set); shipped always, so the run's files do not depend on it.
+  'Configure-SidecarUser.ps1',
 ] as const;
 
 /** The file the first-boot run reads its settings from (no secrets in it: only secret ids). */
@@ -103,9 +107,15 @@ type BastionWaits = { readonly directoryWaitMinutes: number; readonly databaseWa
  * (each wait plus one probe in flight, both IMDS calls, a connection attempt in flight at the end of the database
  * budget, the pauses between detach attempts) plus the margin. The signal timeout must be at least this.
  */
-export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS): number {
+export function bastionRunWorstCaseMinutes(waits: BastionWaits = BASTION_RUN_BOUNDS, sidecarUser = false): number {
   const b = BASTION_RUN_BOUNDS;
+  // Kerberos sidecar mode: Configure-SidecarUser.ps1 runs after Configure-Database.ps1 with a budget of the same
+  // length (its AD calls within the AD allowance), and may also end with a connection attempt in flight.
+  const sidecarStep = sidecarUser
+    ? b.adConfigurationMinutes + b.databaseConfigurationMinutes + b.sqlConnectTimeoutSeconds / 60
+    : 0;
   return (
+    sidecarStep +
     (2 * b.metadataTimeoutSeconds) / 60 +
     b.moduleInstallMinutes +
     waits.directoryWaitMinutes +
@@ -170,6 +180,12 @@ export interface AdManagementBastionProps {
    * @default - domain-joined mode: no domainless user
    */
   readonly identitySecret?: secretsmanager.ISecret;
+  /**
+   * Kerberos sidecar mode: `{username, password, domainName}` of the AD user the sidecar signs in as; the run creates
+   * it with a read-only login on the database (Configure-SidecarUser.ps1).
+   * @default - no sidecar user
+   */
+  readonly sidecarIdentitySecret?: secretsmanager.ISecret;
   /**
    * Domain-joined mode: the seamless-domain-join secret; the bastion creates that AD user with the secret's password
    * and lets it add computers to the gMSA group.
@@ -331,7 +347,12 @@ export class AdManagementBastion extends Construct {
 
     const directoryWaitMinutes = props.directoryWaitMinutes ?? DEFAULT_DIRECTORY_WAIT_MINUTES;
     const databaseWaitMinutes = props.databaseWaitMinutes ?? DEFAULT_DATABASE_WAIT_MINUTES;
-    const worstCase = Math.ceil(bastionRunWorstCaseMinutes({ directoryWaitMinutes, databaseWaitMinutes }));
+    const worstCase = Math.ceil(
+      bastionRunWorstCaseMinutes(
+        { directoryWaitMinutes, databaseWaitMinutes },
+        props.sidecarIdentitySecret !== undefined,
+      ),
+    );
     const signalTimeout = props.signalTimeout ?? Duration.minutes(worstCase);
     if (signalTimeout.toMinutes({ integral: false }) < worstCase) {
       throw new Error(
@@ -393,6 +414,7 @@ export class AdManagementBastion extends Construct {
       NetBiosName: props.directory.netbiosName,
       AdminSecretId: props.adminSecret.secretArn,
       IdentitySecretId: props.identitySecret?.secretArn ?? '',
+      SidecarIdentitySecretId: props.sidecarIdentitySecret?.secretArn ?? '',
       DomainJoinSecretId: props.domainJoinSecret?.secretArn ?? '',
       DatabaseSecretId: props.databaseSecret.secretArn,
       DatabaseInstanceIdentifier: props.databaseInstanceIdentifier,
@@ -521,10 +543,11 @@ export class AdManagementBastion extends Construct {
     });
   }
 
-  /** Reads of the secrets the run uses: the AD admin, the seamless join, SQL Server's master and (domainless) identity. */
+  /** Reads of the secrets the run uses: the AD admin, SQL Server's master, and the join, domainless or sidecar identity of its mode. */
   private static grantSecretReads(props: AdManagementBastionProps, policy: iam.ManagedPolicy): void {
     props.adminSecret.grantRead(policy);
     props.identitySecret?.grantRead(policy);
+    props.sidecarIdentitySecret?.grantRead(policy);
     props.domainJoinSecret?.grantRead(policy);
     props.databaseSecret.grantRead(policy);
   }

@@ -39,6 +39,26 @@ const ROOT_VOLUME_GIB = 30;
 /** How the hosts' credentials-fetcher authenticates to Active Directory. */
 export type HostDirectoryAccess = DomainlessHostAccess | DomainJoinedHostAccess;
 
+/**
+ * Kerberos sidecar mode (TICKET_SOURCE=sidecar): plain ECS-optimized hosts, no credentials-fetcher, no
+ * `ECS_GMSA_SUPPORTED`, no secret; the task's own sidecar gets the ticket (docs/sidecar.md).
+ */
+export interface PlainHostAccess {
+  /** Discriminator. */
+  readonly mode: 'none';
+}
+
+/** What the hosts do for the tasks' Kerberos tickets: run credentials-fetcher (either way), or nothing. */
+export type HostTicketAccess = HostDirectoryAccess | PlainHostAccess;
+
+/**
+ * User data of a plain host, after CDK's `ECS_CLUSTER` line: keep awsvpc tasks away from the instance metadata
+ * service (the ECS agent allows it unless told otherwise; the instance role would otherwise be the task's). The
+ * credentials-fetcher hosts' script writes the same line.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-agent-config.html (ECS_AWSVPC_BLOCK_IMDS)
+ */
+export const PLAIN_HOST_USER_DATA = ["echo 'ECS_AWSVPC_BLOCK_IMDS=true' >> /etc/ecs/ecs.config"];
+
 /** Domainless: credentials-fetcher signs in with the AD user in a secret; the hosts stay out of the domain. */
 export interface DomainlessHostAccess {
   /** Discriminator. */
@@ -75,8 +95,8 @@ export interface CredentialsFetcherHostsProps {
   readonly vpc: ec2.IVpc;
   /** The cluster the instances register with, through an ASG capacity provider. */
   readonly cluster: ecs.Cluster;
-  /** How credentials-fetcher authenticates to Active Directory. */
-  readonly directoryAccess: HostDirectoryAccess;
+  /** How credentials-fetcher authenticates to Active Directory; `none`: plain hosts without it (sidecar mode). */
+  readonly directoryAccess: HostTicketAccess;
   /**
    * The credentials-fetcher version every host installs (`credentials-fetcher-<version>` from the AL2023 repositories);
    * a host whose repositories lack it fails its setup and is replaced. Validated by `bin/settings.ts`.
@@ -162,7 +182,10 @@ export class CredentialsFetcherHosts extends Construct {
 
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `ECS container instances with credentials-fetcher (${access.mode})`,
+      description:
+        access.mode === 'none'
+          ? 'ECS container instances (Kerberos sidecar mode: no credentials-fetcher)'
+          : `ECS container instances with credentials-fetcher (${access.mode})`,
       managedPolicies: [
         // Session Manager access (no SSH, no inbound rule) and, in domain-joined mode, the SSM domain join.
         iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'),
@@ -182,7 +205,7 @@ export class CredentialsFetcherHosts extends Construct {
           resources: [access.identitySecret.secretArn],
         }),
       );
-    } else {
+    } else if (access.mode === 'domain-joined') {
       // AWS-JoinDirectoryServiceDomain reads (Describe + Get) the seamless-domain-join secret with the instance's
       // credentials, and so does the host script for the group membership.
       access.domainJoinSecret.grantRead(this.role);
@@ -230,17 +253,20 @@ export class CredentialsFetcherHosts extends Construct {
     }
 
     // A host whose setup failed asks Auto Scaling to replace it. A separate policy (not the role's default policy):
-    // the statement names the group, and the group's launch template needs the role.
-    const reportHealth = new iam.Policy(this, 'ReportHealthPolicy', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ReportOwnHealth',
-          actions: ['autoscaling:SetInstanceHealth'],
-          resources: [this.autoScalingGroup.autoScalingGroupArn],
-        }),
-      ],
-    });
+    // the statement names the group, and the group's launch template needs the role. Plain hosts run no setup script.
+    const reportHealth =
+      access.mode === 'none'
+        ? undefined
+        : new iam.Policy(this, 'ReportHealthPolicy', {
+            roles: [this.role],
+            statements: [
+              new iam.PolicyStatement({
+                sid: 'ReportOwnHealth',
+                actions: ['autoscaling:SetInstanceHealth'],
+                resources: [this.autoScalingGroup.autoScalingGroupArn],
+              }),
+            ],
+          });
 
     this.capacityProvider = new ecs.AsgCapacityProvider(this, 'CapacityProvider', {
       autoScalingGroup: this.autoScalingGroup,
@@ -263,6 +289,11 @@ export class CredentialsFetcherHosts extends Construct {
       });
     }
 
+    if (access.mode === 'none') {
+      this.userData.addCommands(...PLAIN_HOST_USER_DATA);
+      this.acknowledgeNagFindings(access, reportHealth);
+      return;
+    }
     if (props.hostLogs) this.userData.addCommands(...props.hostLogs.installerCommands());
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(
@@ -278,7 +309,7 @@ export class CredentialsFetcherHosts extends Construct {
   }
 
   /** cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata. */
-  private acknowledgeNagFindings(access: HostDirectoryAccess, reportHealth: iam.Policy): void {
+  private acknowledgeNagFindings(access: HostTicketAccess, reportHealth: iam.Policy | undefined): void {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way onto the hosts.',
@@ -299,10 +330,11 @@ export class CredentialsFetcherHosts extends Construct {
         "CDK's ECS agent statements: ecs:Poll and ecs:StartTelemetrySession are conditioned on this cluster; " +
         'ecs:DiscoverPollEndpoint and ecr:GetAuthorizationToken support no resource-level permissions.',
     });
-    Validations.of(reportHealth).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as CfnElement)}>]`,
-      reason: "The group's ARN holds an id known only after creation; the group's name pins this one group.",
-    });
+    if (reportHealth)
+      Validations.of(reportHealth).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as CfnElement)}>]`,
+        reason: "The group's ARN holds an id known only after creation; the group's name pins this one group.",
+      });
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason:

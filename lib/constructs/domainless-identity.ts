@@ -11,6 +11,11 @@ export interface DomainlessIdentityProps {
   readonly username: string;
   /** The directory's DNS name. */
   readonly domainName: string;
+  /**
+   * Description of the secret.
+   * @default 'AD user credentials-fetcher uses to retrieve the gMSA password (domainless mode)'
+   */
+  readonly description?: string;
 }
 
 /**
@@ -26,7 +31,8 @@ export class DomainlessIdentity extends Construct {
     super(scope, id);
     this.secret = new secretsmanager.Secret(this, 'Secret', {
       secretName: props.secretName,
-      description: 'AD user credentials-fetcher uses to retrieve the gMSA password (domainless mode)',
+      description:
+        props.description ?? 'AD user credentials-fetcher uses to retrieve the gMSA password (domainless mode)',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username: props.username, domainName: props.domainName }),
         generateStringKey: 'password',
@@ -40,7 +46,8 @@ export class DomainlessIdentity extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotated by the DomainlessIdentityRotation function of the database stack in domainless mode (cdk-nag sees ' +
-        'only schedules in this stack); in domain-joined mode no AD user or workload uses this secret.',
+        'only schedules in this stack); in domain-joined mode no AD user or workload uses this secret. The Kerberos ' +
+        "sidecar's identity (TICKET_SOURCE=sidecar) is rotated by the same function.",
     });
   }
 }

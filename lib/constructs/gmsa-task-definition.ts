@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { acknowledgeGuardRule } from '../guard-acknowledgements';
+import { KerberosSidecarContainer } from './kerberos-sidecar-container';
 
 /** Port the web app listens on (`ASPNETCORE_HTTP_PORTS` in `web-app/Dockerfile`). */
 export const WEB_APP_PORT = 8080;
@@ -89,7 +90,12 @@ export type GmsaMode =
   /** credentials-fetcher logs in with the identity secret's user (`credentialspecdomainless:`). */
   | { readonly kind: 'domainless'; readonly identitySecret: secretsmanager.ISecret }
   /** The container instance is joined to the directory and uses its own computer account (`credentialspec:`). */
-  | { readonly kind: 'domain-joined' };
+  | { readonly kind: 'domain-joined' }
+  /**
+   * No gMSA: a Kerberos sidecar in the task signs in as the AD user of `identitySecret` (TICKET_SOURCE=sidecar,
+   * docs/sidecar.md). No `credentialSpecs`, no CredSpec; the app runs as {@link DOTNET_APP_UID}.
+   */
+  | { readonly kind: 'kerberos-sidecar'; readonly identitySecret: secretsmanager.ISecret };
 
 /** Props of {@link GmsaTaskDefinition}. */
 export interface GmsaTaskDefinitionProps {
@@ -97,8 +103,8 @@ export interface GmsaTaskDefinitionProps {
   readonly fargate: boolean;
   /** Domainless or domain-joined gMSA. */
   readonly gmsa: GmsaMode;
-  /** The CredSpec the bastion wrote. */
-  readonly credSpec: CredSpecLocation;
+  /** The CredSpec the bastion wrote; required with a gMSA, refused with the Kerberos sidecar. */
+  readonly credSpec?: CredSpecLocation;
   /** The web app's image. */
   readonly image: ecs.ContainerImage;
   /**
@@ -139,8 +145,10 @@ export class GmsaTaskDefinition extends Construct {
   public readonly taskRole: iam.Role;
   /** Log group of the container. */
   public readonly logGroup: logs.LogGroup;
-  /** The exact `credentialSpecs` entry. */
-  public readonly credentialSpec: ecs.CredentialSpec;
+  /** The exact `credentialSpecs` entry; absent with the Kerberos sidecar. */
+  public readonly credentialSpec?: ecs.CredentialSpec;
+  /** The Kerberos sidecar container; only with `gmsa.kind === 'kerberos-sidecar'`. */
+  public readonly kerberosSidecar?: KerberosSidecarContainer;
 
   constructor(scope: Construct, id: string, props: GmsaTaskDefinitionProps) {
     super(scope, id);
@@ -155,7 +163,10 @@ export class GmsaTaskDefinition extends Construct {
     });
     this.taskRole = new iam.Role(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'The web app task: ECS Exec only',
+      description:
+        props.gmsa.kind === 'kerberos-sidecar'
+          ? 'The web app task: ECS Exec, and the Kerberos sidecar reads its identity secret'
+          : 'The web app task: ECS Exec only',
     });
 
     this.taskDefinition = props.fargate
@@ -182,24 +193,28 @@ export class GmsaTaskDefinition extends Construct {
     });
 
     this.credentialSpec = credentialSpecOf(props);
-    const user = props.user ?? appUserFor(props.fargate);
+    // The sidecar writes the cache for the app's UID: the app runs as that non-root user on EC2 and Fargate alike.
+    const sidecar = props.gmsa.kind === 'kerberos-sidecar';
+    const user: AppUser =
+      props.user ?? (sidecar ? { kind: 'non-root', uid: DOTNET_APP_UID } : appUserFor(props.fargate));
 
     this.container = this.taskDefinition.addContainer('web', {
       image: props.image,
       essential: true,
       // EC2 has no task-level size in awsvpc mode unless given; the container's limits place it. On Fargate the hard
       // limit is the task's memory: a runaway process is stopped by the container's limit, not by the platform.
-      ...(props.fargate ? { memoryLimitMiB: 1024 } : { cpu: 256, memoryLimitMiB: 512 }),
+      // With the sidecar on Fargate, the task's 1024 MiB also holds the sidecar's limit (64 MiB).
+      ...(props.fargate ? { memoryLimitMiB: sidecar ? 960 : 1024 } : { cpu: 256, memoryLimitMiB: 512 }),
       portMappings: [{ containerPort: WEB_APP_PORT, protocol: ecs.Protocol.TCP }],
-      credentialSpecs: [this.credentialSpec],
+      credentialSpecs: this.credentialSpec ? [this.credentialSpec] : undefined,
       environment: {
         // The AD name of the instance, never the RDS endpoint: SQL Server's SPN is registered for
         // `<db-instance-id>.<directory DNS name>` only. With the endpoint name the driver finds no SPN, falls back to
         // NTLM, and NTLM fails from a Linux container that holds nothing but a Kerberos ticket.
         // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html
         ConnectionStrings__Chinook: `Server=${props.sqlServerHostName};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
-        // SqlClient (GSSAPI) finds the gMSA's ticket through the standard Kerberos variable.
-        KRB5CCNAME: KERBEROS_TICKET_CACHE,
+        // SqlClient (GSSAPI) finds the gMSA's ticket through the standard Kerberos variable (the sidecar sets its own).
+        ...(sidecar ? {} : { KRB5CCNAME: KERBEROS_TICKET_CACHE }),
       },
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'web' }),
       // The aspnet runtime image has bash but neither curl nor wget: bash's /dev/tcp sends the request and the status
@@ -229,6 +244,17 @@ export class GmsaTaskDefinition extends Construct {
       acknowledgeGuardRule(this.taskDefinition, 'ECS_TASK_DEFINITION_NONROOT_USER_CHECK', user.reason);
     }
 
+    if (props.gmsa.kind === 'kerberos-sidecar') {
+      // Same log group (stream prefix kerberos-sidecar), task role reads the one secret; the app waits until HEALTHY.
+      this.kerberosSidecar = new KerberosSidecarContainer(this, 'KerberosSidecar', {
+        taskDefinition: this.taskDefinition,
+        identitySecret: props.gmsa.identitySecret,
+        logGroup: this.logGroup,
+        appUid: user.kind === 'non-root' ? user.uid : DOTNET_APP_UID,
+      });
+      this.kerberosSidecar.attachTo(this.container);
+      return;
+    }
     this.grantCredSpecRead(props);
   }
 
@@ -239,6 +265,7 @@ export class GmsaTaskDefinition extends Construct {
    */
   private grantCredSpecRead(props: GmsaTaskDefinitionProps): void {
     const credSpec = props.credSpec;
+    if (credSpec === undefined) return;
     if (credSpec.kind === 's3') {
       this.executionRole.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -285,8 +312,9 @@ export class GmsaTaskDefinition extends Construct {
 }
 
 /** The `credentialSpecs` entry for the mode: prefix by domainless/domain-joined, ARN of the object or parameter. */
-function credentialSpecOf(props: GmsaTaskDefinitionProps): ecs.CredentialSpec {
+function credentialSpecOf(props: GmsaTaskDefinitionProps): ecs.CredentialSpec | undefined {
   const credSpec = props.credSpec;
+  if (credSpec === undefined || props.gmsa.kind === 'kerberos-sidecar') return undefined;
   if (props.gmsa.kind === 'domainless') {
     return credSpec.kind === 's3'
       ? ecs.DomainlessCredentialSpec.fromS3Bucket(credSpec.bucket, credSpec.objectKey)
@@ -313,6 +341,18 @@ function validate(props: GmsaTaskDefinitionProps): void {
       `Invalid app user UID ${props.user.uid}: a non-root user has a positive whole UID, e.g. ${DOTNET_APP_UID}.`,
     );
   }
+  if (props.gmsa.kind === 'kerberos-sidecar') {
+    if (props.credSpec !== undefined) {
+      throw new Error('Invalid CredSpec with the Kerberos sidecar: the task has no credentialSpecs; pass no credSpec.');
+    }
+    if (props.user?.kind === 'root') {
+      throw new Error('Invalid app user with the Kerberos sidecar: the sidecar writes the cache for a non-root UID.');
+    }
+    return;
+  }
+  if (props.credSpec === undefined) {
+    throw new Error(`Missing CredSpec for ${props.gmsa.kind} gMSA: pass the S3 object or the SSM parameter.`);
+  }
   if (!props.fargate) return;
   if (props.user?.kind === 'non-root') {
     throw new Error(
@@ -324,7 +364,7 @@ function validate(props: GmsaTaskDefinitionProps): void {
       'Invalid gMSA mode for Fargate: Fargate supports only domainless gMSA; use the domainless identity or EC2.',
     );
   }
-  if (props.credSpec.kind !== 's3') {
+  if (props.credSpec?.kind !== 's3') {
     throw new Error(
       'Invalid CredSpec location for Fargate: Fargate reads the CredSpec only from S3; pass the S3 object.',
     );

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { SIDECAR_HEALTH_CHECK_GRACE_SECONDS } from './kerberos-sidecar-container';
 import { logDestinationBucket } from './log-destination-bucket';
 import { acknowledgeGuardRule, acknowledgeGuardRules } from '../guard-acknowledgements';
 import { GmsaTaskDefinition, HEALTH_CHECK_PATH, WEB_APP_PORT } from './gmsa-task-definition';
@@ -166,7 +167,8 @@ export class GmsaWebAppService extends Construct {
       enableExecuteCommand: true,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.taskSecurityGroup],
-      healthCheckGracePeriod: Duration.seconds(60),
+      // With the Kerberos sidecar the app starts only once the sidecar holds its first ticket.
+      healthCheckGracePeriod: Duration.seconds(props.task.kerberosSidecar ? SIDECAR_HEALTH_CHECK_GRACE_SECONDS : 60),
     };
 
     if (props.capacity.kind === 'fargate') {

@@ -19,6 +19,14 @@ export const SIDECAR_CACHE_DIRECTORY = '/var/kerberos';
 /** The ticket cache the sidecar writes and the web app reads (`KRB5CCNAME=FILE:...`). */
 export const SIDECAR_TICKET_CACHE = `${SIDECAR_CACHE_DIRECTORY}/krb5cc`;
 
+/**
+ * How long the service's load balancer health checks wait for a new task with the sidecar: the first ticket may take
+ * the script's full retry budget (5 attempts, each a secret read and a kinit of at most 15 s, with 2 + 4 + 8 + 16 s
+ * between them: about 3 minutes), then up to one health-check interval (30 s) until the sidecar is HEALTHY and the app
+ * container starts, then the app's own start (30 s). Without it a slow first ticket looks like a failing app.
+ */
+export const SIDECAR_HEALTH_CHECK_GRACE_SECONDS = 240;
+
 /** Props of {@link KerberosSidecarContainer}. */
 export interface KerberosSidecarContainerProps {
   /** The web app's task definition (Fargate, or EC2 in `awsvpc` mode); the sidecar joins it as a second container. */

@@ -9,6 +9,7 @@ import { GmsaTaskDefinition } from '../constructs/gmsa-task-definition';
 import { GmsaWebAppService, WebAppCapacity } from '../constructs/gmsa-web-app-service';
 import { WebAppImage } from '../constructs/web-app-image';
 import { DirectoryReference } from '../directory-reference';
+import { AppMode } from '../settings';
 
 /** Props of {@link ApplicationStack}. */
 export interface ApplicationStackProps extends StackProps {
@@ -32,19 +33,21 @@ export interface ApplicationStackProps extends StackProps {
    * run in `awsvpc` mode behind their own security group.
    */
   readonly instanceSecurityGroup?: ec2.ISecurityGroup;
-  /** Run on Fargate. */
-  readonly fargate: boolean;
-  /** Domain-joined mode (`credentialspec:`) instead of domainless (`credentialspecdomainless:`). */
-  readonly domainJoinEcs: boolean;
-  /** Read the CredSpec from the S3 object instead of the SSM parameter. */
-  readonly credSpecFromS3: boolean;
+  /**
+   * The deployment mode: Fargate or EC2; a gMSA (domainless or domain-joined, CredSpec from S3 or SSM) or the Kerberos
+   * sidecar (no CredSpec; the task role reads the identity secret).
+   */
+  readonly mode: AppMode;
   /** The CredSpec parameter. */
   readonly credSpecParameter: ssm.IStringParameter;
   /** The CredSpec bucket. */
   readonly credSpecBucket: s3.IBucket;
   /** Key of the CredSpec object. */
   readonly credSpecObjectKey: string;
-  /** The domainless identity; the execution role reads it in domainless mode. */
+  /**
+   * The app's AD identity: the execution role reads it in domainless gMSA mode; in sidecar mode the sidecar reads it
+   * with the task role.
+   */
   readonly identitySecret: secretsmanager.ISecret;
   /** SQL Server's security group: the tasks get 1433 to it. */
   readonly databaseSecurityGroup: ec2.ISecurityGroup;
@@ -58,7 +61,7 @@ export interface ApplicationStackProps extends StackProps {
   readonly certificateArn?: string;
 }
 
-/** The web app: task definition with `credentialSpecs`, service and load balancer. */
+/** The web app: task definition (with `credentialSpecs`, or with the Kerberos sidecar), service and load balancer. */
 export class ApplicationStack extends Stack {
   /** The web app's task definition, roles and log group. */
   public readonly task: GmsaTaskDefinition;
@@ -75,14 +78,19 @@ export class ApplicationStack extends Stack {
       appImage: props.appImage,
     });
 
+    const mode = props.mode;
     this.task = new GmsaTaskDefinition(this, 'TaskDefinition', {
-      fargate: props.fargate,
-      gmsa: props.domainJoinEcs
-        ? { kind: 'domain-joined' }
-        : { kind: 'domainless', identitySecret: props.identitySecret },
-      credSpec: props.credSpecFromS3
-        ? { kind: 's3', bucket: props.credSpecBucket, objectKey: props.credSpecObjectKey }
-        : { kind: 'ssm', parameter: props.credSpecParameter },
+      fargate: mode.fargate,
+      ...(mode.ticketSource === 'sidecar'
+        ? { gmsa: { kind: 'kerberos-sidecar', identitySecret: props.identitySecret } }
+        : {
+            gmsa: mode.domainJoinEcs
+              ? { kind: 'domain-joined' }
+              : { kind: 'domainless', identitySecret: props.identitySecret },
+            credSpec: mode.credSpecFromS3
+              ? { kind: 's3', bucket: props.credSpecBucket, objectKey: props.credSpecObjectKey }
+              : { kind: 'ssm', parameter: props.credSpecParameter },
+          }),
       image: this.image.image,
       sqlServerHostName: props.kerberosHostName,
     });
@@ -90,7 +98,7 @@ export class ApplicationStack extends Stack {
     this.webApp = new GmsaWebAppService(this, 'WebApp', {
       vpc: props.vpc,
       cluster: props.cluster,
-      capacity: props.fargate ? { kind: 'fargate' } : ec2Capacity(props),
+      capacity: mode.fargate ? { kind: 'fargate' } : ec2Capacity(props),
       task: this.task,
       ingressCidr: props.albIngressCidr,
       certificateArn: props.certificateArn,

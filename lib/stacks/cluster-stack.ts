@@ -9,6 +9,7 @@ import { CredentialsFetcherHosts } from '../constructs/credentials-fetcher-hosts
 import { DomainJoinTag } from '../constructs/domain-join';
 import { GMSA_PRINCIPALS_GROUP } from '../directory-names';
 import { DirectoryReference } from '../directory-reference';
+import { AppMode } from '../settings';
 
 /** Props of {@link ClusterStack}. */
 export interface ClusterStackProps extends StackProps {
@@ -18,10 +19,11 @@ export interface ClusterStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   /** The directory. */
   readonly directory: DirectoryReference;
-  /** Fargate only: no EC2 container instances. */
-  readonly fargate: boolean;
-  /** Container instances join the directory. */
-  readonly domainJoinEcs: boolean;
+  /**
+   * The deployment mode: Fargate only (no EC2 container instances); credentials-fetcher hosts, domainless or joined
+   * to the directory; or, with the Kerberos sidecar, plain ECS-optimized hosts.
+   */
+  readonly mode: AppMode;
   /** The domainless identity; container instances read it in domainless mode. */
   readonly identitySecret: secretsmanager.ISecret;
   /** The seamless-domain-join secret; container instances read it in domain-joined mode. */
@@ -43,7 +45,10 @@ export interface ClusterStackProps extends StackProps {
   readonly maxCapacity: number;
 }
 
-/** The ECS cluster: Fargate capacity always, and credentials-fetcher EC2 hosts unless Fargate only. */
+/**
+ * The ECS cluster: Fargate capacity always, and EC2 hosts unless Fargate only: with credentials-fetcher for a gMSA, or
+ * plain ECS-optimized ones for the Kerberos sidecar.
+ */
 export class ClusterStack extends Stack {
   /** The cluster. */
   public readonly cluster: ecs.ICluster;
@@ -78,29 +83,36 @@ export class ClusterStack extends Stack {
     cluster.node.addDependency(insightsLogGroup);
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName, description: 'ECS cluster' });
 
-    if (props.fargate) {
+    const mode = props.mode;
+    if (mode.fargate) {
       return;
     }
 
-    // credentials-fetcher's, the ECS agent's and the bootstrap log, shipped by the CloudWatch agent on each host.
-    this.hostLogs = new ContainerHostLogs(this, 'ContainerHostLogs', {
-      solutionId: props.solutionId,
-      metricNamespace: metricNamespaceFor(props.solutionId),
-    });
+    // credentials-fetcher's, the ECS agent's and the bootstrap log, shipped by the CloudWatch agent on each host. Plain
+    // hosts (sidecar mode) run no host script to install the agent; their tasks log through the awslogs driver.
+    const sidecar = mode.ticketSource === 'sidecar';
+    this.hostLogs = sidecar
+      ? undefined
+      : new ContainerHostLogs(this, 'ContainerHostLogs', {
+          solutionId: props.solutionId,
+          metricNamespace: metricNamespaceFor(props.solutionId),
+        });
     const hosts = new CredentialsFetcherHosts(this, 'ContainerInstances', {
       hostLogs: this.hostLogs,
       vpc: props.vpc,
       cluster,
-      directoryAccess: props.domainJoinEcs
-        ? {
-            mode: 'domain-joined',
-            domainName: props.directory.dnsName,
-            domainControllers: props.directory.dnsIpAddresses,
-            domainJoinSecret: props.domainJoinSecret,
-            domainJoinTag: props.domainJoinTag,
-            gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
-          }
-        : { mode: 'domainless', identitySecret: props.identitySecret },
+      directoryAccess: sidecar
+        ? { mode: 'none' }
+        : mode.domainJoinEcs
+          ? {
+              mode: 'domain-joined',
+              domainName: props.directory.dnsName,
+              domainControllers: props.directory.dnsIpAddresses,
+              domainJoinSecret: props.domainJoinSecret,
+              domainJoinTag: props.domainJoinTag,
+              gmsaPrincipalsGroup: GMSA_PRINCIPALS_GROUP,
+            }
+          : { mode: 'domainless', identitySecret: props.identitySecret },
       credentialsFetcherVersion: props.credentialsFetcherVersion,
       instanceType: props.instanceType,
       minCapacity: props.minCapacity,
@@ -111,7 +123,7 @@ export class ClusterStack extends Stack {
     this.instanceSecurityGroup = hosts.securityGroup;
     this.ec2TaskSlots = hosts.awsvpcTaskSlots;
 
-    this.hostLogs.grantWrite(hosts.role);
+    this.hostLogs?.grantWrite(hosts.role);
 
     new CfnOutput(this, 'ECSAutoScalingGroupName', {
       value: hosts.autoScalingGroup.autoScalingGroupName,

@@ -12,7 +12,8 @@ import { DomainlessIdentityRotation } from '../constructs/domainless-identity-ro
 import { RotationFailureAlerts } from '../constructs/rotation-failure-alerts';
 import { CHINOOK_DATABASE_NAME, SqlServer } from '../constructs/sql-server';
 import { DirectoryReference } from '../directory-reference';
-import { GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../directory-names';
+import { GMSA_NAME, GMSA_PRINCIPALS_GROUP, SIDECAR_USERNAME } from '../directory-names';
+import { AppMode } from '../settings';
 
 /** Props of {@link DatabaseStack}. */
 export interface DatabaseStackProps extends StackProps {
@@ -24,7 +25,10 @@ export interface DatabaseStackProps extends StackProps {
   readonly directory: DirectoryReference;
   /** Password of the directory's `admin` user. */
   readonly adminSecret: secretsmanager.ISecret;
-  /** The domainless identity `{username, password, domainName}`; the bastion creates that AD user. */
+  /**
+   * The app's AD identity `{username, password, domainName}` (the directory stack's `identitySecret`): the domainless
+   * identity, or in sidecar mode the sidecar's. The bastion creates that AD user; the rotation function rotates it.
+   */
   readonly identitySecret: secretsmanager.ISecret;
   /** The seamless-domain-join secret; the bastion creates that AD user. */
   readonly domainJoinSecret: secretsmanager.ISecret;
@@ -34,8 +38,11 @@ export interface DatabaseStackProps extends StackProps {
   readonly credSpecBucket: s3.IBucket;
   /** Key of the CredSpec object. */
   readonly credSpecObjectKey: string;
-  /** Domain-joined mode: the CredSpec has no `HostAccountConfig`. */
-  readonly domainJoinEcs: boolean;
+  /**
+   * The deployment mode. Domain-joined: the CredSpec has no `HostAccountConfig` and no AD user rotates. Sidecar: the
+   * bastion also creates the sidecar's AD user and read-only SQL login, and the identity is the sidecar's.
+   */
+  readonly mode: AppMode;
   /** The directory stack's SQL clients group (ECS container instances): SQL Server admits it on 1433. */
   readonly sqlClientsSecurityGroup: ec2.ISecurityGroup;
   /** Instance class of SQL Server, without the `db.` prefix. */
@@ -135,20 +142,31 @@ export class DatabaseStack extends Stack {
     this.dbInstanceIdentifier = this.sqlServer.instanceIdentifier;
     this.kerberosHostName = this.sqlServer.kerberosHostName;
 
+    const mode = props.mode;
+    // The identity secret is credentials-fetcher's (domainless), the sidecar's, or unused (domain-joined).
+    const identity =
+      mode.ticketSource === 'sidecar'
+        ? { domainless: undefined, sidecar: props.identitySecret }
+        : { domainless: mode.domainJoinEcs ? undefined : props.identitySecret, sidecar: undefined };
+    // In sidecar mode the bastion still creates the gMSA and writes the CredSpec (without HostAccountConfig, like
+    // domain-joined mode): Configure-Database.ps1 gives the gMSA its login, and the same directory can switch back to
+    // TICKET_SOURCE=credentials-fetcher without a new bastion run (docs/sidecar.md).
     const credSpecTemplate = buildCredSpecTemplate({
       gmsaName: GMSA_NAME,
       dnsName: props.directory.dnsName,
       netbiosName: props.directory.netbiosName,
-      domainlessCredentialArn: props.domainJoinEcs ? undefined : props.identitySecret.secretArn,
+      domainlessCredentialArn: identity.domainless?.secretArn,
     });
 
     this.bastion = new AdManagementBastion(this, 'AdManagementBastion', {
       vpc: props.vpc,
       directory: props.directory,
       adminSecret: props.adminSecret,
-      identitySecret: props.domainJoinEcs ? undefined : props.identitySecret,
+      identitySecret: identity.domainless,
+      sidecarIdentitySecret: identity.sidecar,
       // Only domain-joined hosts use the join user (docs/security.md).
-      domainJoinSecret: props.domainJoinEcs ? props.domainJoinSecret : undefined,
+      domainJoinSecret:
+        mode.ticketSource === 'credentials-fetcher' && mode.domainJoinEcs ? props.domainJoinSecret : undefined,
       // The secret itself, not its attachment (which waits for the instance); the identifier as the same plain string
       // the instance is created with.
       databaseSecret: this.sqlServer.masterSecret,
@@ -200,10 +218,13 @@ export class DatabaseStack extends Stack {
     }
     rotationSchedule.node.addDependency(this.bastion.configured);
 
-    if (!props.domainJoinEcs) {
+    const rotated = identity.domainless ?? identity.sidecar;
+    if (rotated !== undefined) {
       // Creating the schedule rotates at once: wait until the bastion has created the AD user with the first password.
+      // The same function and four steps for the sidecar's user: only the user it may reset differs.
       this.identityRotation = new DomainlessIdentityRotation(this, 'DomainlessIdentityRotation', {
-        secret: props.identitySecret,
+        secret: rotated,
+        username: identity.sidecar ? SIDECAR_USERNAME : undefined,
         directoryId: props.directory.directoryId,
         vpc: props.vpc,
         rotationDays: props.identityRotationDays,
@@ -212,12 +233,14 @@ export class DatabaseStack extends Stack {
       });
       new CfnOutput(this, 'IdentityRotationLogGroupName', {
         value: this.identityRotation.logGroup.logGroupName,
-        description: 'Log of the domainless identity password rotation',
+        description: identity.sidecar
+          ? "Log of the Kerberos sidecar identity's password rotation"
+          : 'Log of the domainless identity password rotation',
       });
     }
 
     this.rotationFailureAlerts = new RotationFailureAlerts(this, 'RotationFailureAlerts', {
-      secrets: [this.sqlServer.secret, ...(this.identityRotation ? [props.identitySecret] : [])],
+      secrets: [this.sqlServer.secret, ...(rotated ? [rotated] : [])],
       topic: props.alarmTopic,
       ruleName: rotationFailureRuleNameFor(props.solutionId),
     });

@@ -12,7 +12,14 @@ import { DomainlessIdentity } from '../constructs/domainless-identity';
 import { ManagedDirectory } from '../constructs/managed-directory';
 import { Network } from '../constructs/network';
 import { DirectoryReference } from '../directory-reference';
-import { directoryDnsName, DOMAIN_JOIN_USERNAME, DOMAINLESS_USERNAME, GMSA_NAME } from '../directory-names';
+import {
+  directoryDnsName,
+  DOMAIN_JOIN_USERNAME,
+  DOMAINLESS_USERNAME,
+  GMSA_NAME,
+  SIDECAR_USERNAME,
+} from '../directory-names';
+import { TicketSource } from '../settings';
 
 /** Props of {@link DirectoryStack}. */
 export interface DirectoryStackProps extends StackProps {
@@ -28,6 +35,12 @@ export interface DirectoryStackProps extends StackProps {
    * @default - none
    */
   readonly alarmEmail?: string;
+  /**
+   * Who gets the app's ticket: with `sidecar` the identity secret is the sidecar's (`<SOLUTION_ID>/sidecar-identity`),
+   * with `credentials-fetcher` credentials-fetcher's domainless identity.
+   * @default 'credentials-fetcher'
+   */
+  readonly ticketSource?: TicketSource;
 }
 
 /** The network and the directory every other stack stands on, plus the secrets and the CredSpec's storage. */
@@ -38,7 +51,11 @@ export class DirectoryStack extends Stack {
   public readonly directory: DirectoryReference;
   /** Password of the directory's `admin` user (plain string). */
   public readonly adminSecret: secretsmanager.ISecret;
-  /** `{username, password, domainName}` that credentials-fetcher uses in domainless mode. */
+  /**
+   * `{username, password, domainName}` of the app's AD user, whose password the rotation function changes:
+   * credentials-fetcher's domainless identity (`<SOLUTION_ID>/credentials-fetcher-identity`), or with
+   * `TICKET_SOURCE=sidecar` the Kerberos sidecar's (`<SOLUTION_ID>/sidecar-identity`, user `ecs-sidecar-user`).
+   */
   public readonly identitySecret: secretsmanager.ISecret;
   /** The seamless-domain-join secret (`awsSeamlessDomainUsername`, `awsSeamlessDomainPassword`). */
   public readonly domainJoinSecret: secretsmanager.ISecret;
@@ -94,11 +111,21 @@ export class DirectoryStack extends Stack {
     };
     this.adminSecret = directory.adminSecret;
 
-    this.identitySecret = new DomainlessIdentity(this, 'DomainlessIdentity', {
-      secretName: `${solutionId}/credentials-fetcher-identity`,
-      username: DOMAINLESS_USERNAME,
-      domainName: directory.dnsName,
-    }).secret;
+    const sidecar = props.ticketSource === 'sidecar';
+    // Same shape, so one rotation function rotates either (docs/sidecar.md). The sidecar reads its own with the task
+    // role; no credentials-fetcher secret exists in that mode.
+    this.identitySecret = sidecar
+      ? new DomainlessIdentity(this, 'SidecarIdentity', {
+          secretName: `${solutionId}/sidecar-identity`,
+          username: SIDECAR_USERNAME,
+          domainName: directory.dnsName,
+          description: 'AD user the Kerberos sidecar signs in as (kinit) for the web app (TICKET_SOURCE=sidecar)',
+        }).secret
+      : new DomainlessIdentity(this, 'DomainlessIdentity', {
+          secretName: `${solutionId}/credentials-fetcher-identity`,
+          username: DOMAINLESS_USERNAME,
+          domainName: directory.dnsName,
+        }).secret;
 
     this.domainJoinTag = { key: 'gmsa-linux-ecs:domain-join', value: solutionId };
     const domainJoin = new DomainJoin(this, 'DomainJoin', {
@@ -126,7 +153,9 @@ export class DirectoryStack extends Stack {
     });
     new CfnOutput(this, 'IdentitySecretName', {
       value: this.identitySecret.secretName,
-      description: 'Secret credentials-fetcher reads in domainless mode',
+      description: sidecar
+        ? 'Secret the Kerberos sidecar reads (TICKET_SOURCE=sidecar)'
+        : 'Secret credentials-fetcher reads in domainless mode',
     });
     new CfnOutput(this, 'CredSpecBucketName', { value: credSpec.bucket.bucketName });
     new CfnOutput(this, 'CredSpecObjectKey', { value: credSpec.objectKey });

@@ -146,6 +146,8 @@ describe('AD management bastion: one run per configuration', () => {
     },
     credentialsFetcherVersion: { change: { credentialsFetcherVersion: '2.0.3' }, outcome: 'unchanged' },
     alarmEmail: { change: { alarmEmail: 'ops@example.com' }, outcome: 'unchanged' },
+    // The bastion then creates the sidecar's AD user and SQL login (another configuration, another instance).
+    ticketSource: { change: { ticketSource: 'sidecar' }, outcome: 'replaced' },
   };
 
   test.each(Object.entries(CHANGES).map(([name, { change, outcome }]) => [name, outcome, change] as const))(
@@ -271,6 +273,11 @@ describe('AD management bastion: every step bounded within the signal timeout', 
     for (const [name, value] of Object.entries(defaults)) {
       expect(configureDb).toMatch(new RegExp(`\\[int\\] \\$${name} = ${value}[,\\n]`));
     }
+    // Configure-SidecarUser.ps1 (sidecar mode) has the same SQL bounds; it downloads nothing.
+    const configureSidecar = script('Configure-SidecarUser.ps1');
+    for (const [name, value] of Object.entries(defaults).filter(([n]) => n !== 'DownloadTimeoutSeconds')) {
+      expect(configureSidecar).toMatch(new RegExp(`\\[int\\] \\$${name} = ${value}[,\\n]`));
+    }
   });
 
   test('THEN the SqlServer module is installed and imported at the pinned version, which has -Encrypt (22 or later)', () => {
@@ -279,7 +286,12 @@ describe('AD management bastion: every step bounded within the signal timeout', 
     expect(setup).toContain('Import-Module SqlServer -RequiredVersion $version');
     expect(Number(SQLSERVER_MODULE_VERSION.split('.')[0])).toBeGreaterThanOrEqual(22);
     expect(script('Configure-Database.ps1')).toContain('Import-Module SqlServer -MinimumVersion 22.0');
-    expect(script('Configure-Database.ps1')).toContain("Encrypt           = 'Mandatory'");
+    expect(script('Configure-SidecarUser.ps1')).toContain('Import-Module SqlServer -MinimumVersion 22.0');
+    // Both scripts send every statement through the shared Invoke-Sql, which requires TLS.
+    for (const name of ['Configure-Database.ps1', 'Configure-SidecarUser.ps1']) {
+      expect(script(name)).toContain(". (Join-Path $PSScriptRoot 'SqlServerLogins.ps1')");
+    }
+    expect(script('SqlServerLogins.ps1')).toContain("Encrypt           = 'Mandatory'");
   });
 
   test('fails on a signal timeout shorter than the worst case of the run', () => {
@@ -338,7 +350,7 @@ describe('AD management bastion: its keys for its run only (issue 26 item 2)', (
       expect(JSON.stringify(iam.role.Properties.ManagedPolicyArns ?? [])).not.toContain('Secrets');
     });
 
-    test('THEN the run policy reads exactly the secrets of the run (admin, SQL Server, and the seamless join in domain-joined mode or the identity in domainless mode), nothing else', () => {
+    test('THEN the run policy reads exactly the secrets of the run (admin, SQL Server, and the seamless join, domainless identity or sidecar identity of its mode), nothing else', () => {
       const [, run] = iam.managed.find(([id]) => id === runId)!;
       const statements = iam.statementsOf(run);
       expect(statements).toHaveLength(1);
@@ -349,7 +361,8 @@ describe('AD management bastion: its keys for its run only (issue 26 item 2)', (
       ]);
       const names = ([] as unknown[]).concat(statements[0].Resource).map((r) => JSON.stringify(r));
       const expected = ['ManagedDirectoryAdminPassword', 'SqlServerMasterSecret'];
-      expected.push(mode.startsWith('domain-joined') ? 'DomainJoinSecret' : 'DomainlessIdentitySecret');
+      if (mode.startsWith('domain-joined')) expected.push('DomainJoinSecret');
+      else expected.push(mode.startsWith('sidecar') ? 'SidecarIdentity' : 'DomainlessIdentitySecret');
       expect(names).toHaveLength(expected.length);
       for (const name of expected) expect(names.filter((n) => n.includes(name))).toHaveLength(1);
       expect(run.Properties.Roles).toEqual([{ Ref: iam.roleId }]);

@@ -30,7 +30,8 @@ function monitoringStackOf(stacks: ReturnType<typeof buildApp>['stacks']): Stack
 describe.each(MODE_NAMES.flatMap((mode) => [[mode, true] as const, [mode, false] as const]))(
   'observability in mode %s with DEPLOY_APP=%p',
   (mode: ModeName, deployApp: boolean) => {
-    const ec2 = !mode.includes('fargate');
+    // Hosts with credentials-fetcher (and their logs): not on Fargate, not the Kerberos sidecar's plain hosts.
+    const ec2 = !mode.includes('fargate') && !mode.startsWith('sidecar');
     const domainless = mode.startsWith('domainless');
     const { stacks } = buildApp(settingsFor(mode, { deployApp, alarmEmail: 'ops@example.com' }));
     const directory = Template.fromStack(stacks.directory);

@@ -145,6 +145,68 @@ describe('GmsaTaskDefinition', () => {
   });
 });
 
+// --- TICKET_SOURCE=sidecar ------------------------------------------------------------------------------------------
+describe('GmsaTaskDefinition with the Kerberos sidecar', () => {
+  const sidecarOf = (f: ReturnType<typeof fixture>): GmsaMode => ({
+    kind: 'kerberos-sidecar',
+    identitySecret:
+      f.domainless.kind === 'domainless' ? f.domainless.identitySecret : new secretsmanager.Secret(f.stack, 'S'),
+  });
+
+  test.each([false, true])(
+    'GIVEN fargate=%p THEN two containers, the app as UID 1654 waiting for HEALTHY, no CredSpec',
+    (fargate) => {
+      const f = fixture();
+      const task = new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, gmsa: sidecarOf(f), credSpec: undefined }));
+      const [definition] = Object.values(Template.fromStack(f.stack).findResources('AWS::ECS::TaskDefinition'));
+      const containers = Object.fromEntries(
+        (definition.Properties.ContainerDefinitions as Array<Record<string, unknown>>).map((c) => [c.Name, c]),
+      );
+      expect(Object.keys(containers).sort()).toEqual(['kerberos-sidecar', 'web']);
+      expect(containers.web).toMatchObject({
+        User: '1654',
+        ReadonlyRootFilesystem: true,
+        DependsOn: [{ ContainerName: 'kerberos-sidecar', Condition: 'HEALTHY' }],
+        ...(fargate ? { Memory: 960 } : {}),
+      });
+      expect(containers.web.CredentialSpecs).toBeUndefined();
+      expect(JSON.stringify(containers.web.Environment)).toContain('FILE:/var/kerberos/krb5cc');
+      expect(JSON.stringify(containers.web.Environment)).not.toContain('/var/credentials-fetcher');
+      expect(task.credentialSpec).toBeUndefined();
+      expect(task.kerberosSidecar).toBeDefined();
+      // Non-root: no Control Tower acknowledgement of a root user.
+      expect(JSON.stringify(definition.Metadata ?? {})).not.toContain('ECS_TASK_DEFINITION_NONROOT_USER_CHECK');
+    },
+  );
+
+  test('fails with a CredSpec: the sidecar mode has none', () => {
+    const f = fixture();
+    expect(() => new GmsaTaskDefinition(f.stack, 'Task', props({ gmsa: sidecarOf(f), credSpec: f.s3 }))).toThrow(
+      /Invalid CredSpec with the Kerberos sidecar/,
+    );
+  });
+
+  test('fails with a root app user: the sidecar writes the cache for a non-root UID', () => {
+    const f = fixture();
+    expect(
+      () =>
+        new GmsaTaskDefinition(
+          f.stack,
+          'Task',
+          props({ gmsa: sidecarOf(f), credSpec: undefined, user: { kind: 'root', reason: 'x' } }),
+        ),
+    ).toThrow(/Invalid app user with the Kerberos sidecar/);
+  });
+
+  test('fails on a gMSA without a CredSpec', () => {
+    const f = fixture();
+    expect(() => new GmsaTaskDefinition(f.stack, 'Task', props({ gmsa: f.domainless, credSpec: undefined }))).toThrow(
+      /Missing CredSpec for domainless gMSA/,
+    );
+  });
+});
+// --- end TICKET_SOURCE=sidecar --------------------------------------------------------------------------------------
+
 describe('GmsaTaskDefinition: a read-only container, and the user per platform', () => {
   function containerOf(stack: Stack) {
     const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition'));

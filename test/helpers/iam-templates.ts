@@ -24,6 +24,8 @@ export interface RoleStatement {
   readonly stack: string;
   readonly roleId: string;
   readonly statement: PolicyStatement;
+  /** The logical id of the policy resource that holds the statement; absent for a role's inline `Policies`. */
+  readonly policyId?: string;
 }
 
 /** Every resource of every stack of the app, as synthesized. */
@@ -66,7 +68,8 @@ export function roleStatements(resources: TemplateResource[]): RoleStatement[] {
       const document = r.properties.PolicyDocument as { Statement: PolicyStatement[] };
       for (const role of asList(r.properties.Roles as { Ref?: string }[])) {
         if (role.Ref === undefined) throw new Error(`${r.stack}/${r.logicalId} attaches to a role that is not a Ref.`);
-        for (const statement of document.Statement) out.push({ stack: r.stack, roleId: role.Ref, statement });
+        for (const statement of document.Statement)
+          out.push({ stack: r.stack, roleId: role.Ref, statement, policyId: r.logicalId });
       }
     }
   }

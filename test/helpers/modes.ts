@@ -5,13 +5,15 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildGmsaApp, GmsaStacks } from '../../lib/gmsa-app';
 import { DEFAULT_SETTINGS, Settings } from '../../lib/settings';
 
-/** The five valid deployment modes. */
+/** The seven valid deployment modes: five with a gMSA (credentials-fetcher), two with the Kerberos sidecar. */
 export type ModeName =
   | 'domainless-ec2-ssm'
   | 'domainless-ec2-s3'
   | 'domain-joined-ec2-ssm'
   | 'domain-joined-ec2-s3'
-  | 'domainless-fargate-s3';
+  | 'domainless-fargate-s3'
+  | 'sidecar-ec2'
+  | 'sidecar-fargate';
 
 /** Settings of each mode, as `bin/` would build them from the mode's flags. */
 export const MODES: Readonly<Record<ModeName, Settings>> = {
@@ -20,6 +22,9 @@ export const MODES: Readonly<Record<ModeName, Settings>> = {
   'domain-joined-ec2-ssm': { ...DEFAULT_SETTINGS, domainJoinEcs: true },
   'domain-joined-ec2-s3': { ...DEFAULT_SETTINGS, domainJoinEcs: true, credSpecFromS3: true },
   'domainless-fargate-s3': { ...DEFAULT_SETTINGS, fargate: true, credSpecFromS3: true },
+  // TICKET_SOURCE=sidecar, without and with FARGATE=1 (bin/ sets credSpecFromS3 with FARGATE; it does nothing here).
+  'sidecar-ec2': { ...DEFAULT_SETTINGS, ticketSource: 'sidecar' },
+  'sidecar-fargate': { ...DEFAULT_SETTINGS, ticketSource: 'sidecar', fargate: true, credSpecFromS3: true },
 };
 
 export const MODE_NAMES = Object.keys(MODES) as ModeName[];

@@ -37,10 +37,10 @@ export interface ModeIntegTest {
 /**
  * One mode's integration test: the app exactly as `bin/` builds it for the mode's settings (same parser, same
  * `buildGmsaApp`, same cdk-nag checks), deployed by integ-runner, then asserted from a stack of its own:
- * 1. the CredSpec the task definition reads exists and names the gMSA;
+ * 1. the CredSpec the task definition reads exists and names the gMSA (not in sidecar mode: the task reads none);
  * 2. the service's deployment completed;
  * 3. `GET <ServiceURL>/api/status` answers `ok: true` with `authScheme: "KERBEROS"`;
- * 4. domainless modes: the identity secret is rotated, the service is redeployed (new tasks get tickets with the new
+ * 4. domainless and sidecar modes: the identity secret is rotated, the service is redeployed (new tasks get tickets with the new
  *    password), and the page is KERBEROS again.
  */
 export function buildModeIntegTest(mode: IntegModeName, app = newIntegApp()): ModeIntegTest {
@@ -71,20 +71,24 @@ export function buildModeIntegTest(mode: IntegModeName, app = newIntegApp()): Mo
   const { directory, cluster } = stacks;
   const serviceUrl = `http://${application.webApp.loadBalancer.loadBalancerDnsName}`;
 
-  // 1. The CredSpec, where this mode's task definition reads it.
-  const credSpec: IApiCall =
-    INTEG_MODES[mode].credSpecIn === 's3'
-      ? assertions.awsApiCall('S3', 'getObject', {
-          Bucket: directory.credSpecBucket.bucketName,
-          Key: directory.credSpecObjectKey,
-        })
-      : assertions.awsApiCall('SSM', 'getParameter', { Name: directory.credSpecParameter.parameterName });
-  const credSpecPath =
-    INTEG_MODES[mode].credSpecIn === 's3'
-      ? 'Body.DomainJoinConfig.MachineAccountName'
-      : 'Parameter.Value.DomainJoinConfig.MachineAccountName';
-  credSpec.assertAtPath(credSpecPath, ExpectedResult.stringLikeRegexp(`^${GMSA_NAME}$`));
-  credSpec.waitForAssertions(ASSERTION_WAITS.credSpec);
+  // 1. The CredSpec, where this mode's task definition reads it (the Kerberos sidecar's task reads none).
+  const credSpecIn = INTEG_MODES[mode].credSpecIn;
+  let credSpec: IApiCall | undefined;
+  if (credSpecIn !== 'none') {
+    credSpec =
+      credSpecIn === 's3'
+        ? assertions.awsApiCall('S3', 'getObject', {
+            Bucket: directory.credSpecBucket.bucketName,
+            Key: directory.credSpecObjectKey,
+          })
+        : assertions.awsApiCall('SSM', 'getParameter', { Name: directory.credSpecParameter.parameterName });
+    const credSpecPath =
+      credSpecIn === 's3'
+        ? 'Body.DomainJoinConfig.MachineAccountName'
+        : 'Parameter.Value.DomainJoinConfig.MachineAccountName';
+    credSpec.assertAtPath(credSpecPath, ExpectedResult.stringLikeRegexp(`^${GMSA_NAME}$`));
+    credSpec.waitForAssertions(ASSERTION_WAITS.credSpec);
+  }
 
   // 2. The service's only deployment is COMPLETED (desired count reached, circuit breaker did not roll back).
   const service = assertions.awsApiCall('ECS', 'describeServices', {
@@ -102,9 +106,9 @@ export function buildModeIntegTest(mode: IntegModeName, app = newIntegApp()): Mo
 
   // 3. The end of the chain: the app's own SQL session is KERBEROS.
   const page = kerberosPage(assertions, serviceUrl);
-  credSpec.next(service).next(page);
+  (credSpec ? credSpec.next(service) : service).next(page);
 
-  // 4. Domainless: a rotation the test triggers leaves the page at KERBEROS, for tasks started after it.
+  // 4. Domainless (and the sidecar's identity): a rotation the test triggers leaves the page at KERBEROS, for tasks started after it.
   if (INTEG_MODES[mode].domainless) {
     const secretId = directory.identitySecret.secretArn;
     const rotate = assertions.awsApiCall('SecretsManager', 'rotateSecret', { SecretId: secretId });

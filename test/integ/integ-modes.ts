@@ -1,5 +1,5 @@
 /**
- * The five modes of the README's Modes table as integration tests: the settings a person would set for each (parsed by
+ * The seven modes of the README's Modes table as integration tests: the settings a person would set for each (parsed by
  * the same `parseSettings` as `bin/`), and a SOLUTION_ID of its own so a mode's stacks, directory and names never meet
  * another mode's or the person's own deployment.
  */
@@ -29,13 +29,28 @@ export const INTEG_MODES = {
     domainless: true,
     credSpecIn: 's3',
   },
+  // TICKET_SOURCE=sidecar: no CredSpec is read; `domainless`: an identity secret (the sidecar's) rotates.
+  'sidecar-ec2': {
+    solutionId: 'gmsa-integ-sc-ec2',
+    env: { TICKET_SOURCE: 'sidecar' },
+    domainless: true,
+    credSpecIn: 'none',
+  },
+  'sidecar-fargate': {
+    solutionId: 'gmsa-integ-sc-fg',
+    env: { TICKET_SOURCE: 'sidecar', FARGATE: '1' },
+    domainless: true,
+    credSpecIn: 'none',
+  },
 } as const satisfies Record<
   string,
   {
     readonly solutionId: string;
     readonly env: Readonly<Record<string, string>>;
+    /** An identity secret rotates: credentials-fetcher's domainless identity, or the Kerberos sidecar's. */
     readonly domainless: boolean;
-    readonly credSpecIn: 'ssm' | 's3';
+    /** Where the task definition reads the CredSpec; `none` with the Kerberos sidecar. */
+    readonly credSpecIn: 'ssm' | 's3' | 'none';
   }
 >;
 

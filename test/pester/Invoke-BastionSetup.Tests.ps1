@@ -254,6 +254,95 @@ Describe 'Invoke-BastionSetup.ps1 in <_> mode' -ForEach @('domainless', 'domain-
     }
 }
 
+Describe 'Invoke-BastionSetup.ps1 in Kerberos sidecar mode (TICKET_SOURCE=sidecar)' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'Mocks.ps1')
+        . (Join-Path $PSScriptRoot 'SidecarSql.ps1')
+    }
+
+    BeforeEach {
+        $world = New-FakeWorld -Mode sidecar -Root (New-Item -ItemType Directory -Path (Join-Path $TestDrive ([guid]::NewGuid())))
+        $dir = $global:BastionFake.Directory
+        $sql = $global:BastionFake.Sql
+        $netbios = $world.Config.NetBiosName
+        $principal = "$netbios\ecs-sidecar-user"
+    }
+
+    It 'GIVEN an empty directory and database WHEN it runs THEN it creates the sidecar user with the secret''s password and a read-only login, after the database, before the signal' {
+        $run = Invoke-Bastion -World $world
+
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $user = $dir.Users['ecs-sidecar-user']
+        $user.Password | Should -BeExactly 'Sidecar-Pa55'
+        $user.Enabled | Should -BeTrue
+        $user.MemberOf | Should -BeNullOrEmpty -Because 'the sidecar user is no gMSA principal'
+        $dir.Users.Keys | Should -Not -Contain 'credentials-fetcher'
+        $sql.Logins[$principal].DefaultDatabase | Should -Be 'Chinook'
+        $sql.Logins[$principal].ViewServerState | Should -BeTrue
+        $sql.Users["Chinook|$principal"].Reader | Should -BeTrue
+        $sql.Users["Chinook|$principal"].Owner | Should -BeFalse
+        # Kept in this mode (docs/sidecar.md): the gMSA, its login and the CredSpec, without HostAccountConfig.
+        $dir.ServiceAccounts.Keys | Should -Contain 'SampleWebApp'
+        ConvertTo-CanonicalJson $global:BastionFake.Ssm[$world.Config.CredSpecParameterName] |
+            Should -BeExactly (ConvertTo-CanonicalJson $world.Expected)
+        $global:BastionFake.Signals.Status | Should -Be @('SUCCESS')
+        $run.Log | Should -Match "Configuring the Kerberos sidecar's user ecs-sidecar-user, at most 30 minutes"
+
+        # The sidecar's login comes after Chinook is loaded, and everything before the signal.
+        $calls = $global:BastionFake.Calls
+        $index = { param($predicate) for ($i = 0; $i -lt $calls.Count; $i++) { if (& $predicate $calls[$i]) { return $i } }; -1 }
+        $loaded = & $index { param($c) $c.Command -eq 'Invoke-Sqlcmd' -and "$($c.Arguments.Statement)" -match 'input file' }
+        $sidecarUser = & $index { param($c) $c.Command -eq 'New-ADUser' -and $c.Arguments.Name -eq 'ecs-sidecar-user' }
+        $reader = & $index { param($c) "$($c.Arguments.Statement)" -match 'ALTER ROLE \[db_datareader\]' }
+        $signal = & $index { param($c) $c.Command -eq 'Send-CFNResourceSignal' }
+        @($loaded, $sidecarUser, $reader, $signal) | Should -Not -Contain -1
+        $loaded | Should -BeLessThan $sidecarUser
+        $reader | Should -BeLessThan $signal
+    }
+
+    It 'GIVEN a first run done WHEN it runs again by hand THEN it changes nothing in AD or SQL Server' {
+        (Invoke-Bastion -World $world).ExitCode | Should -Be 0
+        Reset-FakeCalls
+
+        $run = Invoke-Bastion -World $world -Switches NoSignal, NoDomainJoin
+
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        Get-FakeChange | Where-Object { $_.Command -ne 'Import-Certificate' } | Should -BeNullOrEmpty
+    }
+
+    It 'WHEN AD refuses the sidecar user (password policy) THEN it signals FAILURE with AD''s reason, exits 1, and creates no login for it' {
+        # What AD answers when a password does not meet the domain's policy (New-ADUser -AccountPassword).
+        Mock New-ADUser -ParameterFilter { $Name -eq 'ecs-sidecar-user' } {
+            throw 'The password does not meet the length, complexity, or history requirement of the domain.'
+        }
+
+        $run = Invoke-Bastion -World $world
+
+        $run.ExitCode | Should -Be 1
+        $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+        $run.Log | Should -Match 'FAILED: The password does not meet the length, complexity, or history requirement'
+        $sql.Logins.Keys | Should -Not -Contain $principal
+        $global:BastionFake.Power.Count | Should -Be 0
+    }
+
+    It 'WHEN SQL Server never resolves the sidecar user THEN it retries LoginRetryAttempts times, then signals FAILURE naming the login' {
+        Set-FakeConfig -World $world -Settings @{ LoginRetryAttempts = 3; LoginRetryDelaySeconds = 10 }
+        # SQL Server asks its own domain controller, which has not seen the new user (AD replication): the fake refuses.
+        Mock Invoke-Sqlcmd -ParameterFilter { $Query -match 'CREATE LOGIN \[[^\]]+\\ecs-sidecar-user\]' } {
+            $global:BastionFake.Calls.Add([pscustomobject]@{ Command = 'Invoke-Sqlcmd'; Arguments = @{ Statement = $Query }; Change = $false })
+            throw "Windows NT user or group '$principal' not found. Check the name again."
+        }
+
+        $run = Invoke-Bastion -World $world
+
+        $run.ExitCode | Should -Be 1
+        $global:BastionFake.Signals.Status | Should -Be @('FAILURE')
+        $run.Log | Should -Match ([regex]::Escape("FAILED: Creating the login $principal failed 3 times; last error: Windows NT user or group"))
+        @(Get-FakeCall 'Invoke-Sqlcmd' | Where-Object { "$($_.Arguments.Statement)" -match 'ecs-sidecar-user\] FROM WINDOWS' }).Count | Should -Be 3
+        $sql.Users.Keys | Should -Not -Contain "Chinook|$principal"
+    }
+}
+
 Describe 'Invoke-BastionSetup.ps1, behaviour that does not depend on the mode (domainless world)' {
     BeforeAll {
         . (Join-Path $PSScriptRoot 'Mocks.ps1')

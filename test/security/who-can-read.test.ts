@@ -25,6 +25,7 @@ const SECRETS = {
   identity: /DomainlessIdentitySecret/,
   join: /DomainJoinSecret/,
   database: /SqlServerMasterSecret/,
+  sidecar: /SidecarIdentity/,
 } as const;
 type SecretName = keyof typeof SECRETS;
 
@@ -37,8 +38,10 @@ const ROLE_NAMES: ReadonlyArray<[RegExp, string]> = [
   [/^TaskDefinitionTaskRole/, 'task role'],
 ];
 
-function roleName(stack: string, logicalId: string): string {
-  return ROLE_NAMES.find(([pattern]) => pattern.test(logicalId))?.[1] ?? `${stack}/${logicalId}`;
+function roleName(stack: string, logicalId: string, policyId?: string): string {
+  const name = ROLE_NAMES.find(([pattern]) => pattern.test(logicalId))?.[1] ?? `${stack}/${logicalId}`;
+  // The bastion's run policy, which the run detaches from its role before it signals (docs/bastion.md).
+  return policyId?.startsWith('AdManagementRunSecrets') ? `${name} (first run only)` : name;
 }
 
 /** Resources CloudFormation hands a secret to at deployment (a dynamic reference), by type. */
@@ -52,9 +55,9 @@ const names = (json: unknown, secret: SecretName) => SECRETS[secret].test(JSON.s
 /** Who may read the secret's value. */
 function readersOf(resources: TemplateResource[], secret: SecretName): Set<string> {
   const readers = new Set<string>();
-  for (const { stack, roleId, statement } of roleStatements(resources)) {
+  for (const { stack, roleId, statement, policyId } of roleStatements(resources)) {
     if (allows(statement, 'secretsmanager:GetSecretValue') && names(statement.Resource, secret)) {
-      readers.add(roleName(stack, roleId));
+      readers.add(roleName(stack, roleId, policyId));
     }
   }
   for (const r of resources) {
@@ -115,6 +118,7 @@ function derivedRow(mode: ModeName): string[] {
     cell(readers.identity),
     cell(readers.join),
     cell(readers.database),
+    cell(readers.sidecar),
     cell(adAdmin),
     cell(gmsa),
   ];
@@ -126,6 +130,7 @@ const HEADER = [
   'identity secret',
   'domain-join secret',
   'SQL Server master secret',
+  'sidecar identity secret',
   'can reach AD admin',
   'can reach the gMSA password',
 ];
@@ -157,7 +162,7 @@ function documentedRows(text: string): string[][] {
 describe('who can read what (docs/security.md)', () => {
   const derived = MODE_NAMES.map(derivedRow);
 
-  test('THEN the table in docs/security.md is the one derived from the templates of the five modes', () => {
+  test('THEN the table in docs/security.md is the one derived from the templates of every mode', () => {
     const documented = documentedRows(fs.readFileSync(SECURITY_DOC, 'utf8'));
     if (JSON.stringify(documented) !== JSON.stringify(derived)) {
       throw new Error(
@@ -167,8 +172,15 @@ describe('who can read what (docs/security.md)', () => {
     }
   });
 
-  test('THEN in no mode do the tasks themselves (the task role) read a secret or reach AD admin', () => {
-    for (const row of derived) expect(row.slice(1).join(' ')).not.toContain('task role');
+  test('THEN the tasks themselves (the task role) read no secret and cannot reach AD admin, except the sidecar its own identity', () => {
+    const sidecarColumn = HEADER.indexOf('sidecar identity secret');
+    for (const row of derived) {
+      expect(row.filter((_, i) => i > 0 && i !== sidecarColumn).join(' ')).not.toContain('task role');
+      expect({ mode: row[0], taskRoleReadsSidecar: row[sidecarColumn].includes('task role') }).toEqual({
+        mode: row[0],
+        taskRoleReadsSidecar: row[0].startsWith('sidecar'),
+      });
+    }
   });
 
   test('THEN only domain-joined modes have a reader of the domain-join secret', () => {

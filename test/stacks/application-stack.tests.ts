@@ -88,10 +88,17 @@ function only(template: Template, type: string): Json {
   return resources[0];
 }
 
+/** The container definitions of the only task definition, by name. */
+function containersOf(template: Template): Record<string, Json> {
+  const definitions: Json[] = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions;
+  return Object.fromEntries(definitions.map((d) => [d.Name as string, d]));
+}
+
+/** The web app's container. */
 function containerOf(template: Template): Json {
-  const definitions = only(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions;
-  expect(definitions).toHaveLength(1);
-  return definitions[0];
+  const web = containersOf(template).web;
+  expect(web).toBeDefined();
+  return web;
 }
 
 /** The statements of a role's policies, each as `{actions, resources}` with resources rendered. */
@@ -124,6 +131,8 @@ function expectedCredSpec(
 ): { entry: string; statements: Array<{ sid: string; actions: string[]; resources: string[] }> } {
   const settings = settingsFor(mode);
   const directory = built.stacks.directory;
+  // The Kerberos sidecar: no CredSpec, and the TASK role (not the execution role) reads the identity.
+  if (settings.ticketSource === 'sidecar') return { entry: '', statements: [] };
   const bucket = `arn:\${AWS::Partition}:s3:::\${${logicalId(directory, directory.credSpecBucket.node.defaultChild)}}`;
   const parameterArn = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${PARAMETER_NAME}`;
   const prefix = settings.domainJoinEcs ? 'credentialspec:' : 'credentialspecdomainless:';
@@ -151,8 +160,17 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     expect(template.toJSON()).toMatchSnapshot();
   });
 
+  const sidecar = settings.ticketSource === 'sidecar';
+  test(`THEN the task has ${sidecar ? 'the web app and the Kerberos sidecar' : 'only the web app'}`, () => {
+    expect(Object.keys(containersOf(template)).sort()).toEqual(sidecar ? ['kerberos-sidecar', 'web'] : ['web']);
+  });
+
   test('THEN the container has exactly the credentialSpecs entry of the mode, naming what the bastion writes', () => {
     const container = containerOf(template);
+    if (sidecar) {
+      for (const c of Object.values(containersOf(template))) expect(c.CredentialSpecs).toBeUndefined();
+      return;
+    }
     expect(container.CredentialSpecs).toHaveLength(1);
     expect(rendered(container.CredentialSpecs[0])).toBe(expectedCredSpec(built, mode).entry);
     // The bastion writes this very object and parameter (the directory stack's storage).
@@ -182,9 +200,18 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('THEN the task role holds only the ECS Exec channel actions', () => {
+  test('THEN the task role holds only the ECS Exec channel actions (and, with the sidecar, the read of its secret)', () => {
     const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
-    expect(statements).toEqual([{ actions: ECS_EXEC_ACTIONS, resources: ['*'] }]);
+    const directory = built.stacks.directory;
+    const secret = `\${${logicalId(directory, directory.identitySecret.node.defaultChild)}}`;
+    const expected = [
+      { actions: ECS_EXEC_ACTIONS, resources: ['*'] },
+      ...(sidecar
+        ? [{ sid: 'ReadSidecarIdentity', actions: ['secretsmanager:GetSecretValue'], resources: [secret] }]
+        : []),
+    ];
+    expect(statements).toEqual(expect.arrayContaining(expected));
+    expect(statements).toHaveLength(expected.length);
     const role = template.toJSON().Resources[logicalId(application, application.task.taskRole.node.defaultChild)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
@@ -199,7 +226,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
           Name: 'ConnectionStrings__Chinook',
           Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
         },
-        { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
+        sidecar
+          ? { Name: 'KRB5CCNAME', Value: 'FILE:/var/kerberos/krb5cc' }
+          : { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
       ]),
     );
     expect(JSON.stringify(environment)).not.toMatch(/rds\.amazonaws|Endpoint|Password/i);
@@ -247,8 +276,9 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
         a instanceof cxapi.AssetManifestArtifact && a.id === `${application.stackName}.assets`,
     );
     const images = Object.values(manifest?.contents.dockerImages ?? {});
-    expect(images).toHaveLength(1);
-    expect(images[0].source.platform).toBe('linux/amd64');
+    // With the sidecar, its image (kerberos-sidecar/) too.
+    expect(images).toHaveLength(sidecar ? 2 : 1);
+    for (const image of images) expect(image.source.platform).toBe('linux/amd64');
     const staged = path.join(assembly.directory, images[0].source.directory as string);
     expect(fs.existsSync(path.join(staged, 'Dockerfile'))).toBe(true);
     // Build outputs and the tests stay out of the build context.
@@ -495,9 +525,7 @@ describe('application stack settings', () => {
           vpc: directory.vpc,
           directory: directory.directory,
           cluster: cluster.cluster,
-          fargate: false,
-          domainJoinEcs: false,
-          credSpecFromS3: false,
+          mode: { ticketSource: 'credentials-fetcher', fargate: false, domainJoinEcs: false, credSpecFromS3: false },
           credSpecParameter: directory.credSpecParameter,
           credSpecBucket: directory.credSpecBucket,
           credSpecObjectKey: directory.credSpecObjectKey,

@@ -5,13 +5,16 @@ import {
   HOST_SCRIPT_PATH,
   HOST_SCRIPT_SOURCE,
   LEAVE_DOMAIN_SCRIPT_SOURCE,
+  PLAIN_HOST_USER_DATA,
   USER_DATA_LIMIT_BYTES,
   withoutCommentLines,
 } from '../../lib/constructs/credentials-fetcher-hosts';
 import { buildApp, MODE_NAMES, ModeName, MODES, settingsFor, sharedApp } from '../helpers/modes';
 import { CLOUDWATCH_AGENT_INSTALLER_PATH } from '../../lib/constructs/container-host-logs';
 
-const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate);
+/** EC2 modes with credentials-fetcher hosts; the sidecar's plain hosts have a describe block of their own. */
+const EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate && MODES[mode].ticketSource !== 'sidecar');
+const SIDECAR_EC2_MODES = MODE_NAMES.filter((mode) => !MODES[mode].fargate && MODES[mode].ticketSource === 'sidecar');
 const FARGATE_MODES = MODE_NAMES.filter((mode) => MODES[mode].fargate);
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -418,3 +421,63 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
   });
 });
+
+// --- TICKET_SOURCE=sidecar: plain ECS-optimized hosts ---------------------------------------------------------------
+describe.each(SIDECAR_EC2_MODES)('cluster stack with plain EC2 container instances in mode %s', (mode) => {
+  const { stacks } = sharedApp(settingsFor(mode));
+  const template = Template.fromStack(stacks.cluster);
+  const userData = userDataText(template);
+  const clusterId = Object.keys(template.findResources('AWS::ECS::Cluster'))[0];
+
+  test('THEN the hosts are the ECS-optimized Amazon Linux 2023 AMI with IMDSv2 only, hop limit 1', () => {
+    const [amiParameter] = Object.keys(
+      template.findParameters('*', {
+        Default: '/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id',
+      }),
+    );
+    expect(amiParameter).toBeDefined();
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        ImageId: { Ref: amiParameter },
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      }),
+    });
+  });
+
+  test('THEN user data only registers with the cluster and keeps awsvpc tasks away from IMDS: no credentials-fetcher, no gMSA flag', () => {
+    expect(userData.split('\n')).toEqual([
+      '#!/bin/bash',
+      'echo ECS_CLUSTER=<TOKEN> >> /etc/ecs/ecs.config',
+      ...PLAIN_HOST_USER_DATA,
+    ]);
+    expect(userData).not.toMatch(/credentials-fetcher|ECS_GMSA_SUPPORTED|dnf/);
+  });
+
+  test('THEN the instance role reads no secret and has only what the ECS agent and Session Manager need', () => {
+    const { managed, allowed } = instanceRolePermissions(template);
+    expect(managed).toEqual(['AmazonSSMManagedInstanceCore']);
+    expect(JSON.stringify(allowed)).not.toMatch(/secretsmanager|autoscaling:SetInstanceHealth|ssm:GetParameter/);
+    expect(allowed).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ['ecs:DeregisterContainerInstance', 'ecs:RegisterContainerInstance', 'ecs:Submit*'],
+          resources: [`this:${clusterId}.Arn`],
+        },
+      ]),
+    );
+    expect(allowed).toHaveLength(3);
+  });
+
+  test('THEN no host log groups, no lifecycle hook and no domain-join tag: nothing on the host concerns AD', () => {
+    expect(stacks.cluster.hostLogs).toBeUndefined();
+    template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
+    expect(JSON.stringify(template.toJSON())).not.toContain('gmsa-linux-ecs:domain-join');
+  });
+
+  test('THEN the hosts still join the SQL clients group and allow no inbound traffic', () => {
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    expect(JSON.stringify(template.toJSON())).toMatch(/SqlClientsSecurityGroup/);
+  });
+});
+// --- end TICKET_SOURCE=sidecar ---------------------------------------------------------------------------------------

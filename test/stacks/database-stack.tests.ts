@@ -73,19 +73,28 @@ describe.each(MODE_NAMES)('database stack in mode %s', (mode) => {
     expect(text).toContain('"Sid":"__DOMAIN_SID__"');
   });
 
-  test('THEN the domainless identity rotates only in domainless mode, after the bastion has signalled', () => {
+  test('THEN the domainless (or sidecar) identity rotates, not in domain-joined mode, after the bastion has signalled', () => {
     const schedules = template.findResources('AWS::SecretsManager::RotationSchedule', {
       Properties: {
         RotationLambdaARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('DomainlessIdentityRotation'), 'Arn'] },
       },
     });
-    if (!mode.startsWith('domainless')) {
+    if (mode.startsWith('domain-joined')) {
       expect(schedules).toEqual({});
       return;
     }
     const [schedule] = Object.values(schedules);
     expect(schedule.Properties.RotationRules).toEqual({ ScheduleExpression: 'rate(30 days)' });
-    expect(JSON.stringify(schedule.Properties.SecretId)).toMatch(/DomainlessIdentitySecret/);
+    // The same function rotates the Kerberos sidecar's user in sidecar mode, and may reset only that user.
+    const sidecar = mode.startsWith('sidecar');
+    expect(JSON.stringify(schedule.Properties.SecretId)).toMatch(
+      sidecar ? /SidecarIdentitySecret/ : /DomainlessIdentitySecret/,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ IDENTITY_USERNAME: sidecar ? 'ecs-sidecar-user' : 'ecs-gmsa-identity' }),
+      },
+    });
     expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^AdManagementInstance/)]));
   });
 });
@@ -523,6 +532,7 @@ describe('database stack (domainless, EC2, SSM)', () => {
         'NetBiosName',
         'AdminSecretId',
         'IdentitySecretId',
+        'SidecarIdentitySecretId',
         'DomainJoinSecretId',
         'DatabaseSecretId',
         'DatabaseInstanceIdentifier',
@@ -786,9 +796,15 @@ describe('bastion scripts', () => {
   test('THEN Configure-Database.ps1 creates the gMSA and admin logins idempotently and sets the database online', () => {
     const configureDb = script('Configure-Database.ps1');
     expect(configureDb).toContain('"$NetBiosName\\$GmsaName`$", "$NetBiosName\\$AdAdminUserName"');
-    expect(configureDb).toContain('sys.server_principals');
-    expect(configureDb).toContain('GRANT VIEW SERVER STATE TO');
-    expect(configureDb).toContain('ALTER ROLE [db_owner] ADD MEMBER');
+    // The login statements are in the shared SqlServerLogins.ps1 (also Configure-SidecarUser.ps1's, with db_datareader).
+    expect(configureDb).toContain(
+      'Grant-WindowsLogin -Principal $principal -DatabaseName $DatabaseName -Role db_owner',
+    );
+    const logins = script('SqlServerLogins.ps1');
+    expect(logins).toContain('sys.server_principals');
+    expect(logins).toContain('GRANT VIEW SERVER STATE TO');
+    expect(logins).toContain('ALTER ROLE [$Role] ADD MEMBER');
+    expect(script('Configure-SidecarUser.ps1')).toContain('-Role db_datareader');
     expect(configureDb).toContain('rdsadmin.dbo.rds_set_database_online');
     // Contract 4: the pinned script is checked against its hash, and the database must exist before the logins.
     expect(configureDb).toMatch(/\$ChinookScriptHash\b/);

@@ -9,7 +9,7 @@ import {
 } from '../../lib/constructs/credspec-document';
 import { GMSA_NAME } from '../../lib/directory-names';
 import { outputOf } from '../deployment';
-import { Check, CheckContext, CheckFailure, CheckOutcome, fail, pass } from '../types';
+import { Check, CheckContext, CheckFailure, CheckOutcome, fail, pass, skip } from '../types';
 
 /**
  * The value CloudFormation gave the SSM parameter before the bastion wrote the CredSpec, in deployments made before
@@ -35,6 +35,9 @@ export const credSpecCheck: Check = {
     'the CredSpec in S3 (Fargate) or in SSM and S3 (EC2) exists, is JSON without placeholders, names the gMSA and ' +
     'the domain, and the copies are identical',
   async run(ctx: CheckContext): Promise<CheckOutcome> {
+    if (ctx.settings.ticketSource === 'sidecar') {
+      return skip('TICKET_SOURCE=sidecar: the task definition reads no CredSpec (see "Kerberos sidecar")');
+    }
     const domain = outputOf(ctx, 'directory', 'DirectoryName');
     const logGroup = ctx.deployment.stacks.find((s) => s.role === 'database')?.outputs.ADManagementLogGroupName;
     const rerun =

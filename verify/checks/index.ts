@@ -6,6 +6,7 @@ import { identityCheck } from './identity';
 import { instancesCheck } from './instances';
 import { pageCheck } from './page';
 import { serviceCheck } from './service';
+import { sidecarCheck } from './sidecar';
 import { stacksCheck } from './stacks';
 import { targetsCheck } from './targets';
 
@@ -18,6 +19,7 @@ export const CHECKS: readonly Check[] = [
   databaseCheck,
   instancesCheck,
   serviceCheck,
+  sidecarCheck,
   targetsCheck,
   pageCheck,
 ];

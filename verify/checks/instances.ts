@@ -12,10 +12,12 @@ export const instancesCheck: Check = {
   title: 'Container instances',
   description:
     'EC2 modes: container instances are registered and each advertises ecs.capability.gmsa-domainless (domainless) ' +
-    'or ecs.capability.gmsa (domain-joined)',
+    'or ecs.capability.gmsa (domain-joined); with the Kerberos sidecar, registered with a connected agent',
   async run(ctx: CheckContext): Promise<CheckOutcome> {
     if (ctx.settings.fargate) return skip('Fargate: no container instances');
     const cluster = outputOf(ctx, 'cluster', 'ClusterName');
+    // The Kerberos sidecar's plain hosts advertise no gMSA capability, and its tasks need none.
+    const sidecar = ctx.settings.ticketSource === 'sidecar';
     const capability = ctx.settings.domainJoinEcs ? 'ecs.capability.gmsa' : 'ecs.capability.gmsa-domainless';
     const { containerInstanceArns: arns } = await ctx.clients.ecs.send(
       new ListContainerInstancesCommand({ cluster, status: 'ACTIVE' }),
@@ -37,7 +39,7 @@ export const instancesCheck: Check = {
     for (const instance of instances ?? []) {
       const name = instance.ec2InstanceId ?? instance.containerInstanceArn ?? 'an instance';
       if (instance.agentConnected === false) problems.push(`${name}: agent disconnected`);
-      else if (!(instance.attributes ?? []).some((attribute) => attribute.name === capability)) {
+      else if (!sidecar && !(instance.attributes ?? []).some((attribute) => attribute.name === capability)) {
         problems.push(`${name}: no ${capability}`);
       }
     }
@@ -48,6 +50,7 @@ export const instancesCheck: Check = {
           '/var/credentials-fetcher/socket/credentials_fetcher.sock exists, sudo systemctl restart ecs.',
       );
     }
+    if (sidecar) return pass(`${(instances ?? []).length} instance(s) in ${cluster}, agents connected`);
     return pass(`${(instances ?? []).length} instance(s) in ${cluster}, each with ${capability}`);
   },
 };

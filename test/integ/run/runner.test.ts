@@ -137,7 +137,7 @@ describe('npm run integ', () => {
     return { code, out: cdk.logs.join('\n'), calls: cdk.calls };
   };
 
-  test('--help lists the five modes', async () => {
+  test('--help lists the seven modes', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
     for (const mode of [
@@ -146,6 +146,8 @@ describe('npm run integ', () => {
       'domain-joined-ec2-ssm',
       'domain-joined-ec2-s3',
       MODE,
+      'sidecar-ec2',
+      'sidecar-fargate',
     ])
       expect(out).toContain(`  ${mode} `);
   });

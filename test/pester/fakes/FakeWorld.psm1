@@ -8,7 +8,7 @@ Set-StrictMode -Version 3.0
 
 $RepositoryRoot = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
 $FixtureFolder = Join-Path $RepositoryRoot 'test/fixtures/credspec'
-$BastionScripts = 'Invoke-BastionSetup.ps1', 'Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1'
+$BastionScripts = 'Invoke-BastionSetup.ps1', 'Configure-AD.ps1', 'Configure-Database.ps1', 'Generate-CredSpec.ps1', 'SqlServerLogins.ps1', 'Configure-SidecarUser.ps1'
 
 # The pinned values of contract 4 (the CDK construct's defaults), used to show a wrong hash is refused.
 $PinnedChinookUrl = 'https://raw.githubusercontent.com/lerocha/chinook-database/7f67772503d71ba90f19283c38e93923addb43fa/ChinookDatabase/DataSources/Chinook_SqlServer.sql'
@@ -51,20 +51,23 @@ function New-FakeWorld {
     <#
         A fresh world for one test: the bastion's folder (the four scripts, the CredSpec template, the config JSON),
         a fake Chinook script served at the config's URL, and an empty directory/database/store.
-        -Mode domainless sets IdentitySecretId (and the identity secret); domain-joined leaves it ''.
+        -Mode domainless sets IdentitySecretId (and the identity secret); domain-joined leaves it ''. -Mode sidecar
+        (TICKET_SOURCE=sidecar) sets SidecarIdentitySecretId (and the sidecar's secret) instead, with the domain-joined
+        CredSpec (no HostAccountConfig), as the database stack writes it in that mode.
     #>
     param(
-        [Parameter(Mandatory = $true)] [ValidateSet('domainless', 'domain-joined')] [string] $Mode,
+        [Parameter(Mandatory = $true)] [ValidateSet('domainless', 'domain-joined', 'sidecar')] [string] $Mode,
         [Parameter(Mandatory = $true)] [string] $Root,
         [hashtable] $ConfigOverrides = @{}
     )
     $inputs = Get-Content -Raw -Path (Join-Path $FixtureFolder 'inputs.json') | ConvertFrom-Json
+    $credSpecMode = if ($Mode -eq 'sidecar') { 'domain-joined' } else { $Mode }
     $folder = New-Item -ItemType Directory -Force -Path (Join-Path $Root 'SampleConfig')
     foreach ($script in $BastionScripts) { Copy-Item -Path (Join-Path $RepositoryRoot "scripts/$script") -Destination $folder }
 
     # The bastion receives the template minified, as buildCredSpecTemplate returns it.
     $templatePath = Join-Path $folder 'credspec-template.json'
-    $template = Get-Content -Raw -Path (Join-Path $FixtureFolder "template-$Mode.json") | ConvertFrom-Json |
+    $template = Get-Content -Raw -Path (Join-Path $FixtureFolder "template-$credSpecMode.json") | ConvertFrom-Json |
         ConvertTo-Json -Depth 10 -Compress
     Set-Content -Path $templatePath -Value $template
 
@@ -85,6 +88,7 @@ function New-FakeWorld {
         NetBiosName                = $netbios
         AdminSecretId              = "${arn}admin"
         IdentitySecretId           = if ($Mode -eq 'domainless') { $inputs.domainlessCredentialArn } else { '' }
+        SidecarIdentitySecretId    = if ($Mode -eq 'sidecar') { "${arn}amazon-ecs-gmsa-linux/sidecar-identity" } else { '' }
         DomainJoinSecretId         = if ($Mode -eq 'domain-joined') { "${arn}aws/directory-services/d-1234567890/seamless-domain-join" } else { '' }
         DatabaseSecretId           = "${arn}database"
         DatabaseInstanceIdentifier = 'amazon-ecs-gmsa-linux-sql'
@@ -127,6 +131,9 @@ function New-FakeWorld {
     }
     if ($Mode -eq 'domain-joined') {
         $secrets[$config.DomainJoinSecretId] = '{"awsSeamlessDomainUsername":"ecs-domain-join","awsSeamlessDomainPassword":"Join-Pa55"}'
+    }
+    if ($Mode -eq 'sidecar') {
+        $secrets[$config.SidecarIdentitySecretId] = '{"username":"ecs-sidecar-user","password":"Sidecar-Pa55","domainName":"' + $dnsName + '"}'
     }
     if ($Mode -eq 'domainless') {
         $secrets[$inputs.domainlessCredentialArn] = '{"username":"credentials-fetcher","password":"Identity-Pa55","domainName":"' + $dnsName + '"}'
@@ -213,7 +220,7 @@ function New-FakeWorld {
         Config     = [pscustomobject]$config
         Setup      = Join-Path $folder 'Invoke-BastionSetup.ps1'
         Chinook    = $chinook
-        Expected   = Get-Content -Raw -Path (Join-Path $FixtureFolder "expected-$Mode.json") | ConvertFrom-Json
+        Expected   = Get-Content -Raw -Path (Join-Path $FixtureFolder "expected-$credSpecMode.json") | ConvertFrom-Json
     }
 }
 

@@ -226,6 +226,24 @@ public sealed class TicketCacheTests : IDisposable
         Assert.Equal("/tmp/krb5cc_1000: Every ticket in it has ended. Get a new ticket with kinit.", local.Problem);
     }
 
+    [Fact]
+    public void Explanations_of_the_Kerberos_sidecars_cache_name_the_sidecar_and_its_log()
+    {
+        var sidecar = new TicketCacheStatus(new CacheName("FILE:/var/kerberos/krb5cc", CacheNameSource.Variable), "/var/kerberos/krb5cc", TicketCacheState.Missing);
+
+        Assert.Equal(
+            "There is no file there. The Kerberos sidecar has not written a ticket: read the kerberos-sidecar log stream of the task " +
+            "(a wrong password or an unreachable domain controller stops its kinit).",
+            sidecar.Explanation);
+        foreach (var state in new[] { TicketCacheState.Expired, TicketCacheState.Empty, TicketCacheState.NotATicketCache })
+        {
+            Assert.Contains("Kerberos sidecar", (sidecar with { State = state }).Explanation);
+            Assert.DoesNotContain("kinit -c", (sidecar with { State = state }).Explanation);
+        }
+        Assert.EndsWith("run the app as that user.", (sidecar with { State = TicketCacheState.Unreadable }).Explanation);
+        Assert.DoesNotContain("credentials-fetcher", (sidecar with { State = TicketCacheState.Unreadable }).Explanation);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int mkfifo(string path, uint mode);
 

@@ -55,6 +55,10 @@ public sealed record TicketCacheStatus(
     // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linux-gmsa.html
     private const string CredentialsFetcherDirectory = "/var/credentials-fetcher/";
 
+    // Where the Kerberos sidecar (TICKET_SOURCE=sidecar, kerberos-sidecar/ in this repository) writes the cache, on
+    // the task volume it shares with the app (KRB5CCNAME=FILE:/var/kerberos/krb5cc).
+    private const string SidecarDirectory = "/var/kerberos/";
+
     /// <summary>The raw value of <c>KRB5CCNAME</c>, or null when it is unset.</summary>
     public string? Setting => Name.Source == CacheNameSource.Variable ? Name.Name : null;
 
@@ -70,6 +74,12 @@ public sealed record TicketCacheStatus(
     /// <summary>True when credentials-fetcher writes this cache (the path ECS mounts), false when a person runs kinit.</summary>
     public bool WrittenByCredentialsFetcher => Path?.StartsWith(CredentialsFetcherDirectory, StringComparison.Ordinal) == true;
 
+    /// <summary>True when the task's Kerberos sidecar writes this cache (its shared volume).</summary>
+    public bool WrittenBySidecar => Path?.StartsWith(SidecarDirectory, StringComparison.Ordinal) == true;
+
+    // The sidecar's log: the task's log group, streams kerberos-sidecar/... (lib/constructs/kerberos-sidecar-container.ts).
+    private const string SidecarLog = "read the kerberos-sidecar log stream of the task (a wrong password or an unreachable domain controller stops its kinit)";
+
     /// <summary>The state as the page and <c>/api/status</c> name it, e.g. <c>not-a-ticket-cache</c>.</summary>
     public string StateName => TicketCache.NameOf(State);
 
@@ -79,24 +89,34 @@ public sealed record TicketCacheStatus(
         TicketCacheState.Usable => "Holds a ticket that has not ended.",
         TicketCacheState.Expired => "Every ticket in it has ended. " + (WrittenByCredentialsFetcher
             ? "credentials-fetcher is not renewing it: check its log and the gMSA's permissions."
-            : "Get a new ticket with kinit."),
+            : WrittenBySidecar
+                ? "The Kerberos sidecar is not renewing it: " + SidecarLog + "."
+                : "Get a new ticket with kinit."),
         TicketCacheState.Missing => "There is no file there. " + (WrittenByCredentialsFetcher
             ? "credentials-fetcher has not written a ticket: check the task's credentialSpecs and the credentials-fetcher log."
-            : Name.Source == CacheNameSource.Variable
+            : WrittenBySidecar
+                ? "The Kerberos sidecar has not written a ticket: " + SidecarLog + "."
+                : Name.Source == CacheNameSource.Variable
                 ? "Get a ticket with kinit -c " + Name.Name + ", or point KRB5CCNAME at your ticket cache."
                 : "Get a ticket with kinit (it writes this default cache), or set KRB5CCNAME to the cache to use."),
         TicketCacheState.Empty => "Holds no ticket (a zero-byte file, or a cache or collection without tickets). " + (WrittenByCredentialsFetcher
             ? "credentials-fetcher is still writing it or failed: reload in a minute, then check its log."
-            : "Get a ticket with kinit."),
+            : WrittenBySidecar
+                ? "The Kerberos sidecar writes a whole cache and renames it into place: " + SidecarLog + "."
+                : "Get a ticket with kinit."),
         TicketCacheState.NotATicketCache => "Not a Kerberos ticket cache (wrong format, a header without a ticket, truncated or corrupt). " + (WrittenByCredentialsFetcher
             ? "credentials-fetcher writes a whole cache: check its log, then restart the task."
-            : "Delete it and get a ticket with kinit, or point KRB5CCNAME at a real ticket cache."),
+            : WrittenBySidecar
+                ? "The Kerberos sidecar writes a whole cache and renames it into place: " + SidecarLog + "."
+                : "Delete it and get a ticket with kinit, or point KRB5CCNAME at a real ticket cache."),
         TicketCacheState.Directory => $"A directory, not a cache file. Name the cache file inside it, or write DIR:{Path} for a cache collection.",
         TicketCacheState.NotAFile => $"A {SpecialKind ?? "special file"}, not a file: the app does not open it, since reading it could block for ever. " +
                                      "Point KRB5CCNAME at a ticket cache file.",
         TicketCacheState.Unreadable => "This process may not read it. " + (WrittenByCredentialsFetcher
             ? "The cache that credentials-fetcher mounts is root-only: run the container as root."
-            : "Check its owner and mode (kinit makes it readable by its owner only)."),
+            : WrittenBySidecar
+                ? "The Kerberos sidecar writes it for its CACHE_UID (1654) with mode 0600: run the app as that user."
+                : "Check its owner and mode (kinit makes it readable by its owner only)."),
         _ => OperatingSystem.IsLinux()
             ? "Not a file or directory cache, so the app cannot look inside; it tries to log in."
             : "Not checked: the app checks ticket caches on Linux only (on Windows the driver uses your logon session).",
