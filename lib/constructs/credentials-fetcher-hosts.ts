@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
+import { DOTNET_APP_UID, EC2_HOSTS_GRANT_TICKET_READ } from './gmsa-task-definition';
 import { ec2TaskSlots } from './gmsa-web-app-capacity';
 import { LeaveDomainOnTermination } from './leave-domain-on-termination';
 
@@ -26,6 +27,15 @@ export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.
 
 /** The script that removes a terminating domain-joined host from AD (run by the lifecycle hook's automation). */
 export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'leave-domain.sh');
+
+/**
+ * The service script that keeps the gMSA ticket caches readable by the non-root app's group (docs/security.md,
+ * "Running as non-root"); user data writes it to {@link TICKET_READ_SCRIPT_PATH}, the host script runs it as a unit.
+ */
+export const TICKET_READ_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'grant-ticket-read.sh');
+
+/** Where user data writes the ticket-read script (the host script's TICKET_READ_SCRIPT). */
+export const TICKET_READ_SCRIPT_PATH = '/usr/local/sbin/grant-ticket-read.sh';
 
 /** Ends the heredoc that carries the script into user data; the script must not contain this line. */
 const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
@@ -99,6 +109,12 @@ export interface CredentialsFetcherHostsProps {
    * @default - none
    */
   readonly additionalSecurityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The group (GID) the hosts let read the gMSA ticket caches, besides root: the non-root app's. The hosts run
+   * gmsa-ticket-read.service, which re-grants it after every write credentials-fetcher makes.
+   * @default DOTNET_APP_UID (1654) while EC2_HOSTS_GRANT_TICKET_READ is on, else none (the caches stay root-only)
+   */
+  readonly ticketReaderGid?: number;
 }
 
 /**
@@ -264,6 +280,17 @@ export class CredentialsFetcherHosts extends Construct {
     }
 
     if (props.hostLogs) this.userData.addCommands(...props.hostLogs.installerCommands());
+    const ticketReaderGid = props.ticketReaderGid ?? (EC2_HOSTS_GRANT_TICKET_READ ? DOTNET_APP_UID : undefined);
+    if (ticketReaderGid !== undefined) {
+      if (!Number.isInteger(ticketReaderGid) || ticketReaderGid <= 0) {
+        throw new Error(
+          `Ticket reader GID ${ticketReaderGid} is invalid: expected a positive whole number (the app's group, e.g. ${DOTNET_APP_UID}).`,
+        );
+      }
+      this.userData.addCommands(
+        ...scriptFileCommands(TICKET_READ_SCRIPT_PATH, withoutCommentLines(readScript(TICKET_READ_SCRIPT_SOURCE))),
+      );
+    }
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(
       ...hostScriptCommands(
@@ -271,6 +298,7 @@ export class CredentialsFetcherHosts extends Construct {
         props.credentialsFetcherVersion,
         undefined,
         props.hostLogs?.agentConfigParameterName,
+        ticketReaderGid,
       ),
     );
 
@@ -324,12 +352,14 @@ export interface HostLogShipping {
  * @param version the credentials-fetcher version to install
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  * @param cloudWatchConfigParameter the SSM parameter of the CloudWatch agent's configuration, when hosts ship logs
+ * @param ticketReaderGid the group the hosts let read the gMSA ticket caches (`--ticket-reader-gid`), if any
  */
 export function hostScriptCommands(
   access: HostDirectoryAccess,
   version: string,
   script = readScript(HOST_SCRIPT_SOURCE),
   cloudWatchConfigParameter?: string,
+  ticketReaderGid?: number,
 ): string[] {
   const args = [
     '--mode',
@@ -338,13 +368,15 @@ export function hostScriptCommands(
     version,
     ...(access.mode === 'domainless' ? [] : directoryArguments(access, true)),
     ...(cloudWatchConfigParameter === undefined ? [] : ['--cloudwatch-config', cloudWatchConfigParameter]),
+    ...(ticketReaderGid === undefined ? [] : ['--ticket-reader-gid', String(ticketReaderGid)]),
   ];
   return [...scriptFileCommands(HOST_SCRIPT_PATH, withoutCommentLines(script)), commandLine(HOST_SCRIPT_PATH, args)];
 }
 
 /**
- * The script without its comment-only and blank lines; the shebang and shellcheck directives stay. Sound for scripts
- * without heredocs or multi-line strings, which the function refuses.
+ * The script without its comment-only and blank lines, and without the indentation of the others (EC2 user data holds
+ * 16 KB; bash ignores leading blanks); the shebang and shellcheck directives stay. Sound for scripts without heredocs
+ * (refused) or strings that span lines (a test compares bash's own reading of each host script before and after).
  */
 export function withoutCommentLines(script: string): string {
   if (/<<-?\s*['"]?[A-Za-z_]/.test(script)) {
@@ -358,6 +390,7 @@ export function withoutCommentLines(script: string): string {
       if (!trimmed.startsWith('#')) return true;
       return (index === 0 && trimmed.startsWith('#!')) || trimmed.startsWith('# shellcheck ');
     })
+    .map((line) => line.trimStart())
     .join('\n');
 }
 
