@@ -11,6 +11,7 @@ import { DomainJoinTag } from './domain-join';
 import { DOTNET_APP_UID, EC2_HOSTS_GRANT_TICKET_READ } from './gmsa-task-definition';
 import { ec2TaskSlots } from './gmsa-web-app-capacity';
 import { LeaveDomainOnTermination } from './leave-domain-on-termination';
+import { sessionManagerInstancePolicy } from './session-manager-instance-policy';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
 export const HOST_SCRIPT_SOURCE = path.join(
@@ -42,6 +43,9 @@ const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
 
 /** EC2 rejects user data above 16 KB (before base64). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
+/** The SSM document of the directory stack's domain-join association (DomainJoin in ./domain-join.ts). */
+const DOMAIN_JOIN_DOCUMENT = 'AWS-JoinDirectoryServiceDomain';
 
 /** Root volume size of the ECS-optimized AMI (GiB); room for the app image and the agent's cache. */
 const ROOT_VOLUME_GIB = 30;
@@ -180,8 +184,11 @@ export class CredentialsFetcherHosts extends Construct {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `ECS container instances with credentials-fetcher (${access.mode})`,
       managedPolicies: [
-        // Session Manager access (no SSH, no inbound rule) and, in domain-joined mode, the SSM domain join.
-        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'),
+        // Session Manager access (no SSH, no inbound rule), Run Command and, in domain-joined mode, the State Manager
+        // association of the SSM domain join; no parameter or document of the account on "*".
+        sessionManagerInstancePolicy(this, {
+          associationDocuments: access.mode === 'domain-joined' ? [DOMAIN_JOIN_DOCUMENT] : [],
+        }),
         // https://docs.aws.amazon.com/directoryservice/latest/admin-guide/seamlessly_join_linux_instance.html
         ...(access.mode === 'domain-joined'
           ? [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMDirectoryServiceAccess')]
@@ -307,10 +314,6 @@ export class CredentialsFetcherHosts extends Construct {
 
   /** cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata. */
   private acknowledgeNagFindings(access: HostDirectoryAccess, reportHealth: iam.Policy): void {
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way onto the hosts.',
-    });
     if (access.mode === 'domain-joined') {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMDirectoryServiceAccess]',
