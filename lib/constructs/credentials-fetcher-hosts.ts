@@ -33,7 +33,14 @@ export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scri
  * The service script that keeps the gMSA ticket caches readable by the non-root app's group (docs/security.md,
  * "Running as non-root"); user data writes it to {@link TICKET_READ_SCRIPT_PATH}, the host script runs it as a unit.
  */
-export const TICKET_READ_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'grant-ticket-read.sh');
+export const TICKET_READ_SCRIPT_SOURCE = path.join(
+  __dirname,
+  '..',
+  '..',
+  'scripts',
+  'ecs-host',
+  'grant-ticket-read.sh',
+);
 
 /** Where user data writes the ticket-read script (the host script's TICKET_READ_SCRIPT). */
 export const TICKET_READ_SCRIPT_PATH = '/usr/local/sbin/grant-ticket-read.sh';

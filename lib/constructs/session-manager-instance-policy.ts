@@ -38,7 +38,8 @@ export function sessionManagerInstancePolicy(
 ): iam.ManagedPolicy {
   const documents = options.associationDocuments ?? [];
   const policy = new iam.ManagedPolicy(scope, 'SessionManagerInstancePolicy', {
-    description: 'SSM Agent: Session Manager and Run Command' + (documents.length > 0 ? ', State Manager associations' : ''),
+    description:
+      'SSM Agent: Session Manager and Run Command' + (documents.length > 0 ? ', State Manager associations' : ''),
     statements: [
       new iam.PolicyStatement({
         sid: 'SessionManagerChannels',

@@ -49,12 +49,19 @@ function access(file: string): { mode: number; uid: number; gid: number } {
 
 function logLines(root: string): string[] {
   const file = path.join(root, 'var', 'log', 'gmsa-ticket-read.log');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '') : [];
+  return fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+    : [];
 }
 
 /** Reads `file` as UID/GID `id` with no supplementary group, as the container's process would. */
 function readAs(id: number, file: string): boolean {
-  return spawnSync('setpriv', ['--reuid', String(id), '--regid', String(id), '--clear-groups', 'cat', file]).status === 0;
+  return (
+    spawnSync('setpriv', ['--reuid', String(id), '--regid', String(id), '--clear-groups', 'cat', file]).status === 0
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,7 +102,9 @@ describe('grant-ticket-read.sh', () => {
       expect(run.stderr).toContain(`gmsa-ticket-read: granted GID ${GID} read on /${relative} (was 600 `);
       expect(logLines(root)).toHaveLength(3);
       expect(logLines(root)[2]).toMatch(
-        new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ gmsa-ticket-read: granted GID ${GID} read on /${relative} \\(was 600 `),
+        new RegExp(
+          `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ gmsa-ticket-read: granted GID ${GID} read on /${relative} \\(was 600 `,
+        ),
       );
     });
 

@@ -242,7 +242,9 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
     );
     // The service script the host script installs for the non-root app (grant-ticket-read.sh), written before it.
     expect(userData.indexOf(`cat > ${TICKET_READ_SCRIPT_PATH} <<`)).toBeGreaterThan(userData.indexOf('ECS_CLUSTER='));
-    expect(userData.indexOf(`cat > ${TICKET_READ_SCRIPT_PATH} <<`)).toBeLessThan(userData.indexOf(`cat > ${HOST_SCRIPT_PATH} <<`));
+    expect(userData.indexOf(`cat > ${TICKET_READ_SCRIPT_PATH} <<`)).toBeLessThan(
+      userData.indexOf(`cat > ${HOST_SCRIPT_PATH} <<`),
+    );
   });
 
   test('THEN user data writes the CloudWatch agent installer before the host script that runs it', () => {

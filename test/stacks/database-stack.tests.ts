@@ -370,9 +370,12 @@ describe('database stack (domainless, EC2, SSM)', () => {
     // issue 26: no SSM parameter or document of the account on "*"; the bastion has no association either.
     const statements: Array<{ Action: string[]; Resource: unknown }> =
       policies[policyId].Properties.PolicyDocument.Statement;
-    expect(statements.map((s) => s.Action).flat().filter((a) => a.startsWith('ssm:'))).toEqual([
-      'ssm:UpdateInstanceInformation',
-    ]);
+    expect(
+      statements
+        .map((s) => s.Action)
+        .flat()
+        .filter((a) => a.startsWith('ssm:')),
+    ).toEqual(['ssm:UpdateInstanceInformation']);
   });
 
   test('THEN the bastion log group has a retention and is destroyed with the stack', () => {
