@@ -14,8 +14,11 @@ import { fakeCredentialsFetcherLease, fakeKinitWrite, LeaseLayout } from '../hel
 const IS_ROOT = process.getuid?.() === 0;
 /** The group granted: the app's (1654) as root; otherwise the test user's own group, the only one it may chgrp to. */
 const GID = IS_ROOT ? DOTNET_APP_UID : process.getgid!();
-/** How long a renewed cache may stay unreadable: the service's one-second interval plus a pass, with slack. */
-const REGRANT_BOUND_MS = 3_000;
+/**
+ * How long a renewed cache may stay unreadable in this test: the service's one-second interval plus one pass, with
+ * room for a loaded test machine (a full `npm test` on 2 shared cores measured 3.05 s once; alone, about 1 s).
+ */
+const REGRANT_BOUND_MS = 5_000;
 const RUN_BOUND_MS = 20_000;
 const describeAsRoot = IS_ROOT ? describe : describe.skip;
 
@@ -141,6 +144,7 @@ describe('grant-ticket-read.sh', () => {
         const elapsed = await granted();
         expect(access(cache)).toEqual(expect.objectContaining({ mode: 0o640, gid: GID }));
         expect(elapsed).toBeLessThan(REGRANT_BOUND_MS);
+        console.info(`re-granted ${elapsed} ms after a replacing write`);
       } finally {
         service.kill('SIGTERM');
       }
