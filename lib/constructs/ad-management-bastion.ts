@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DirectoryReference } from '../directory-reference';
+import { sessionManagerInstancePolicy } from './session-manager-instance-policy';
 
 /** Where the scripts land on the instance: the folder the blog post names, so people find and re-run them there. */
 export const BASTION_SCRIPT_FOLDER = 'C:\\SampleConfig';
@@ -337,7 +338,7 @@ export class AdManagementBastion extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'AD management instance: configures AD, the database and the CredSpec',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      managedPolicies: [sessionManagerInstancePolicy(this)],
     });
 
     const assets = BASTION_SCRIPTS.map(
@@ -512,10 +513,6 @@ export class AdManagementBastion extends Construct {
     this.configured.node.addDependency(this.logGroup);
 
     // cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata.
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way in without RDP.',
-    });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -8,8 +8,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DomainJoinTag } from './domain-join';
+import { DOTNET_APP_UID, EC2_HOSTS_GRANT_TICKET_READ } from './gmsa-task-definition';
 import { ec2TaskSlots } from './gmsa-web-app-capacity';
 import { LeaveDomainOnTermination } from './leave-domain-on-termination';
+import { sessionManagerInstancePolicy } from './session-manager-instance-policy';
 
 /** The host script, in this repository (checked with `bash -n` and shellcheck by the tests). */
 export const HOST_SCRIPT_SOURCE = path.join(
@@ -27,11 +29,30 @@ export const HOST_SCRIPT_PATH = '/usr/local/sbin/setup-credentials-fetcher-host.
 /** The script that removes a terminating domain-joined host from AD (run by the lifecycle hook's automation). */
 export const LEAVE_DOMAIN_SCRIPT_SOURCE = path.join(__dirname, '..', '..', 'scripts', 'ecs-host', 'leave-domain.sh');
 
+/**
+ * The service script that keeps the gMSA ticket caches readable by the non-root app's group (docs/security.md,
+ * "Running as non-root"); user data writes it to {@link TICKET_READ_SCRIPT_PATH}, the host script runs it as a unit.
+ */
+export const TICKET_READ_SCRIPT_SOURCE = path.join(
+  __dirname,
+  '..',
+  '..',
+  'scripts',
+  'ecs-host',
+  'grant-ticket-read.sh',
+);
+
+/** Where user data writes the ticket-read script (the host script's TICKET_READ_SCRIPT). */
+export const TICKET_READ_SCRIPT_PATH = '/usr/local/sbin/grant-ticket-read.sh';
+
 /** Ends the heredoc that carries the script into user data; the script must not contain this line. */
 const HEREDOC_END = 'GMSA_HOST_SCRIPT_END';
 
 /** EC2 rejects user data above 16 KB (before base64). https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
+/** The SSM document of the directory stack's domain-join association (DomainJoin in ./domain-join.ts). */
+const DOMAIN_JOIN_DOCUMENT = 'AWS-JoinDirectoryServiceDomain';
 
 /** Root volume size of the ECS-optimized AMI (GiB); room for the app image and the agent's cache. */
 const ROOT_VOLUME_GIB = 30;
@@ -119,6 +140,12 @@ export interface CredentialsFetcherHostsProps {
    * @default - none
    */
   readonly additionalSecurityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The group (GID) the hosts let read the gMSA ticket caches, besides root: the non-root app's. The hosts run
+   * gmsa-ticket-read.service, which re-grants it after every write credentials-fetcher makes.
+   * @default DOTNET_APP_UID (1654) while EC2_HOSTS_GRANT_TICKET_READ is on, else none (the caches stay root-only)
+   */
+  readonly ticketReaderGid?: number;
 }
 
 /**
@@ -187,8 +214,11 @@ export class CredentialsFetcherHosts extends Construct {
           ? 'ECS container instances (Kerberos sidecar mode: no credentials-fetcher)'
           : `ECS container instances with credentials-fetcher (${access.mode})`,
       managedPolicies: [
-        // Session Manager access (no SSH, no inbound rule) and, in domain-joined mode, the SSM domain join.
-        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'),
+        // Session Manager access (no SSH, no inbound rule), Run Command and, in domain-joined mode, the State Manager
+        // association of the SSM domain join; no parameter or document of the account on "*".
+        sessionManagerInstancePolicy(this, {
+          associationDocuments: access.mode === 'domain-joined' ? [DOMAIN_JOIN_DOCUMENT] : [],
+        }),
         // https://docs.aws.amazon.com/directoryservice/latest/admin-guide/seamlessly_join_linux_instance.html
         ...(access.mode === 'domain-joined'
           ? [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMDirectoryServiceAccess')]
@@ -295,6 +325,17 @@ export class CredentialsFetcherHosts extends Construct {
       return;
     }
     if (props.hostLogs) this.userData.addCommands(...props.hostLogs.installerCommands());
+    const ticketReaderGid = props.ticketReaderGid ?? (EC2_HOSTS_GRANT_TICKET_READ ? DOTNET_APP_UID : undefined);
+    if (ticketReaderGid !== undefined) {
+      if (!Number.isInteger(ticketReaderGid) || ticketReaderGid <= 0) {
+        throw new Error(
+          `Ticket reader GID ${ticketReaderGid} is invalid: expected a positive whole number (the app's group, e.g. ${DOTNET_APP_UID}).`,
+        );
+      }
+      this.userData.addCommands(
+        ...scriptFileCommands(TICKET_READ_SCRIPT_PATH, withoutCommentLines(readScript(TICKET_READ_SCRIPT_SOURCE))),
+      );
+    }
     // Last command of user data: the script's exit status becomes the user data's.
     this.userData.addCommands(
       ...hostScriptCommands(
@@ -302,6 +343,7 @@ export class CredentialsFetcherHosts extends Construct {
         props.credentialsFetcherVersion,
         undefined,
         props.hostLogs?.agentConfigParameterName,
+        ticketReaderGid,
       ),
     );
 
@@ -310,10 +352,6 @@ export class CredentialsFetcherHosts extends Construct {
 
   /** cdk-nag (AwsSolutions) findings this sample accepts, each with its reason in the template's metadata. */
   private acknowledgeNagFindings(access: HostTicketAccess, reportHealth: iam.Policy | undefined): void {
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'The policy Systems Manager documents for managed instances: Session Manager is the way onto the hosts.',
-    });
     if (access.mode === 'domain-joined') {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMDirectoryServiceAccess]',
@@ -356,12 +394,14 @@ export interface HostLogShipping {
  * @param version the credentials-fetcher version to install
  * @param script the script's text; defaults to {@link HOST_SCRIPT_SOURCE}
  * @param cloudWatchConfigParameter the SSM parameter of the CloudWatch agent's configuration, when hosts ship logs
+ * @param ticketReaderGid the group the hosts let read the gMSA ticket caches (`--ticket-reader-gid`), if any
  */
 export function hostScriptCommands(
   access: HostDirectoryAccess,
   version: string,
   script = readScript(HOST_SCRIPT_SOURCE),
   cloudWatchConfigParameter?: string,
+  ticketReaderGid?: number,
 ): string[] {
   const args = [
     '--mode',
@@ -370,13 +410,15 @@ export function hostScriptCommands(
     version,
     ...(access.mode === 'domainless' ? [] : directoryArguments(access, true)),
     ...(cloudWatchConfigParameter === undefined ? [] : ['--cloudwatch-config', cloudWatchConfigParameter]),
+    ...(ticketReaderGid === undefined ? [] : ['--ticket-reader-gid', String(ticketReaderGid)]),
   ];
   return [...scriptFileCommands(HOST_SCRIPT_PATH, withoutCommentLines(script)), commandLine(HOST_SCRIPT_PATH, args)];
 }
 
 /**
- * The script without its comment-only and blank lines; the shebang and shellcheck directives stay. Sound for scripts
- * without heredocs or multi-line strings, which the function refuses.
+ * The script without its comment-only and blank lines, and without the indentation of the others (EC2 user data holds
+ * 16 KB; bash ignores leading blanks); the shebang and shellcheck directives stay. Sound for scripts without heredocs
+ * (refused) or strings that span lines (a test compares bash's own reading of each host script before and after).
  */
 export function withoutCommentLines(script: string): string {
   if (/<<-?\s*['"]?[A-Za-z_]/.test(script)) {
@@ -390,6 +432,7 @@ export function withoutCommentLines(script: string): string {
       if (!trimmed.startsWith('#')) return true;
       return (index === 0 && trimmed.startsWith('#!')) || trimmed.startsWith('# shellcheck ');
     })
+    .map((line) => line.trimStart())
     .join('\n');
 }
 

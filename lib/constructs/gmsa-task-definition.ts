@@ -43,10 +43,11 @@ export type AppUser =
 
 /**
  * Whether the EC2 container instances make the gMSA ticket cache readable to {@link DOTNET_APP_UID} (and to nobody
- * else but root). Not yet: credentials-fetcher still leaves it `root:root 0600`. Turn it on together with the host
- * change (docs/security.md, "Running as non-root"); the EC2 modes then run the app as UID 1654.
+ * else but root). On: credentials-fetcher writes it `root:root 0600`, and the hosts' gmsa-ticket-read.service
+ * (scripts/ecs-host/grant-ticket-read.sh) gives group 1654 read access after every write, so the EC2 modes run the app
+ * as UID 1654 (docs/security.md, "Running as non-root").
  */
-export const EC2_HOSTS_GRANT_TICKET_READ = false;
+export const EC2_HOSTS_GRANT_TICKET_READ = true;
 
 /**
  * The user of each platform. EC2: the image's non-root user once the hosts grant it read access to the ticket cache

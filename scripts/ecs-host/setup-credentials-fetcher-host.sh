@@ -22,6 +22,8 @@
 #   setup-credentials-fetcher-host.sh --mode domain-joined --credentials-fetcher-version VERSION \
 #     --domain DIRECTORY_DNS_NAME --domain-controllers IP[,IP...] \
 #     --join-secret SEAMLESS_DOMAIN_JOIN_SECRET_ARN --group GMSA_PRINCIPALS_GROUP
+#   either with [--ticket-reader-gid GID]: also runs gmsa-ticket-read.service, which keeps the gMSA ticket caches
+#   readable by that group (the non-root app's) and nobody else but root (grant-ticket-read.sh, docs/security.md).
 #
 # Logs: journalctl -t gmsa-host-setup (and /var/log/cloud-init-output.log).
 set -euo pipefail
@@ -42,6 +44,9 @@ readonly CREDENTIALS_FETCHER_SOCKET="${ROOT_DIR}/var/credentials-fetcher/socket/
 readonly ECS_CONFIG="${ROOT_DIR}/etc/ecs/ecs.config"
 readonly KEYTAB="${ROOT_DIR}/etc/krb5.keytab"
 readonly IMDS=http://169.254.169.254/latest
+# Written by user data next to this script; run as a service when --ticket-reader-gid is given.
+readonly TICKET_READ_SCRIPT="${ROOT_DIR}/usr/local/sbin/grant-ticket-read.sh"
+readonly TICKET_READ_UNIT="${ROOT_DIR}/etc/systemd/system/gmsa-ticket-read.service"
 
 # Upper bounds of the waits, in seconds.
 readonly PACKAGE_MANAGER_TIMEOUT=900 # another dnf (e.g. the SSM domain join installing its packages) holds the lock
@@ -60,6 +65,7 @@ DOMAIN_CONTROLLERS=()
 JOIN_SECRET=''
 GROUP=''
 CLOUDWATCH_CONFIG=''
+TICKET_READER_GID=''
 
 log() {
   echo "${LOG_TAG}: $*" >&2
@@ -69,7 +75,7 @@ log() {
 usage() {
   echo "usage: $0 --mode domainless|domain-joined --credentials-fetcher-version VERSION" \
     "[--domain DNS_NAME --domain-controllers IP[,IP...] --join-secret ARN --group GROUP]" \
-    "[--cloudwatch-config SSM_PARAMETER]" >&2
+    "[--cloudwatch-config SSM_PARAMETER] [--ticket-reader-gid GID]" >&2
   exit 2
 }
 
@@ -84,12 +90,14 @@ parse_arguments() {
       --join-secret) JOIN_SECRET="${2:-}"; shift 2 ;;
       --group) GROUP="${2:-}"; shift 2 ;;
       --cloudwatch-config) CLOUDWATCH_CONFIG="${2:-}"; shift 2 ;;
+      --ticket-reader-gid) TICKET_READER_GID="${2:-}"; shift 2 ;;
       *) usage ;;
     esac
   done
   # VERSION[-RELEASE] as dnf takes it after the name; bin/settings.ts validates CREDENTIALS_FETCHER_VERSION the same way.
   if ! [[ "${VERSION}" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z._]+)?$ ]]; then usage; fi
   IFS=, read -r -a DOMAIN_CONTROLLERS <<<"${controllers}"
+  if [ -n "${TICKET_READER_GID}" ] && ! [[ "${TICKET_READER_GID}" =~ ^[1-9][0-9]*$ ]]; then usage; fi
   case "${MODE}" in
     domainless) ;;
     domain-joined)
@@ -247,6 +255,17 @@ start_credentials_fetcher() {
   systemctl is-active --quiet credentials-fetcher
 }
 
+# The service that re-grants read access after every write credentials-fetcher makes (grant-ticket-read.sh says why a
+# loop: kinit replaces the cache at each renewal); Restart=always brings back a pass that failed a second later. It
+# starts before the ready marker, so it runs before the ECS agent's first task; a missing script fails is-active.
+start_ticket_read_grant() {
+  printf '[Unit]\nAfter=credentials-fetcher.service\n[Service]\nExecStart=%s %s\nRestart=always\nRestartSec=1\n[Install]\nWantedBy=multi-user.target\n' \
+    "${TICKET_READ_SCRIPT}" "${TICKET_READER_GID}" >"${TICKET_READ_UNIT}"
+  systemctl daemon-reload
+  systemctl enable --now gmsa-ticket-read.service
+  systemctl is-active --quiet gmsa-ticket-read.service
+}
+
 realm_joined() {
   realm list --name-only 2>/dev/null | grep -qixF "${DOMAIN}" && [ -s "${KEYTAB}" ]
 }
@@ -388,6 +407,7 @@ main() {
     join_gmsa_principals_group
   fi
   start_credentials_fetcher
+  [ -z "${TICKET_READER_GID}" ] || start_ticket_read_grant
 
   touch "${READY_MARKER}"
   log "ready: credentials-fetcher ${VERSION} runs (${MODE}); the ECS agent may start"

@@ -1,3 +1,5 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,9 +9,13 @@ import {
   CredentialsFetcherHosts,
   CredentialsFetcherHostsProps,
   HOST_SCRIPT_PATH,
+  HOST_SCRIPT_SOURCE,
   hostScriptCommands,
+  TICKET_READ_SCRIPT_PATH,
+  TICKET_READ_SCRIPT_SOURCE,
   withoutCommentLines,
 } from '../../lib/constructs/credentials-fetcher-hosts';
+import { CLOUDWATCH_AGENT_INSTALLER_SOURCE } from '../../lib/constructs/container-host-logs';
 
 const ACCOUNT_ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -75,8 +81,55 @@ describe('CredentialsFetcherHosts', () => {
   });
 });
 
+describe('CredentialsFetcherHosts ticket readers (non-root app)', () => {
+  /** The user data of hosts built with `ticketReaderGid`, as one string. */
+  function userDataOf(ticketReaderGid?: number): string {
+    const stack = new Stack(new App(), 'Test', { env: ACCOUNT_ENV });
+    return new CredentialsFetcherHosts(stack, 'Hosts', hostsProps(stack, { ticketReaderGid })).userData.render();
+  }
+
+  test('GIVEN the default THEN user data writes the grant script and the host script grants GID 1654', () => {
+    const userData = userDataOf();
+    expect(userData).toContain(`cat > ${TICKET_READ_SCRIPT_PATH} <<'GMSA_HOST_SCRIPT_END'`);
+    expect(userData).toContain(withoutCommentLines(fs.readFileSync(TICKET_READ_SCRIPT_SOURCE, 'utf8')));
+    expect(userData.trimEnd().split('\n').pop()).toMatch(/ '--ticket-reader-gid' '1654'$/);
+    expect(userData.indexOf(TICKET_READ_SCRIPT_PATH)).toBeLessThan(userData.indexOf(`cat > ${HOST_SCRIPT_PATH}`));
+  });
+
+  test('GIVEN another GID THEN the host script grants that one', () => {
+    expect(userDataOf(2000).trimEnd().split('\n').pop()).toMatch(/ '--ticket-reader-gid' '2000'$/);
+  });
+
+  test.each([0, -5, 1.5])('fails GIVEN ticket reader GID %d', (gid) => {
+    expect(() => userDataOf(gid)).toThrow(/Ticket reader GID .* is invalid: expected a positive whole number/);
+  });
+});
+
+describe('withoutCommentLines', () => {
+  // bash's own reading of a script (--pretty-print: parsed, not run) must not change when the comments and the
+  // indentation go: a string that spans lines would keep its indentation in the source and lose it in user data.
+  const parsed = (text: string) => {
+    const result = spawnSync('bash', ['--pretty-print'], { input: text, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    return result.stdout.split('\n').filter((line) => line.trim() !== '');
+  };
+
+  test.each([HOST_SCRIPT_SOURCE, TICKET_READ_SCRIPT_SOURCE, CLOUDWATCH_AGENT_INSTALLER_SOURCE])(
+    'GIVEN %s THEN bash reads the user-data text as it reads the file',
+    (file) => {
+      const text = fs.readFileSync(file, 'utf8');
+      expect(parsed(withoutCommentLines(text))).toEqual(parsed(text));
+    },
+  );
+
+  test('GIVEN a string that spans indented lines THEN the check above sees the difference', () => {
+    const text = 'echo "a\n   b"\n';
+    expect(parsed(withoutCommentLines(text))).not.toEqual(parsed(text));
+  });
+});
+
 describe('hostScriptCommands', () => {
-  test('GIVEN domainless mode THEN the script, without its comment lines, runs with the mode and the version', () => {
+  test('GIVEN domainless mode THEN the script, without its comment lines and indentation, runs with the mode and the version', () => {
     const lines = hostScriptCommands(
       { mode: 'domainless', identitySecret: {} as secretsmanager.ISecret },
       '2.0.1',
@@ -84,7 +137,7 @@ describe('hostScriptCommands', () => {
     );
     expect(lines).toEqual([
       `cat > ${HOST_SCRIPT_PATH} <<'GMSA_HOST_SCRIPT_END'`,
-      '#!/bin/bash\n  # shellcheck disable=SC2016 # kept\ntrue # stays',
+      '#!/bin/bash\n# shellcheck disable=SC2016 # kept\ntrue # stays',
       'GMSA_HOST_SCRIPT_END',
       `chmod 0755 ${HOST_SCRIPT_PATH}`,
       `${HOST_SCRIPT_PATH} '--mode' 'domainless' '--credentials-fetcher-version' '2.0.1'`,

@@ -183,6 +183,8 @@ describe('ContainerHostLogs', () => {
     );
     expect(files).toEqual([
       '/var/credentials-fetcher/logging/credentials-fetcher.log -> /sample/ecs-hosts/credentials-fetcher',
+      // What gmsa-ticket-read.service changed (scripts/ecs-host/grant-ticket-read.sh), beside the daemon's own log.
+      '/var/log/gmsa-ticket-read.log -> /sample/ecs-hosts/credentials-fetcher',
       '/var/log/ecs/ecs-agent.log -> /sample/ecs-hosts/ecs-agent',
       '/var/log/ecs/ecs-init.log -> /sample/ecs-hosts/ecs-agent',
       '/var/log/cloud-init-output.log -> /sample/ecs-hosts/bootstrap',

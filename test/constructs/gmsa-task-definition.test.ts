@@ -233,19 +233,36 @@ describe('GmsaTaskDefinition: a read-only container, and the user per platform',
     },
   );
 
-  test.each([false, true])(
-    'GIVEN fargate=%s and the default user THEN root, acknowledged with its reason',
-    (fargate) => {
-      const f = fixture();
-      new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, gmsa: f.domainless, credSpec: f.s3 }));
-      const { resource, container } = containerOf(f.stack);
-      expect(container.User).toBeUndefined();
-      expect(resource.Metadata.guard).toEqual({
-        SuppressedRules: ['ECS_TASK_DEFINITION_NONROOT_USER_CHECK'],
-        Reasons: { ECS_TASK_DEFINITION_NONROOT_USER_CHECK: expect.stringContaining('root:root 0600') },
-      });
-    },
-  );
+  test('GIVEN Fargate and the default user THEN root, acknowledged with its reason', () => {
+    const f = fixture();
+    new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: f.domainless, credSpec: f.s3 }));
+    const { resource, container } = containerOf(f.stack);
+    expect(container.User).toBeUndefined();
+    expect(resource.Metadata.guard).toEqual({
+      SuppressedRules: ['ECS_TASK_DEFINITION_NONROOT_USER_CHECK'],
+      Reasons: { ECS_TASK_DEFINITION_NONROOT_USER_CHECK: expect.stringContaining('root:root 0600') },
+    });
+  });
+
+  test('GIVEN EC2 and the default user THEN UID 1654: the hosts grant it the ticket (EC2_HOSTS_GRANT_TICKET_READ)', () => {
+    const f = fixture();
+    new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: false, gmsa: f.domainless, credSpec: f.s3 }));
+    const { resource, container } = containerOf(f.stack);
+    expect(container.User).toBe('1654');
+    expect(resource.Metadata?.guard).toBeUndefined();
+  });
+
+  test('GIVEN EC2 hosts that do not grant the ticket read access THEN root, acknowledged with its reason', () => {
+    const f = fixture();
+    new GmsaTaskDefinition(
+      f.stack,
+      'Task',
+      props({ gmsa: f.domainless, credSpec: f.s3, user: appUserFor(false, false) }),
+    );
+    const { resource, container } = containerOf(f.stack);
+    expect(container.User).toBeUndefined();
+    expect(resource.Metadata.guard.Reasons.ECS_TASK_DEFINITION_NONROOT_USER_CHECK).toContain('root:root 0600');
+  });
 
   test('GIVEN EC2 hosts that grant the ticket read access THEN the image user 1654 runs and nothing is acknowledged', () => {
     const f = fixture();

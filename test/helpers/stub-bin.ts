@@ -270,3 +270,44 @@ export function stubDirectory(
   stub(dir, 'kinit', 'touch "$STUB_DIR/krb5cc"');
   stub(dir, 'kdestroy', 'rm -f "$STUB_DIR/krb5cc"');
 }
+
+/** The two layouts credentials-fetcher 2.x writes a lease in. */
+export type LeaseLayout = 'domainless' | 'domain-joined';
+
+/**
+ * Does on a scratch host root what credentials-fetcher 2.x does for a new lease (aws/credentials-fetcher, Go sources):
+ * `<root>/var/credentials-fetcher/krbdir/<lease>/<gMSA>/` made by os.MkdirAll with 0755 (domainless,
+ * internal/grpc/api/AddNonDomainJoinedKerberosLease.go) or 0750 (domain-joined, AddKerberosLease.go) under the
+ * daemon's umask 022; an empty `krb5cc` made by os.Create (0666 & ~022); then `kinit -c` writes the cache
+ * (internal/auth/kerberos/krb_client.go), which {@link fakeKinitWrite} models. Also writes the lease's metadata file,
+ * which nobody but root may read. Returns the cache's path.
+ */
+export function fakeCredentialsFetcherLease(root: string, layout: LeaseLayout, lease: string, gmsa: string): string {
+  const krbDir = path.join(root, 'var', 'credentials-fetcher', 'krbdir');
+  fs.mkdirSync(krbDir, { recursive: true, mode: 0o755 });
+  const mode = layout === 'domainless' ? 0o755 : 0o750;
+  for (const dir of [path.join(krbDir, lease), path.join(krbDir, lease, gmsa)]) {
+    fs.mkdirSync(dir, { mode });
+    fs.chmodSync(dir, mode); // mkdir's mode passes through the process umask; the daemon's is 022
+  }
+  fs.writeFileSync(path.join(krbDir, lease, 'metadata'), '[]', { mode: 0o600 });
+  const cache = path.join(krbDir, lease, gmsa, 'krb5cc');
+  fs.writeFileSync(cache, '', { mode: 0o644 });
+  fs.chmodSync(cache, 0o644);
+  fakeKinitWrite(cache);
+  return cache;
+}
+
+/**
+ * What MIT kinit does to the cache at every `kinit -c FILE` and `kinit -R -c FILE` (credentials-fetcher's first
+ * ticket and each renewal): it replaces the file, so the cache gets a new inode, the writer's owner and group and mode
+ * 0600, and loses any group or mode given to the old file (seen with MIT krb5 1.20.1, Debian 12, and checked against
+ * the real kinit in test/scripts/grant-ticket-read.test.ts). The fake replaces it by a rename. The content starts as a
+ * version-4 file cache does (0x05 0x04).
+ */
+export function fakeKinitWrite(cache: string): void {
+  const temporary = `${cache}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, Buffer.from([0x05, 0x04, 0x00, 0x0c]), { mode: 0o600 });
+  fs.chmodSync(temporary, 0o600);
+  fs.renameSync(temporary, cache);
+}

@@ -645,6 +645,47 @@ describe('setup-credentials-fetcher-host.sh', () => {
     });
   });
 
+  describe('GIVEN --ticket-reader-gid 1654 (the non-root app on EC2, docs/security.md)', () => {
+    const UNIT = path.join('etc', 'systemd', 'system', 'gmsa-ticket-read.service');
+    const run = runHostScript([...DOMAINLESS_ARGS, '--ticket-reader-gid', '1654']);
+
+    test('THEN it installs gmsa-ticket-read.service, which runs the grant script every second for that group', () => {
+      expect(run.status).toBe(0);
+      expect(read(run, UNIT)).toBe(
+        [
+          '[Unit]',
+          'After=credentials-fetcher.service',
+          '[Service]',
+          `ExecStart=${path.join(run.root, 'usr/local/sbin/grant-ticket-read.sh')} 1654`,
+          'Restart=always',
+          'RestartSec=1',
+          '[Install]',
+          'WantedBy=multi-user.target',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    test('THEN it starts the service after credentials-fetcher and checks it runs before the ready marker', () => {
+      const start = run.calls.indexOf('systemctl enable --now gmsa-ticket-read.service');
+      expect(start).toBeGreaterThan(run.calls.indexOf('systemctl enable --now credentials-fetcher'));
+      expect(run.calls[start - 1]).toBe('systemctl daemon-reload');
+      expect(run.calls[start + 1]).toBe('systemctl is-active --quiet gmsa-ticket-read.service');
+      expect(ready(run)).toBe(true);
+    });
+
+    test('THEN without it no such service is installed', () => {
+      expect(fs.existsSync(path.join(firstBoot.domainless.root, UNIT))).toBe(false);
+      expect(firstBoot.domainless.calls.some((call) => call.includes('gmsa-ticket-read'))).toBe(false);
+    });
+
+    test.each(['0', 'app', '1654;reboot'])('fails GIVEN --ticket-reader-gid %s', (gid) => {
+      const bad = runHostScript([...DOMAINLESS_ARGS, '--ticket-reader-gid', gid]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('usage:');
+    });
+  });
+
   describe('GIVEN the script as user data carries it (comment lines removed)', () => {
     const text = withoutCommentLines(fs.readFileSync(HOST_SCRIPT_SOURCE, 'utf8'));
     const stripped = runHostScript(DOMAIN_JOINED_ARGS, { scriptText: text, joinAfterChecks: 0 });

@@ -151,8 +151,11 @@ describeWithGuard('AWS Control Tower proactive controls', () => {
   });
 
   test('GIVEN an acknowledgement removed from a template, or a new resource, THEN their findings are unacknowledged', () => {
-    // A small template of three resources of the default mode's app keeps this second cfn-guard run short.
-    const [name, template] = Object.entries(templates['domainless-ec2-ssm']).find(([n]) => n.endsWith('-application'))!;
+    // A small template of three resources of an app keeps this second cfn-guard run short. Fargate's: its task
+    // definition still acknowledges running as root (the EC2 modes run as UID 1654 and acknowledge nothing there).
+    const [name, template] = Object.entries(templates['domainless-fargate-s3']).find(([n]) =>
+      n.endsWith('-application'),
+    )!;
     const resources = template.Resources!;
     const idOf = (type: string) => Object.keys(resources).find((id) => resources[id].Type === type)!;
     const taskDefinition = idOf('AWS::ECS::TaskDefinition');

@@ -6,6 +6,7 @@ import {
   HOST_SCRIPT_SOURCE,
   LEAVE_DOMAIN_SCRIPT_SOURCE,
   PLAIN_HOST_USER_DATA,
+  TICKET_READ_SCRIPT_PATH,
   USER_DATA_LIMIT_BYTES,
   withoutCommentLines,
 } from '../../lib/constructs/credentials-fetcher-hosts';
@@ -61,18 +62,30 @@ function describeResource(resource: unknown): string {
   return JSON.stringify(resource);
 }
 
-/** Every statement of every inline policy attached to the instance role, and the role's managed policies. */
+/**
+ * Every statement of every inline policy and customer managed policy of the stack attached to the instance role, and
+ * the AWS managed policies of the role.
+ */
 function instanceRolePermissions(template: Template): { managed: string[]; allowed: Allowed[] } {
   const profiles = Object.values(template.findResources('AWS::IAM::InstanceProfile'));
   expect(profiles).toHaveLength(1);
   const roleId: string = profiles[0].Properties.Roles[0].Ref;
   const role = template.findResources('AWS::IAM::Role')[roleId];
-  const managed = (role.Properties.ManagedPolicyArns ?? []).map((arn: unknown) =>
-    describeResource(arn).replace(/^arn:this:AWS::Partition:iam::aws:policy\//, ''),
-  );
-  const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
-    (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
-  );
+  const arns: unknown[] = role.Properties.ManagedPolicyArns ?? [];
+  // AWS managed policies by name; the stack's own managed policies (a Ref) count with the inline ones below.
+  const own = template.findResources('AWS::IAM::ManagedPolicy') as Resources;
+  const managed = arns
+    .filter((arn) => !(typeof arn === 'object' && (arn as { Ref?: string }).Ref! in own))
+    .map((arn) => describeResource(arn).replace(/^arn:this:AWS::Partition:iam::aws:policy\//, ''));
+  const policies = [
+    ...Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
+      (policy.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    ),
+    ...arns.flatMap((arn) => {
+      const ref = (arn as { Ref?: string }).Ref;
+      return ref !== undefined && ref in own ? [own[ref]] : [];
+    }),
+  ];
   const allowed = policies.flatMap((policy) =>
     (policy.Properties.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement.map((statement) => {
       expect(statement.Effect).toBe('Allow');
@@ -228,7 +241,12 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
         `'--join-secret' '<TOKEN>' '--group' 'SampleWebAppGmsaPrincipals'`
       : `${HOST_SCRIPT_PATH} '--mode' 'domainless' '--credentials-fetcher-version' '2.0.1'`;
     expect(lines[lines.length - 1]).toBe(
-      `${expectedRun} '--cloudwatch-config' '/amazon-ecs-gmsa-linux/cloudwatch-agent/ecs-hosts'`,
+      `${expectedRun} '--cloudwatch-config' '/amazon-ecs-gmsa-linux/cloudwatch-agent/ecs-hosts' '--ticket-reader-gid' '1654'`,
+    );
+    // The service script the host script installs for the non-root app (grant-ticket-read.sh), written before it.
+    expect(userData.indexOf(`cat > ${TICKET_READ_SCRIPT_PATH} <<`)).toBeGreaterThan(userData.indexOf('ECS_CLUSTER='));
+    expect(userData.indexOf(`cat > ${TICKET_READ_SCRIPT_PATH} <<`)).toBeLessThan(
+      userData.indexOf(`cat > ${HOST_SCRIPT_PATH} <<`),
     );
   });
 
@@ -253,7 +271,7 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
   test('THEN the host script sets the gMSA flag and blocks IMDS for awsvpc tasks in ecs.config', () => {
     expect(userData).toContain('set_ecs_config ECS_GMSA_SUPPORTED true\n');
     expect(userData).toContain('set_ecs_config ECS_AWSVPC_BLOCK_IMDS true\n');
-    expect(userData).toMatch(/\n {2}configure_ecs_agent\n/);
+    expect(userData).toMatch(/\nconfigure_ecs_agent\n/);
   });
 
   test('THEN the host script installs the pinned credentials-fetcher with the agent disabled, and orders the agent after it', () => {
@@ -312,11 +330,8 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
 
   test('THEN the instance role has exactly the permissions of the mode', () => {
     const { managed, allowed } = instanceRolePermissions(template);
-    expect(managed).toEqual(
-      domainJoined
-        ? ['AmazonSSMManagedInstanceCore', 'AmazonSSMDirectoryServiceAccess']
-        : ['AmazonSSMManagedInstanceCore'],
-    );
+    // Not AmazonSSMManagedInstanceCore: the stack's SessionManagerInstancePolicy (statements below) replaces it.
+    expect(managed).toEqual(domainJoined ? ['AmazonSSMDirectoryServiceAccess'] : []);
     const secretAccess: Allowed = domainJoined
       ? {
           actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -367,9 +382,60 @@ describe.each(EC2_MODES)('cluster stack with EC2 container instances in mode %s'
           actions: ['ssm:GetParameter'],
           resources: [expect.stringMatching(/:parameterthis:ContainerHostLogsAgentConfig\w+$/)],
         },
+        // Session Manager and Run Command (lib/constructs/session-manager-instance-policy.ts).
+        {
+          actions: [
+            'ssm:UpdateInstanceInformation',
+            'ssmmessages:CreateControlChannel',
+            'ssmmessages:CreateDataChannel',
+            'ssmmessages:OpenControlChannel',
+            'ssmmessages:OpenDataChannel',
+          ],
+          resources: ['*'],
+        },
+        {
+          actions: [
+            'ec2messages:AcknowledgeMessage',
+            'ec2messages:DeleteMessage',
+            'ec2messages:FailMessage',
+            'ec2messages:GetEndpoint',
+            'ec2messages:GetMessages',
+            'ec2messages:SendReply',
+          ],
+          resources: ['*'],
+        },
       ]),
     );
-    expect(allowed).toHaveLength(7);
+    if (domainJoined) {
+      // The State Manager association of the SSM domain join: its own document only.
+      expect(allowed).toEqual(
+        expect.arrayContaining([
+          {
+            actions: [
+              'ssm:DescribeAssociation',
+              'ssm:ListAssociations',
+              'ssm:ListInstanceAssociations',
+              'ssm:UpdateInstanceAssociationStatus',
+            ],
+            resources: ['*'],
+          },
+          {
+            actions: ['ssm:DescribeDocument', 'ssm:GetDocument'],
+            resources: ['arn:this:AWS::Partition:ssm:this:AWS::Region::document/AWS-JoinDirectoryServiceDomain'],
+          },
+        ]),
+      );
+    }
+    expect(allowed).toHaveLength(domainJoined ? 11 : 9);
+  });
+
+  test('THEN the instance role reads no SSM parameter or document on "*" (issue 26)', () => {
+    const { allowed } = instanceRolePermissions(template);
+    const reads = allowed.filter((statement) =>
+      statement.actions.some((action) => /^ssm:(GetParameter|GetDocument|Get\*|\*)/.test(action)),
+    );
+    expect(reads.length).toBeGreaterThan(0);
+    for (const statement of reads) expect(statement.resources).not.toContain('*');
   });
 
   test('THEN the instance role cannot read the secret of the other mode', () => {
@@ -455,7 +521,7 @@ describe.each(SIDECAR_EC2_MODES)('cluster stack with plain EC2 container instanc
 
   test('THEN the instance role reads no secret and has only what the ECS agent and Session Manager need', () => {
     const { managed, allowed } = instanceRolePermissions(template);
-    expect(managed).toEqual(['AmazonSSMManagedInstanceCore']);
+    expect(managed).toEqual([]);
     expect(JSON.stringify(allowed)).not.toMatch(/secretsmanager|autoscaling:SetInstanceHealth|ssm:GetParameter/);
     expect(allowed).toEqual(
       expect.arrayContaining([

@@ -382,16 +382,25 @@ describe('database stack (domainless, EC2, SSM)', () => {
     ]);
   });
 
-  test('THEN the bastion reads its scripts object by object, and has the SSM core policy', () => {
+  test('THEN the bastion reads its scripts object by object, and has the Session Manager policy, not the SSM core one', () => {
     const scripts = bastionStatements(template).find((s) => s.Sid === 'ReadScripts')!;
     expect(scripts.Action).toBe('s3:GetObject');
     expect(scripts.Resource).toHaveLength(BASTION_SCRIPTS.length);
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    const [policyId] = Object.keys(policies).filter((id) => id.includes('SessionManagerInstancePolicy'));
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
-      ManagedPolicyArns: [
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] },
-      ],
+      ManagedPolicyArns: [{ Ref: policyId }],
     });
+    // issue 26: no SSM parameter or document of the account on "*"; the bastion has no association either.
+    const statements: Array<{ Action: string[]; Resource: unknown }> =
+      policies[policyId].Properties.PolicyDocument.Statement;
+    expect(
+      statements
+        .map((s) => s.Action)
+        .flat()
+        .filter((a) => a.startsWith('ssm:')),
+    ).toEqual(['ssm:UpdateInstanceInformation']);
   });
 
   test('THEN the bastion log group has a retention and is destroyed with the stack', () => {
