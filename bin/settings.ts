@@ -86,6 +86,7 @@ export const SETTING_NAMES = {
   certificateArn: { env: 'CERTIFICATE_ARN', context: 'certificateArn' },
   credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
   alarmEmail: { env: 'ALARM_EMAIL', context: 'alarmEmail' },
+  ecsExec: { env: 'ECS_EXEC', context: 'ecsExec' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -130,7 +131,7 @@ const INERT_SETTINGS: ReadonlyArray<{
     because: 'with FARGATE=1: there are no EC2 container instances to install credentials-fetcher on',
   },
   {
-    settings: ['appImage', 'credSpecFromS3', 'certificateArn'],
+    settings: ['appImage', 'credSpecFromS3', 'certificateArn', 'ecsExec'],
     when: (s) => !s.deployApp,
     because: 'without DEPLOY_APP=1: there is no application stack',
   },
@@ -251,6 +252,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const credentialsFetcherVersion =
     parseCredentialsFetcherVersion(raw(n.credentialsFetcherVersion)) ?? DEFAULT_SETTINGS.credentialsFetcherVersion;
   const alarmEmail = parseAlarmEmail(raw(n.alarmEmail));
+  const ecsExec = parseBoolean(raw(n.ecsExec)).value ?? DEFAULT_SETTINGS.ecsExec;
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -297,6 +299,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     certificateArn,
     credentialsFetcherVersion,
     alarmEmail,
+    ecsExec,
   });
 }
 

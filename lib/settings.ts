@@ -62,6 +62,12 @@ export interface Settings {
   readonly credentialsFetcherVersion: string;
   /** An e-mail address the alarm topic subscribes (it confirms by mail); absent means no subscription. */
   readonly alarmEmail?: string;
+  /**
+   * ECS Exec into the web app's tasks (`aws ecs execute-command`), each session logged to the cluster stack's
+   * KMS-encrypted log group `/aws/ecs/<SOLUTION_ID>/exec`. Off by default: a shell in the container runs as root and
+   * can copy the gMSA's Kerberos ticket.
+   */
+  readonly ecsExec: boolean;
 }
 
 /** The defaults `bin/` applies when a setting is unset; tests build settings from them too. */
@@ -80,4 +86,5 @@ export const DEFAULT_SETTINGS: Settings = {
   ecsMaxCapacity: 2,
   identityRotationDays: 30,
   credentialsFetcherVersion: CREDENTIALS_FETCHER_DEFAULT_VERSION,
+  ecsExec: false,
 };

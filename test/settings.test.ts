@@ -672,7 +672,7 @@ describe('messages: suggestions only when close, long values cut, each value nam
         'solutionId, domainJoinEcs, fargate, credSpecFromS3, deployApp, ec2InstanceKeyPairName, mySgIngressIp, ' +
         'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, ecsInstanceType, ' +
         'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion, ' +
-        'alarmEmail.',
+        'alarmEmail, ecsExec.',
     );
   });
 

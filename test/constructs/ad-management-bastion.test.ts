@@ -142,6 +142,7 @@ describe('AD management bastion: one run per configuration', () => {
     },
     credentialsFetcherVersion: { change: { credentialsFetcherVersion: '2.0.3' }, outcome: 'unchanged' },
     alarmEmail: { change: { alarmEmail: 'ops@example.com' }, outcome: 'unchanged' },
+    ecsExec: { change: { ecsExec: true, deployApp: true }, outcome: 'unchanged' },
   };
 
   test.each(Object.entries(CHANGES).map(([name, { change, outcome }]) => [name, outcome, change] as const))(

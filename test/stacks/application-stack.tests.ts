@@ -182,27 +182,31 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('THEN the task role holds only the ECS Exec channel actions', () => {
+  test('THEN the task role holds nothing: ECS Exec is off by default', () => {
     const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
-    expect(statements).toEqual([{ actions: ECS_EXEC_ACTIONS, resources: ['*'] }]);
+    expect(statements).toEqual([]);
     const role = template.toJSON().Resources[logicalId(application, application.task.taskRole.node.defaultChild)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(Object.keys(containerOf(template).MountPoints ?? []).length).toBe(1);
   });
 
-  test('THEN the connection string names SQL Server by its AD host name, never the RDS endpoint', () => {
+  test('THEN the connection string names SQL Server by its AD host name and verifies the certificate against the RDS endpoint', () => {
     const host = built.stacks.database.kerberosHostName;
     expect(host).toBe(`${built.stacks.database.dbInstanceIdentifier}.directory.amazon-ecs-gmsa-linux.com`);
     const environment = containerOf(template).Environment as Array<{ Name: string; Value: CfnValue }>;
-    expect(environment).toEqual(
-      expect.arrayContaining([
-        {
-          Name: 'ConnectionStrings__Chinook',
-          Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
-        },
-        { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
-      ]),
+    // CDK adds AWS_REGION itself to containers of awsvpc EC2 task definitions.
+    expect(environment.map((e) => e.Name).filter((name) => name !== 'AWS_REGION')).toEqual([
+      'ConnectionStrings__Chinook',
+      'KRB5CCNAME',
+    ]);
+    expect(environment).toContainEqual({ Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' });
+    const connectionString = renderer(built)(environment.find((e) => e.Name === 'ConnectionStrings__Chinook')!.Value);
+    const endpoint = `\${${logicalId(built.stacks.database, built.stacks.database.sqlServer.instance.node.defaultChild)}.Endpoint.Address}`;
+    expect(connectionString).toBe(
+      `Server=${host};Database=Chinook;Integrated Security=true;` +
+        `Encrypt=Mandatory;TrustServerCertificate=false;HostNameInCertificate=${endpoint}`,
     );
-    expect(JSON.stringify(environment)).not.toMatch(/rds\.amazonaws|Endpoint|Password/i);
+    expect(JSON.stringify(environment)).not.toMatch(/Password/i);
   });
 
   test('THEN the container listens on 8080, checks /healthz with bash alone, and logs to a log group destroyed with the stack', () => {
@@ -267,7 +271,7 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     template.hasOutput('ECRRepositoryURI', {});
   });
 
-  test('THEN the service keeps 2 tasks in the private subnets, rolls back a failing deployment and allows ECS Exec', () => {
+  test('THEN the service keeps 2 tasks in the private subnets, rolls back a failing deployment and refuses ECS Exec', () => {
     const service = only(template, 'AWS::ECS::Service').Properties;
     expect(service.DesiredCount).toBe(2);
     expect(service.DeploymentConfiguration).toEqual({
@@ -275,7 +279,7 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
       MaximumPercent: 200,
       MinimumHealthyPercent: 100,
     });
-    expect(service.EnableExecuteCommand).toBe(true);
+    expect(service.EnableExecuteCommand).toBe(false);
     expect(service.LoadBalancers).toEqual([
       {
         ContainerName: 'web',
@@ -504,6 +508,7 @@ describe('application stack settings', () => {
           identitySecret: directory.identitySecret,
           databaseSecurityGroup: database.databaseSecurityGroup,
           kerberosHostName: database.kerberosHostName,
+          sqlServerEndpoint: database.endpointAddress,
         }),
     ).toThrow(/Missing capacityProvider/);
   });
@@ -525,4 +530,64 @@ describe('application stack settings', () => {
       });
     },
   );
+});
+
+describe.each(['domainless-ec2-ssm', 'domainless-fargate-s3'] as const)('ECS Exec with ECS_EXEC=1 in mode %s', (mode) => {
+  const built = build(mode, { ecsExec: true });
+  const { application, template } = built;
+  const cluster = built.stacks.cluster;
+  const clusterTemplate = Template.fromStack(cluster);
+  const keyId = logicalId(cluster, cluster.ecsExec!.key.node.defaultChild);
+  const logGroupId = logicalId(cluster, cluster.ecsExec!.logGroup.node.defaultChild);
+
+  test('THEN the service allows ECS Exec and the container has the SSM agent\'s writable paths', () => {
+    expect(only(template, 'AWS::ECS::Service').Properties.EnableExecuteCommand).toBe(true);
+    const paths = (containerOf(template).MountPoints as Json[]).map((m) => m.ContainerPath).sort();
+    expect(paths).toEqual(['/tmp', '/var/lib/amazon/ssm', '/var/log/amazon/ssm']);
+  });
+
+  test('THEN the cluster logs every session (OVERRIDE) to its own KMS-encrypted log group and encrypts the channel', () => {
+    const configuration = only(clusterTemplate, 'AWS::ECS::Cluster').Properties.Configuration.ExecuteCommandConfiguration;
+    expect(configuration).toEqual({
+      KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      Logging: 'OVERRIDE',
+      LogConfiguration: { CloudWatchEncryptionEnabled: true, CloudWatchLogGroupName: { Ref: logGroupId } },
+    });
+    clusterTemplate.hasResource('AWS::Logs::LogGroup', {
+      Properties: {
+        LogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+        KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        RetentionInDays: 30,
+      },
+      DeletionPolicy: 'Delete',
+    });
+    clusterTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    // CloudWatch Logs may use the key for this one log group only.
+    const keyPolicy = clusterTemplate.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Json[];
+    const logsStatement = keyPolicy.find((st) => st.Sid === 'CloudWatchLogsForTheSessionLog');
+    expect(JSON.stringify(logsStatement?.Condition)).toContain(':log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec');
+  });
+
+  test('THEN the task role gets exactly the channel actions ECS documents, the session log writes and the key', () => {
+    const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
+    // IAM merges the statements on "*": the channel actions ECS documents and logs:DescribeLogGroups.
+    expect(statements).toEqual([
+      { actions: ['logs:DescribeLogGroups', ...ECS_EXEC_ACTIONS], resources: ['*'] },
+      { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`\${${keyId}.Arn}`] },
+      {
+        actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        resources: [`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupId}}:*`],
+      },
+    ]);
+  });
+});
+
+describe('verified TLS to SQL Server in every template', () => {
+  test.each(MODE_NAMES)('GIVEN mode %s THEN no template trusts a server certificate blindly', (mode) => {
+    const built = build(mode);
+    for (const template of Object.values(templatesByName(built))) {
+      expect(JSON.stringify(template)).not.toMatch(/TrustServerCertificate\s*=\s*(true|yes)/i);
+    }
+    expect(JSON.stringify(templatesByName(built))).toContain('TrustServerCertificate=false');
+  });
 });
