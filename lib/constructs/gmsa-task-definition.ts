@@ -231,7 +231,10 @@ export class GmsaTaskDefinition extends Construct {
         // NTLM, and NTLM fails from a Linux container that holds nothing but a Kerberos ticket.
         // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html
         // The certificate is verified against the RDS endpoint's name (chinookConnectionString).
-        ConnectionStrings__Chinook: chinookConnectionString(props.sqlServerHostName, props.sqlServerCertificateHostName),
+        ConnectionStrings__Chinook: chinookConnectionString(
+          props.sqlServerHostName,
+          props.sqlServerCertificateHostName,
+        ),
         // SqlClient (GSSAPI) finds the gMSA's ticket through the standard Kerberos variable.
         KRB5CCNAME: KERBEROS_TICKET_CACHE,
       },

@@ -9,6 +9,7 @@ import { GmsaTaskDefinition } from '../constructs/gmsa-task-definition';
 import { GmsaWebAppService, WebAppCapacity } from '../constructs/gmsa-web-app-service';
 import { WebAppImage } from '../constructs/web-app-image';
 import { DirectoryReference } from '../directory-reference';
+import { ecsExecLogGroupNameFor } from './cluster-stack';
 
 /** Props of {@link ApplicationStack}. */
 export interface ApplicationStackProps extends StackProps {
@@ -124,6 +125,11 @@ export class ApplicationStack extends Stack {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'ECS Exec (ECS_EXEC=1): the ssmmessages channel actions and logs:DescribeLogGroups have no resource-level permissions.',
+      });
+      Validations.of(this.task.taskRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${ecsExecLogGroupNameFor(props.solutionId)}:*]`,
+        reason:
+          'ECS Exec (ECS_EXEC=1): the SSM agent writes one log stream per session, named at run time, in this one session log group.',
       });
     }
     Validations.of(this.task.taskDefinition).acknowledge({

@@ -89,9 +89,19 @@ export class ClusterStack extends Stack {
       executeCommandConfiguration: this.ecsExec && {
         kmsKey: this.ecsExec.key,
         logging: ecs.ExecuteCommandLogging.OVERRIDE,
-        logConfiguration: { cloudWatchLogGroup: this.ecsExec.logGroup, cloudWatchEncryptionEnabled: true },
+        // By name, not by reference: the task role's grant (made by the service in the application stack) then names
+        // the group literally instead of importing it from this stack. The dependency below keeps the order.
+        logConfiguration: {
+          cloudWatchLogGroup: logs.LogGroup.fromLogGroupName(
+            this,
+            'EcsExecLogGroupByName',
+            ecsExecLogGroupNameFor(props.solutionId),
+          ),
+          cloudWatchEncryptionEnabled: true,
+        },
       },
     });
+    if (this.ecsExec) cluster.node.addDependency(this.ecsExec.logGroup);
     this.cluster = cluster;
     // Container Insights writes to this group and would create it itself, without a retention and outside the stack, so
     // `cdk destroy` would leave it behind. Created here first, it has a retention and goes with the stack.

@@ -192,7 +192,9 @@ describe('GmsaTaskDefinition: a read-only container, and the user per platform',
       'Server=sql.directory.example.com;Database=Chinook;Integrated Security=true;Encrypt=Mandatory;' +
         'TrustServerCertificate=false;HostNameInCertificate=sql.abcdefghijkl.us-east-1.rds.amazonaws.com',
     );
-    expect(value).toBe(chinookConnectionString('sql.directory.example.com', 'sql.abcdefghijkl.us-east-1.rds.amazonaws.com'));
+    expect(value).toBe(
+      chinookConnectionString('sql.directory.example.com', 'sql.abcdefghijkl.us-east-1.rds.amazonaws.com'),
+    );
   });
 
   test.each([false, true])(

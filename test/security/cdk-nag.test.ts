@@ -33,8 +33,8 @@ const VARIANTS: ReadonlyArray<[string, Partial<Settings>]> = [
   ['DEPLOY_APP=0', { deployApp: false }],
   ['DEPLOY_APP=1', { deployApp: true }],
   [
-    'DEPLOY_APP=1 MY_SG_INGRESS_IP EC2_INSTANCE_KEYPAIR_NAME',
-    { deployApp: true, mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key' },
+    'DEPLOY_APP=1 MY_SG_INGRESS_IP EC2_INSTANCE_KEYPAIR_NAME ECS_EXEC',
+    { deployApp: true, mySgIngressCidr: '203.0.113.7/32', ec2InstanceKeyPairName: 'my-key', ecsExec: true },
   ],
 ];
 

@@ -532,55 +532,66 @@ describe('application stack settings', () => {
   );
 });
 
-describe.each(['domainless-ec2-ssm', 'domainless-fargate-s3'] as const)('ECS Exec with ECS_EXEC=1 in mode %s', (mode) => {
-  const built = build(mode, { ecsExec: true });
-  const { application, template } = built;
-  const cluster = built.stacks.cluster;
-  const clusterTemplate = Template.fromStack(cluster);
-  const keyId = logicalId(cluster, cluster.ecsExec!.key.node.defaultChild);
-  const logGroupId = logicalId(cluster, cluster.ecsExec!.logGroup.node.defaultChild);
+describe.each(['domainless-ec2-ssm', 'domainless-fargate-s3'] as const)(
+  'ECS Exec with ECS_EXEC=1 in mode %s',
+  (mode) => {
+    const built = build(mode, { ecsExec: true });
+    const { application, template } = built;
+    const cluster = built.stacks.cluster;
+    const clusterTemplate = Template.fromStack(cluster);
+    const keyId = logicalId(cluster, cluster.ecsExec!.key.node.defaultChild);
+    const logGroupId = logicalId(cluster, cluster.ecsExec!.logGroup.node.defaultChild);
 
-  test('THEN the service allows ECS Exec and the container has the SSM agent\'s writable paths', () => {
-    expect(only(template, 'AWS::ECS::Service').Properties.EnableExecuteCommand).toBe(true);
-    const paths = (containerOf(template).MountPoints as Json[]).map((m) => m.ContainerPath).sort();
-    expect(paths).toEqual(['/tmp', '/var/lib/amazon/ssm', '/var/log/amazon/ssm']);
-  });
-
-  test('THEN the cluster logs every session (OVERRIDE) to its own KMS-encrypted log group and encrypts the channel', () => {
-    const configuration = only(clusterTemplate, 'AWS::ECS::Cluster').Properties.Configuration.ExecuteCommandConfiguration;
-    expect(configuration).toEqual({
-      KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
-      Logging: 'OVERRIDE',
-      LogConfiguration: { CloudWatchEncryptionEnabled: true, CloudWatchLogGroupName: { Ref: logGroupId } },
+    test("THEN the service allows ECS Exec and the container has the SSM agent's writable paths", () => {
+      expect(only(template, 'AWS::ECS::Service').Properties.EnableExecuteCommand).toBe(true);
+      const paths = (containerOf(template).MountPoints as Json[]).map((m) => m.ContainerPath).sort();
+      expect(paths).toEqual(['/tmp', '/var/lib/amazon/ssm', '/var/log/amazon/ssm']);
     });
-    clusterTemplate.hasResource('AWS::Logs::LogGroup', {
-      Properties: {
-        LogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+
+    test('THEN the cluster logs every session (OVERRIDE) to its own KMS-encrypted log group and encrypts the channel', () => {
+      const configuration = only(clusterTemplate, 'AWS::ECS::Cluster').Properties.Configuration
+        .ExecuteCommandConfiguration;
+      expect(configuration).toEqual({
         KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
-        RetentionInDays: 30,
-      },
-      DeletionPolicy: 'Delete',
+        Logging: 'OVERRIDE',
+        LogConfiguration: {
+          CloudWatchEncryptionEnabled: true,
+          CloudWatchLogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+        },
+      });
+      clusterTemplate.hasResource('AWS::Logs::LogGroup', {
+        Properties: {
+          LogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+          KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          RetentionInDays: 30,
+        },
+        DeletionPolicy: 'Delete',
+      });
+      clusterTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      // The cluster names the group by its name, so it waits for it explicitly.
+      expect(only(clusterTemplate, 'AWS::ECS::Cluster').DependsOn).toContain(logGroupId);
+      // CloudWatch Logs may use the key for this one log group only.
+      const keyPolicy = clusterTemplate.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Json[];
+      const logsStatement = keyPolicy.find((st) => st.Sid === 'CloudWatchLogsForTheSessionLog');
+      expect(JSON.stringify(logsStatement?.Condition)).toContain(':log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec');
     });
-    clusterTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    // CloudWatch Logs may use the key for this one log group only.
-    const keyPolicy = clusterTemplate.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Json[];
-    const logsStatement = keyPolicy.find((st) => st.Sid === 'CloudWatchLogsForTheSessionLog');
-    expect(JSON.stringify(logsStatement?.Condition)).toContain(':log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec');
-  });
 
-  test('THEN the task role gets exactly the channel actions ECS documents, the session log writes and the key', () => {
-    const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
-    // IAM merges the statements on "*": the channel actions ECS documents and logs:DescribeLogGroups.
-    expect(statements).toEqual([
-      { actions: ['logs:DescribeLogGroups', ...ECS_EXEC_ACTIONS], resources: ['*'] },
-      { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`\${${keyId}.Arn}`] },
-      {
-        actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-        resources: [`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupId}}:*`],
-      },
-    ]);
-  });
-});
+    test('THEN the task role gets exactly the channel actions ECS documents, the session log writes and the key', () => {
+      const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
+      // IAM merges the statements on "*": the channel actions ECS documents and logs:DescribeLogGroups.
+      expect(statements).toEqual([
+        { actions: ['logs:DescribeLogGroups', ...ECS_EXEC_ACTIONS], resources: ['*'] },
+        { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`\${${keyId}.Arn}`] },
+        {
+          actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          resources: [
+            'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec:*',
+          ],
+        },
+      ]);
+    });
+  },
+);
 
 describe('verified TLS to SQL Server in every template', () => {
   test.each(MODE_NAMES)('GIVEN mode %s THEN no template trusts a server certificate blindly', (mode) => {
