@@ -193,6 +193,18 @@ function ecsExecResources(stack: Stack, solutionId: string): EcsExecResources {
       },
     }),
   );
+  // Nobody creates grants on the key except AWS services on their own resources (Control Tower CT.KMS.PR.3); nothing
+  // here uses grants: CloudWatch Logs and the session's clients use the key directly.
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
   const logGroup = new logs.LogGroup(stack, 'EcsExecLogGroup', {
     logGroupName,
     encryptionKey: key,
