@@ -95,6 +95,7 @@ export const SETTING_NAMES = {
   credentialsFetcherVersion: { env: 'CREDENTIALS_FETCHER_VERSION', context: 'credentialsFetcherVersion' },
   alarmEmail: { env: 'ALARM_EMAIL', context: 'alarmEmail' },
   ticketSource: { env: 'TICKET_SOURCE', context: 'ticketSource' },
+  ecsExec: { env: 'ECS_EXEC', context: 'ecsExec' },
 } as const satisfies Record<string, SettingName>;
 
 type SettingKey = keyof typeof SETTING_NAMES;
@@ -139,7 +140,7 @@ const INERT_SETTINGS: ReadonlyArray<{
     because: 'with FARGATE=1: there are no EC2 container instances to install credentials-fetcher on',
   },
   {
-    settings: ['appImage', 'credSpecFromS3', 'certificateArn'],
+    settings: ['appImage', 'credSpecFromS3', 'certificateArn', 'ecsExec'],
     when: (s) => !s.deployApp,
     because: 'without DEPLOY_APP=1: there is no application stack',
   },
@@ -276,6 +277,7 @@ export function parseSettings(sources: SettingsSources): Settings {
   const alarmEmail = parseAlarmEmail(raw(n.alarmEmail));
   const ticketSourceRaw = raw(n.ticketSource);
   const ticketSource = parseTicketSource(ticketSourceRaw) ?? DEFAULT_SETTINGS.ticketSource;
+  const ecsExec = parseBoolean(raw(n.ecsExec)).value ?? DEFAULT_SETTINGS.ecsExec;
 
   if (fargate.raw && fargate.value && domainJoinEcs.raw && domainJoinEcs.value) {
     throw new SettingsError(
@@ -326,6 +328,7 @@ export function parseSettings(sources: SettingsSources): Settings {
     credentialsFetcherVersion,
     alarmEmail,
     ticketSource,
+    ecsExec,
   });
 }
 

@@ -92,6 +92,8 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
     credentialsFetcherVersion: settings.credentialsFetcherVersion,
     minCapacity: settings.ecsMinCapacity,
     maxCapacity: settings.ecsMaxCapacity,
+    // Only for the web app's service: without it, ECS_EXEC does nothing (settings notice).
+    ecsExec: settings.ecsExec && settings.deployApp,
   });
   // Domain-joined hosts add themselves to the gMSA group with the join user, both created by the bastion. Domainless
   // and Fargate clusters need nothing of the database stack and deploy alongside it (`cdk deploy --concurrency`).
@@ -116,6 +118,8 @@ export function buildGmsaApp(scope: App | Stage, settings: Settings): GmsaStacks
         identitySecret: directory.identitySecret,
         databaseSecurityGroup: database.databaseSecurityGroup,
         kerberosHostName: database.kerberosHostName,
+        sqlServerEndpoint: database.endpointAddress,
+        ecsExec: settings.ecsExec,
         albIngressCidr: settings.mySgIngressCidr,
         appImage: settings.appImage,
         certificateArn: settings.certificateArn,

@@ -85,6 +85,12 @@ export interface Settings {
    */
   readonly ticketSource: TicketSource;
   // --- end TICKET_SOURCE ---
+  /**
+   * ECS Exec into the web app's tasks (`aws ecs execute-command`), each session logged to the cluster stack's
+   * KMS-encrypted log group `/aws/ecs/<SOLUTION_ID>/exec`. Off by default: a shell in the container runs as root and
+   * can copy the gMSA's Kerberos ticket.
+   */
+  readonly ecsExec: boolean;
 }
 
 // --- TICKET_SOURCE (docs/sidecar.md) -----------------------------------------------------------------------------
@@ -153,4 +159,5 @@ export const DEFAULT_SETTINGS: Settings = {
   identityRotationDays: 30,
   credentialsFetcherVersion: CREDENTIALS_FETCHER_DEFAULT_VERSION,
   ticketSource: 'credentials-fetcher',
+  ecsExec: false,
 };

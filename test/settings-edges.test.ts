@@ -243,7 +243,7 @@ describe('context keys', () => {
       message.startsWith(`Unknown setting -c ${key}=${JSON.stringify(String(value))}: ${suggestion}This app's`),
     ).toBe(true);
     expect(message).toContain("This app's context keys are solutionId, domainJoinEcs, fargate,");
-    expect(message).toMatch(/, alarmEmail, ticketSource\.$/);
+    expect(message).toMatch(/, alarmEmail, ticketSource, ecsExec\.$/);
   });
 
   test('GIVEN a context value of null or whitespace THEN the environment variable is read', () => {

@@ -729,7 +729,7 @@ describe('messages: suggestions only when close, long values cut, each value nam
         'natGateways, dbInstanceType, dbEngineVersion, keepBastionRunning, bastionAmiId, bastionRdpCidr, ' +
         'bastionMaintenance, ecsInstanceType, ' +
         'ecsMinCapacity, ecsMaxCapacity, appImage, identityRotationDays, certificateArn, credentialsFetcherVersion, ' +
-        'alarmEmail, ticketSource.',
+        'alarmEmail, ticketSource, ecsExec.',
     );
   });
 

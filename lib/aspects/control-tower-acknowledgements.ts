@@ -1,4 +1,5 @@
 import { CfnResource, IAspect, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { IConstruct } from 'constructs';
 import { acknowledgeGuardRules } from '../guard-acknowledgements';
@@ -23,7 +24,8 @@ function acknowledgementsOf(node: CfnResource): Readonly<Record<string, string>>
   const path = node.node.path;
   switch (node.cfnResourceType) {
     case 'AWS::Logs::LogGroup':
-      return LOG_GROUP;
+      // A group with its own KMS key (ECS Exec's session log) passes the encryption rule: acknowledging it would be stale.
+      return (node as logs.CfnLogGroup).kmsKeyId === undefined ? LOG_GROUP : LOG_GROUP_WITH_KMS_KEY;
     case 'AWS::Lambda::Function':
       return isCdkProviderFunction(node) ? CDK_PROVIDER_FUNCTION : undefined;
     case 'AWS::EC2::Instance':
@@ -44,6 +46,10 @@ const LOG_GROUP = {
     "CloudWatch Logs' own encryption; a customer managed KMS key per log group costs money and a key policy to keep, for logs that hold no secret.",
   CLOUDWATCH_LOG_GROUP_RETENTION_PERIOD_CHECK:
     'A sample people deploy and destroy: logs are kept 30 days (not a year) and deleted with the stack.',
+};
+
+const LOG_GROUP_WITH_KMS_KEY = {
+  CLOUDWATCH_LOG_GROUP_RETENTION_PERIOD_CHECK: LOG_GROUP.CLOUDWATCH_LOG_GROUP_RETENTION_PERIOD_CHECK,
 };
 
 const CDK_PROVIDER_FUNCTION = {

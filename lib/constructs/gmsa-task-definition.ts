@@ -72,14 +72,35 @@ export function appUserFor(fargate: boolean, ec2HostsGrantTicketRead = EC2_HOSTS
 
 /**
  * Writable paths of the app container, each a small volume of its own under a read-only root filesystem: /tmp for
- * .NET (its diagnostics sockets and any temporary file), and the two directories the SSM agent of ECS Exec writes
- * (without them the agent exits at once in a read-only container: aws/containers-roadmap issue 1359).
+ * .NET (its diagnostics sockets and any temporary file).
  */
 export const WRITABLE_PATHS: Readonly<Record<string, string>> = {
   tmp: '/tmp',
+};
+
+/**
+ * The two directories the SSM agent of ECS Exec writes, volumes only when ECS Exec is on (without them the agent exits
+ * at once in a read-only container: aws/containers-roadmap issue 1359).
+ */
+export const ECS_EXEC_WRITABLE_PATHS: Readonly<Record<string, string>> = {
   'ssm-state': '/var/lib/amazon/ssm',
   'ssm-logs': '/var/log/amazon/ssm',
 };
+
+/**
+ * The web app's connection string. `Server=` is the Kerberos name (the SPN's host), and the TLS certificate is verified
+ * against the RDS endpoint's name, the name RDS puts in the certificate: `Encrypt=Mandatory` (not `Strict`, which needs
+ * TDS 8 and SQL Server 2022, while the app supports 2016 to 2022) with `TrustServerCertificate=false` makes SqlClient
+ * check the chain against the image's trust store (which holds the RDS CA bundle) and the name against
+ * `HostNameInCertificate` (SqlClient 5.0+; ignored unless Encrypt is Mandatory or Strict).
+ * https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnectionstringbuilder.hostnameincertificate
+ */
+export function chinookConnectionString(kerberosHostName: string, certificateHostName: string): string {
+  return (
+    `Server=${kerberosHostName};Database=Chinook;Integrated Security=true;` +
+    `Encrypt=Mandatory;TrustServerCertificate=false;HostNameInCertificate=${certificateHostName}`
+  );
+}
 
 /** Where the task definition reads the CredSpec from: the object or the parameter the bastion writes. */
 export type CredSpecLocation =
@@ -114,6 +135,17 @@ export interface GmsaTaskDefinitionProps {
    */
   readonly sqlServerHostName: string;
   /**
+   * The RDS endpoint's host name, the name in SQL Server's TLS certificate: the app verifies the certificate against
+   * it (`HostNameInCertificate`). A plain environment value, not a secret.
+   */
+  readonly sqlServerCertificateHostName: string;
+  /**
+   * Whether ECS Exec may open a shell in the container: the SSM agent's writable paths and, from the service, the task
+   * role's channel permissions. Off, the task role holds nothing for it.
+   * @default false
+   */
+  readonly ecsExec?: boolean;
+  /**
    * The user the app's process runs as; a root user is acknowledged in the template with its reason.
    * @default appUserFor(fargate): root, until the host grants the image's UID read access to the ticket cache
    */
@@ -127,7 +159,8 @@ export interface GmsaTaskDefinitionProps {
 
 /**
  * Task definition of the web app with `credentialSpecs`, the execution role that can read exactly the CredSpec
- * (and in domainless mode the identity secret), a task role for ECS Exec, and a log group destroyed with the stack.
+ * (and in domainless mode the identity secret), a task role (ECS Exec only when it is on), and a log group destroyed
+ * with the stack.
  *
  * Network mode is `awsvpc` on EC2 as on Fargate: each task gets its own network interface and security group, so the
  * rules "load balancer → tasks on 8080" and "tasks → SQL Server on 1433" name the tasks and nothing else, and one
@@ -142,7 +175,7 @@ export class GmsaTaskDefinition extends Construct {
   public readonly container: ecs.ContainerDefinition;
   /** Role the ECS agent uses to pull the image, write logs and read the CredSpec (and identity secret). */
   public readonly executionRole: iam.Role;
-  /** Role of the running task; holds only what ECS Exec needs. */
+  /** Role of the running task: nothing by default; the ECS Exec channel and session log with ECS Exec on. */
   public readonly taskRole: iam.Role;
   /** Log group of the container. */
   public readonly logGroup: logs.LogGroup;
@@ -166,8 +199,8 @@ export class GmsaTaskDefinition extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description:
         props.gmsa.kind === 'kerberos-sidecar'
-          ? 'The web app task: ECS Exec, and the Kerberos sidecar reads its identity secret'
-          : 'The web app task: ECS Exec only',
+          ? 'The web app task: the Kerberos sidecar reads its identity secret; ECS Exec only when it is on'
+          : 'The web app task: nothing unless ECS Exec is on',
     });
 
     this.taskDefinition = props.fargate
@@ -213,7 +246,11 @@ export class GmsaTaskDefinition extends Construct {
         // `<db-instance-id>.<directory DNS name>` only. With the endpoint name the driver finds no SPN, falls back to
         // NTLM, and NTLM fails from a Linux container that holds nothing but a Kerberos ticket.
         // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.html
-        ConnectionStrings__Chinook: `Server=${props.sqlServerHostName};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
+        // The certificate is verified against the RDS endpoint's name (chinookConnectionString).
+        ConnectionStrings__Chinook: chinookConnectionString(
+          props.sqlServerHostName,
+          props.sqlServerCertificateHostName,
+        ),
         // SqlClient (GSSAPI) finds the gMSA's ticket through the standard Kerberos variable (the sidecar sets its own).
         ...(sidecar ? {} : { KRB5CCNAME: KERBEROS_TICKET_CACHE }),
       },
@@ -227,7 +264,7 @@ export class GmsaTaskDefinition extends Construct {
         retries: 3,
         startPeriod: Duration.seconds(30),
       },
-      // ECS Exec runs the SSM agent inside the container; an init process reaps the processes it leaves behind.
+      // An init process reaps the processes ECS Exec's SSM agent (when it is on) or anything else leaves behind.
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
       // Nothing in the image changes at run time; the few paths that must be written are volumes (WRITABLE_PATHS).
@@ -237,7 +274,8 @@ export class GmsaTaskDefinition extends Construct {
     });
     // A volume without a host path: on EC2 a Docker volume of the task, on Fargate the task's ephemeral storage; both
     // are empty at start and removed with the task. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
-    for (const [name, containerPath] of Object.entries(WRITABLE_PATHS)) {
+    const writablePaths = { ...WRITABLE_PATHS, ...(props.ecsExec ? ECS_EXEC_WRITABLE_PATHS : {}) };
+    for (const [name, containerPath] of Object.entries(writablePaths)) {
       this.taskDefinition.addVolume({ name });
       this.container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
     }

@@ -46,6 +46,12 @@ export interface GmsaWebAppServiceProps {
    * @default - HTTP only, on port 80
    */
   readonly certificateArn?: string;
+  /**
+   * Let ECS Exec open a shell in the tasks. The cluster must log the sessions (`executeCommandConfiguration`), and the
+   * task definition must have been built with `ecsExec` (the SSM agent's writable paths).
+   * @default false
+   */
+  readonly ecsExec?: boolean;
 }
 
 /** Key prefix of the load balancer's access logs in their bucket. */
@@ -59,7 +65,7 @@ export const HTTPS_SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
 
 /**
  * The web app's ECS service behind a public Application Load Balancer: tasks in the private subnets across AZs,
- * deployment circuit breaker with rollback, CPU target tracking, ECS Exec. On EC2 the task counts (2 idle, up to 6)
+ * deployment circuit breaker with rollback, CPU target tracking, ECS Exec only when asked for. On EC2 the task counts (2 idle, up to 6)
  * are lowered until a rolling deployment at the maximum count fits on the hosts (`webAppTaskCounts`).
  */
 export class GmsaWebAppService extends Construct {
@@ -154,6 +160,12 @@ export class GmsaWebAppService extends Construct {
       'A sample people deploy and destroy: cdk destroy must delete the load balancer.',
     );
 
+    if (props.ecsExec && props.cluster.executeCommandConfiguration?.logConfiguration === undefined) {
+      throw new Error(
+        'Invalid ECS Exec: the cluster has no executeCommandConfiguration to log the sessions; build the cluster stack with ecsExec.',
+      );
+    }
+
     const common = {
       cluster: props.cluster,
       desiredCount,
@@ -164,7 +176,10 @@ export class GmsaWebAppService extends Construct {
       // the deployment and rolls back, so CloudFormation fails in minutes instead of waiting for hours.
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
       circuitBreaker: { enable: true, rollback: true },
-      enableExecuteCommand: true,
+      // Off unless ECS_EXEC is on: a shell in the container (root) can copy the gMSA's ticket. On, CDK grants the task
+      // role the ssmmessages channel actions and the writes to the cluster's session log group (and its key).
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+      enableExecuteCommand: props.ecsExec ?? false,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.taskSecurityGroup],
       // With the Kerberos sidecar the app starts only once the sidecar holds its first ticket.

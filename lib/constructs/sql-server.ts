@@ -52,6 +52,23 @@ export const CHINOOK_DATABASE_NAME = 'Chinook';
  */
 export const SQL_SERVER_LOG_EXPORTS = ['error', 'agent'] as const;
 
+/**
+ * The CA that signs the instance's TLS certificate, pinned so the trust anchor is known: the app's image trusts AWS's
+ * RDS CA bundle (web-app/rds-ca/global-bundle.pem), which holds this CA's root for every Region, and the connection
+ * string verifies the certificate against it. RSA 2048 G1 is the CA RDS offers with the widest client support; its
+ * roots are valid until 2061. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
+ */
+export const SQL_SERVER_CA_CERTIFICATE = rds.CaCertificate.RDS_CA_RSA2048_G1;
+
+/**
+ * DB parameters of the instance's own parameter group: `rds.force_ssl=1` makes SQL Server refuse every connection that
+ * is not encrypted (AWS Config rule rds-sqlserver-encrypted-in-transit checks exactly this). The parameter is static:
+ * an instance created with the group has it from the start, but switching an existing instance to the group leaves it
+ * `pending-reboot` until the instance restarts (docs/operations.md).
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/SQLServer.Concepts.General.SSL.Using.html
+ */
+export const SQL_SERVER_PARAMETERS: Readonly<Record<string, string>> = { 'rds.force_ssl': '1' };
+
 /** Name of the generated master user (SQL authentication; only the bastion uses it, to create the Windows logins). */
 export const SQL_SERVER_MASTER_USERNAME = 'sqladmin';
 
@@ -82,6 +99,14 @@ export class SqlServer extends Construct {
   public readonly domainRole: iam.Role;
   /** The DB instance identifier. */
   public readonly instanceIdentifier: string;
+  /** The instance's parameter group (family `sqlserver-web-<major>.0`), with {@link SQL_SERVER_PARAMETERS}. */
+  public readonly parameterGroup: rds.ParameterGroup;
+  /**
+   * The RDS endpoint's host name (`<id>.<random>.<region>.rds.amazonaws.com`): the name in the instance's TLS
+   * certificate, so clients verify the certificate against it (`HostNameInCertificate`) while they connect to
+   * {@link kerberosHostName}. A deploy-time value.
+   */
+  public readonly endpointAddress: string;
   /**
    * `<instance-id>.<directory DNS name>`: the only name with an SPN, so the only one that gets Kerberos; the RDS
    * endpoint falls back to NTLM. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerWinAuth.KerberosEndpoint.html
@@ -135,10 +160,20 @@ export class SqlServer extends Construct {
       ]),
     ) as SqlServer['exportedLogGroups'];
 
+    const engine = rds.DatabaseInstanceEngine.sqlServerWeb({
+      version: rds.SqlServerEngineVersion.of(engineVersion, engineVersion.slice(0, 5)),
+    });
+    // CDK names the family from the major version: sqlserver-web-16.0 for 16.00, as RDS does.
+    this.parameterGroup = new rds.ParameterGroup(this, 'ParameterGroup', {
+      engine,
+      description: 'SQL Server for gMSA: encrypted connections only (rds.force_ssl)',
+      parameters: { ...SQL_SERVER_PARAMETERS },
+    });
+
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
-      engine: rds.DatabaseInstanceEngine.sqlServerWeb({
-        version: rds.SqlServerEngineVersion.of(engineVersion, engineVersion.slice(0, 5)),
-      }),
+      engine,
+      parameterGroup: this.parameterGroup,
+      caCertificate: SQL_SERVER_CA_CERTIFICATE,
       licenseModel: rds.LicenseModel.LICENSE_INCLUDED,
       instanceType: new ec2.InstanceType(props.instanceType),
       instanceIdentifier: props.instanceIdentifier,
@@ -162,6 +197,7 @@ export class SqlServer extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.secret = this.instance.secret!;
+    this.endpointAddress = this.instance.dbInstanceEndpointAddress;
     for (const logGroup of Object.values(this.exportedLogGroups)) this.instance.node.addDependency(logGroup);
 
     // The rotation function gets its own security group; the instance's group admits it on 1433.

@@ -10,6 +10,7 @@ import { GmsaWebAppService, WebAppCapacity } from '../constructs/gmsa-web-app-se
 import { WebAppImage } from '../constructs/web-app-image';
 import { DirectoryReference } from '../directory-reference';
 import { AppMode } from '../settings';
+import { ecsExecLogGroupNameFor } from './cluster-stack';
 
 /** Props of {@link ApplicationStack}. */
 export interface ApplicationStackProps extends StackProps {
@@ -53,8 +54,15 @@ export interface ApplicationStackProps extends StackProps {
   readonly databaseSecurityGroup: ec2.ISecurityGroup;
   /** `<db-instance-id>.<directory name>`, the server name of the connection string. */
   readonly kerberosHostName: string;
+  /** The RDS endpoint's host name: the name the app verifies SQL Server's TLS certificate against. */
+  readonly sqlServerEndpoint: string;
   /** The only source the load balancer admits. @default - open to the internet on port 80 */
   readonly albIngressCidr?: string;
+  /**
+   * ECS Exec into the web app's tasks; the cluster must have its `executeCommandConfiguration` (the cluster stack's
+   * `ecsExec`). @default false
+   */
+  readonly ecsExec?: boolean;
   /** An existing image instead of building `web-app/`. @default - built from `web-app/` by `cdk deploy` */
   readonly appImage?: string;
   /** ACM certificate for HTTPS on 443 (port 80 then redirects). @default - HTTP only */
@@ -93,6 +101,8 @@ export class ApplicationStack extends Stack {
           }),
       image: this.image.image,
       sqlServerHostName: props.kerberosHostName,
+      sqlServerCertificateHostName: props.sqlServerEndpoint,
+      ecsExec: props.ecsExec,
     });
 
     this.webApp = new GmsaWebAppService(this, 'WebApp', {
@@ -102,6 +112,7 @@ export class ApplicationStack extends Stack {
       task: this.task,
       ingressCidr: props.albIngressCidr,
       certificateArn: props.certificateArn,
+      ecsExec: props.ecsExec,
     });
 
     // The rule lands in THIS stack (the peer is in the database stack, which deploys first and must not depend on
@@ -117,10 +128,18 @@ export class ApplicationStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ecr:GetAuthorizationToken (added by CDK for the image pull) has no resource-level permissions.',
     });
-    Validations.of(this.task.taskRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ECS Exec: the ssmmessages channel actions have no resource-level permissions.',
-    });
+    if (props.ecsExec) {
+      Validations.of(this.task.taskRole).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ECS Exec (ECS_EXEC=1): the ssmmessages channel actions and logs:DescribeLogGroups have no resource-level permissions.',
+      });
+      Validations.of(this.task.taskRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${ecsExecLogGroupNameFor(props.solutionId)}:*]`,
+        reason:
+          'ECS Exec (ECS_EXEC=1): the SSM agent writes one log stream per session, named at run time, in this one session log group.',
+      });
+    }
     Validations.of(this.task.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:

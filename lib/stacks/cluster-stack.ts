@@ -1,6 +1,8 @@
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -43,6 +45,19 @@ export interface ClusterStackProps extends StackProps {
   readonly minCapacity: number;
   /** Maximum number of container instances. */
   readonly maxCapacity: number;
+  /**
+   * Let ECS Exec open sessions in the cluster's tasks, each logged to {@link ClusterStack.ecsExec}'s log group.
+   * @default false
+   */
+  readonly ecsExec?: boolean;
+}
+
+/** What ECS Exec sessions use when `ECS_EXEC` is on: where they are logged and the key that encrypts them. */
+export interface EcsExecResources {
+  /** The log group every session's commands and output go to (`/aws/ecs/<solution id>/exec`). */
+  readonly logGroup: logs.LogGroup;
+  /** Encrypts the session's data channel and the log group. */
+  readonly key: kms.Key;
 }
 
 /**
@@ -60,17 +75,38 @@ export class ClusterStack extends Stack {
   public readonly ec2TaskSlots?: number;
   /** The container instances' log groups and failure metrics; absent with `FARGATE`. */
   public readonly hostLogs?: ContainerHostLogs;
+  /** ECS Exec's session log and key; absent unless `ECS_EXEC` is on. */
+  public readonly ecsExec?: EcsExecResources;
 
   constructor(scope: Construct, id: string, props: ClusterStackProps) {
     super(scope, id, props);
 
+    this.ecsExec = props.ecsExec ? ecsExecResources(this, props.solutionId) : undefined;
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
       clusterName: props.solutionId,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       // An ECS cluster may hold the Fargate capacity providers next to an ASG capacity provider.
       enableFargateCapacityProviders: true,
+      // OVERRIDE: every session is logged to the stack's own, KMS-encrypted group, whatever the task definition's
+      // awslogs settings; the same key encrypts the session's data channel between the client and the container.
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html (logging and encryption)
+      executeCommandConfiguration: this.ecsExec && {
+        kmsKey: this.ecsExec.key,
+        logging: ecs.ExecuteCommandLogging.OVERRIDE,
+        // By name, not by reference: the task role's grant (made by the service in the application stack) then names
+        // the group literally instead of importing it from this stack. The dependency below keeps the order.
+        logConfiguration: {
+          cloudWatchLogGroup: logs.LogGroup.fromLogGroupName(
+            this,
+            'EcsExecLogGroupByName',
+            ecsExecLogGroupNameFor(props.solutionId),
+          ),
+          cloudWatchEncryptionEnabled: true,
+        },
+      },
     });
+    if (this.ecsExec) cluster.node.addDependency(this.ecsExec.logGroup);
     this.cluster = cluster;
     // Container Insights writes to this group and would create it itself, without a retention and outside the stack, so
     // `cdk destroy` would leave it behind. Created here first, it has a retention and goes with the stack.
@@ -130,6 +166,64 @@ export class ClusterStack extends Stack {
       description: 'Auto Scaling group of the ECS container instances',
     });
   }
+}
+
+/** Name of ECS Exec's session log group: a person looks for it. */
+export function ecsExecLogGroupNameFor(solutionId: string): string {
+  return `/aws/ecs/${solutionId}/exec`;
+}
+
+/**
+ * The log group and key of ECS Exec. The key's policy lets CloudWatch Logs use it for this one log group, as CloudWatch
+ * Logs requires before a group may be created with the key; the task role's kms:Decrypt and the log writes come from
+ * CDK when the service turns ECS Exec on (BaseService.enableExecuteCommandEncryption / executeCommandLogConfiguration).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+ */
+function ecsExecResources(stack: Stack, solutionId: string): EcsExecResources {
+  const logGroupName = ecsExecLogGroupNameFor(solutionId);
+  const key = new kms.Key(stack, 'EcsExecKey', {
+    description: `ECS Exec sessions of ${solutionId}: the data channel and the session log`,
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.DESTROY,
+    pendingWindow: Duration.days(7),
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchLogsForTheSessionLog',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnEquals: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: logGroupName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }),
+  );
+  // Nobody creates grants on the key except AWS services on their own resources (Control Tower CT.KMS.PR.3); nothing
+  // here uses grants: CloudWatch Logs and the session's clients use the key directly.
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
+  const logGroup = new logs.LogGroup(stack, 'EcsExecLogGroup', {
+    logGroupName,
+    encryptionKey: key,
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return { logGroup, key };
 }
 
 /** Namespace of the metrics counted from the container instances' logs. */

@@ -106,6 +106,11 @@ export class DatabaseStack extends Stack {
   public readonly dbInstanceIdentifier: string;
   /** `<db-instance-id>.<directory name>`: the only server name that gets Kerberos. */
   public readonly kerberosHostName: string;
+  /**
+   * The RDS endpoint's host name, the name in SQL Server's TLS certificate: clients verify the certificate against it
+   * while they connect to {@link kerberosHostName}.
+   */
+  public readonly endpointAddress: string;
   /** SQL Server, its master secret and that secret's rotation. */
   public readonly sqlServer: SqlServer;
   /**
@@ -141,6 +146,7 @@ export class DatabaseStack extends Stack {
     });
     this.dbInstanceIdentifier = this.sqlServer.instanceIdentifier;
     this.kerberosHostName = this.sqlServer.kerberosHostName;
+    this.endpointAddress = this.sqlServer.endpointAddress;
 
     const mode = props.mode;
     // The identity secret is credentials-fetcher's (domainless), the sidecar's, or unused (domain-joined).

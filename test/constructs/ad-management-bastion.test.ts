@@ -148,6 +148,7 @@ describe('AD management bastion: one run per configuration', () => {
     alarmEmail: { change: { alarmEmail: 'ops@example.com' }, outcome: 'unchanged' },
     // The bastion then creates the sidecar's AD user and SQL login (another configuration, another instance).
     ticketSource: { change: { ticketSource: 'sidecar' }, outcome: 'replaced' },
+    ecsExec: { change: { ecsExec: true, deployApp: true }, outcome: 'unchanged' },
   };
 
   test.each(Object.entries(CHANGES).map(([name, { change, outcome }]) => [name, outcome, change] as const))(

@@ -15,6 +15,8 @@ import {
   GmsaTaskDefinition,
   GmsaTaskDefinitionProps,
   WRITABLE_PATHS,
+  ECS_EXEC_WRITABLE_PATHS,
+  chinookConnectionString,
 } from '../../lib/constructs/gmsa-task-definition';
 import { GmsaWebAppService, HTTPS_SSL_POLICY } from '../../lib/constructs/gmsa-web-app-service';
 import { KEPT_IMAGES, parseEcrImage, WebAppImage } from '../../lib/constructs/web-app-image';
@@ -42,6 +44,7 @@ function props(
     fargate: false,
     image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/nginx:1.27'),
     sqlServerHostName: 'sql.directory.example.com',
+    sqlServerCertificateHostName: 'sql.abcdefghijkl.us-east-1.rds.amazonaws.com',
     ...overrides,
   };
 }
@@ -213,23 +216,30 @@ describe('GmsaTaskDefinition: a read-only container, and the user per platform',
     return { resource, container: resource.Properties.ContainerDefinitions[0] };
   }
 
-  test.each([false, true])(
-    'GIVEN fargate=%s THEN the root filesystem is read-only and only /tmp and the ECS Exec agent paths are volumes',
-    (fargate) => {
+  test.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])(
+    'GIVEN fargate=%s and ecsExec=%s THEN the root filesystem is read-only and only /tmp (and with ECS Exec its agent paths) are volumes',
+    (fargate, ecsExec) => {
       const f = fixture();
-      new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, gmsa: f.domainless, credSpec: f.s3 }));
+      new GmsaTaskDefinition(f.stack, 'Task', props({ fargate, ecsExec, gmsa: f.domainless, credSpec: f.s3 }));
       const { resource, container } = containerOf(f.stack);
+      const paths = { ...WRITABLE_PATHS, ...(ecsExec ? ECS_EXEC_WRITABLE_PATHS : {}) };
       expect(container.ReadonlyRootFilesystem).toBe(true);
       expect(container.MountPoints).toEqual(
-        Object.entries(WRITABLE_PATHS).map(([name, path]) => ({
+        Object.entries(paths).map(([name, path]) => ({
           SourceVolume: name,
           ContainerPath: path,
           ReadOnly: false,
         })),
       );
       // No host path: a task-scoped volume that starts empty and goes with the task.
-      expect(resource.Properties.Volumes).toEqual(Object.keys(WRITABLE_PATHS).map((name) => ({ Name: name })));
-      expect(Object.values(WRITABLE_PATHS)).toContain('/tmp');
+      expect(resource.Properties.Volumes).toEqual(Object.keys(paths).map((name) => ({ Name: name })));
+      expect(Object.values(paths)).toContain('/tmp');
+      expect(Object.values(paths).some((p) => p.includes('amazon/ssm'))).toBe(ecsExec);
     },
   );
 
@@ -262,6 +272,22 @@ describe('GmsaTaskDefinition: a read-only container, and the user per platform',
     const { resource, container } = containerOf(f.stack);
     expect(container.User).toBeUndefined();
     expect(resource.Metadata.guard.Reasons.ECS_TASK_DEFINITION_NONROOT_USER_CHECK).toContain('root:root 0600');
+  });
+
+  test('THEN the connection string verifies the certificate against the given host name, never trusting it blindly', () => {
+    const f = fixture();
+    new GmsaTaskDefinition(f.stack, 'Task', props({ gmsa: f.domainless, credSpec: f.s3 }));
+    const { container } = containerOf(f.stack);
+    const value = (container.Environment as Array<{ Name: string; Value: string }>).find(
+      (e) => e.Name === 'ConnectionStrings__Chinook',
+    )?.Value;
+    expect(value).toBe(
+      'Server=sql.directory.example.com;Database=Chinook;Integrated Security=true;Encrypt=Mandatory;' +
+        'TrustServerCertificate=false;HostNameInCertificate=sql.abcdefghijkl.us-east-1.rds.amazonaws.com',
+    );
+    expect(value).toBe(
+      chinookConnectionString('sql.directory.example.com', 'sql.abcdefghijkl.us-east-1.rds.amazonaws.com'),
+    );
   });
 
   test('GIVEN EC2 hosts that grant the ticket read access THEN the image user 1654 runs and nothing is acknowledged', () => {
@@ -313,6 +339,21 @@ describe('GmsaWebAppService', () => {
     return Template.fromStack(f.stack);
   }
   const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
+
+  test('fails GIVEN ECS Exec on a cluster that does not log the sessions', () => {
+    const f = fixture();
+    const vpc = new ec2.Vpc(f.stack, 'Vpc', { maxAzs: 2 });
+    const cluster = new ecs.Cluster(f.stack, 'Cluster', { vpc });
+    const task = new GmsaTaskDefinition(f.stack, 'Task', props({ fargate: true, gmsa: f.domainless, credSpec: f.s3 }));
+    expect(
+      () =>
+        new GmsaWebAppService(f.stack, 'Service', { vpc, cluster, capacity: { kind: 'fargate' }, task, ecsExec: true }),
+    ).toThrow(/Invalid ECS Exec: the cluster has no executeCommandConfiguration/);
+  });
+
+  test('GIVEN no ecsExec THEN the service refuses ECS Exec', () => {
+    service().hasResourceProperties('AWS::ECS::Service', { EnableExecuteCommand: false });
+  });
 
   test('GIVEN a certificate THEN HTTPS on 443 with the recommended TLS policy forwards, and 80 only redirects', () => {
     const template = service(CERTIFICATE);

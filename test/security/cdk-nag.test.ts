@@ -33,13 +33,14 @@ const VARIANTS: ReadonlyArray<[string, Partial<Settings>]> = [
   ['DEPLOY_APP=0', { deployApp: false }],
   ['DEPLOY_APP=1', { deployApp: true }],
   [
-    'DEPLOY_APP=1 MY_SG_INGRESS_IP BASTION_RDP_CIDR EC2_INSTANCE_KEYPAIR_NAME BASTION_MAINTENANCE',
+    'DEPLOY_APP=1 MY_SG_INGRESS_IP BASTION_RDP_CIDR EC2_INSTANCE_KEYPAIR_NAME BASTION_MAINTENANCE ECS_EXEC',
     {
       deployApp: true,
       mySgIngressCidr: '203.0.113.7/32',
       bastionRdpCidr: '203.0.113.7/32',
       ec2InstanceKeyPairName: 'my-key',
       bastionMaintenance: true,
+      ecsExec: true,
     },
   ],
 ];

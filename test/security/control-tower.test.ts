@@ -27,7 +27,7 @@ if ('missing' in guard) {
 const describeWithGuard = 'path' in guard ? describe : describe.skip;
 const binary = 'path' in guard ? guard.path : '';
 
-const HTTPS = 'domainless-ec2-ssm with CERTIFICATE_ARN';
+const HTTPS = 'domainless-ec2-ssm with CERTIFICATE_ARN and ECS_EXEC';
 const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0c3f6a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
 
 /** Templates of every mode (with the app) and of one mode with HTTPS, by set name, then stack name. */
@@ -35,7 +35,8 @@ function allTemplates(): Record<string, Record<string, CfnTemplate>> {
   const sets: Record<string, Record<string, CfnTemplate>> = {};
   for (const mode of MODE_NAMES) sets[mode] = templatesOf(buildApp(settingsFor(mode, { deployApp: true })).app);
   sets[HTTPS] = templatesOf(
-    buildApp(settingsFor('domainless-ec2-ssm', { deployApp: true, certificateArn: CERTIFICATE_ARN })).app,
+    buildApp(settingsFor('domainless-ec2-ssm', { deployApp: true, certificateArn: CERTIFICATE_ARN, ecsExec: true }))
+      .app,
   );
   return sets;
 }

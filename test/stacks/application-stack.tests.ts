@@ -200,38 +200,41 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('THEN the task role holds only the ECS Exec channel actions (and, with the sidecar, the read of its secret)', () => {
+  test('THEN the task role holds nothing while ECS Exec is off (with the sidecar: the read of its secret only)', () => {
     const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
     const directory = built.stacks.directory;
     const secret = `\${${logicalId(directory, directory.identitySecret.node.defaultChild)}}`;
-    const expected = [
-      { actions: ECS_EXEC_ACTIONS, resources: ['*'] },
-      ...(sidecar
-        ? [{ sid: 'ReadSidecarIdentity', actions: ['secretsmanager:GetSecretValue'], resources: [secret] }]
-        : []),
-    ];
+    const expected = sidecar
+      ? [{ sid: 'ReadSidecarIdentity', actions: ['secretsmanager:GetSecretValue'], resources: [secret] }]
+      : [];
     expect(statements).toEqual(expect.arrayContaining(expected));
     expect(statements).toHaveLength(expected.length);
     const role = template.toJSON().Resources[logicalId(application, application.task.taskRole.node.defaultChild)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(Object.keys(containerOf(template).MountPoints ?? []).length).toBe(sidecar ? 2 : 1);
   });
 
-  test('THEN the connection string names SQL Server by its AD host name, never the RDS endpoint', () => {
+  test('THEN the connection string names SQL Server by its AD host name and verifies the certificate against the RDS endpoint', () => {
     const host = built.stacks.database.kerberosHostName;
     expect(host).toBe(`${built.stacks.database.dbInstanceIdentifier}.directory.amazon-ecs-gmsa-linux.com`);
     const environment = containerOf(template).Environment as Array<{ Name: string; Value: CfnValue }>;
-    expect(environment).toEqual(
-      expect.arrayContaining([
-        {
-          Name: 'ConnectionStrings__Chinook',
-          Value: `Server=${host};Database=Chinook;Integrated Security=true;TrustServerCertificate=true`,
-        },
-        sidecar
-          ? { Name: 'KRB5CCNAME', Value: 'FILE:/var/kerberos/krb5cc' }
-          : { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
-      ]),
+    // CDK adds AWS_REGION itself to containers of awsvpc EC2 task definitions.
+    expect(environment.map((e) => e.Name).filter((name) => name !== 'AWS_REGION')).toEqual([
+      'ConnectionStrings__Chinook',
+      'KRB5CCNAME',
+    ]);
+    expect(environment).toContainEqual(
+      sidecar
+        ? { Name: 'KRB5CCNAME', Value: 'FILE:/var/kerberos/krb5cc' }
+        : { Name: 'KRB5CCNAME', Value: '/var/credentials-fetcher/krbdir/krb5cc' },
     );
-    expect(JSON.stringify(environment)).not.toMatch(/rds\.amazonaws|Endpoint|Password/i);
+    const connectionString = renderer(built)(environment.find((e) => e.Name === 'ConnectionStrings__Chinook')!.Value);
+    const endpoint = `\${${logicalId(built.stacks.database, built.stacks.database.sqlServer.instance.node.defaultChild)}.Endpoint.Address}`;
+    expect(connectionString).toBe(
+      `Server=${host};Database=Chinook;Integrated Security=true;` +
+        `Encrypt=Mandatory;TrustServerCertificate=false;HostNameInCertificate=${endpoint}`,
+    );
+    expect(JSON.stringify(environment)).not.toMatch(/Password/i);
   });
 
   test('THEN the container listens on 8080, checks /healthz with bash alone, and logs to a log group destroyed with the stack', () => {
@@ -297,7 +300,7 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
     template.hasOutput('ECRRepositoryURI', {});
   });
 
-  test('THEN the service keeps 2 tasks in the private subnets, rolls back a failing deployment and allows ECS Exec', () => {
+  test('THEN the service keeps 2 tasks in the private subnets, rolls back a failing deployment and refuses ECS Exec', () => {
     const service = only(template, 'AWS::ECS::Service').Properties;
     expect(service.DesiredCount).toBe(2);
     expect(service.DeploymentConfiguration).toEqual({
@@ -305,7 +308,7 @@ describe.each(MODE_NAMES)('application stack in mode %s', (mode) => {
       MaximumPercent: 200,
       MinimumHealthyPercent: 100,
     });
-    expect(service.EnableExecuteCommand).toBe(true);
+    expect(service.EnableExecuteCommand).toBe(false);
     expect(service.LoadBalancers).toEqual([
       {
         ContainerName: 'web',
@@ -532,6 +535,7 @@ describe('application stack settings', () => {
           identitySecret: directory.identitySecret,
           databaseSecurityGroup: database.databaseSecurityGroup,
           kerberosHostName: database.kerberosHostName,
+          sqlServerEndpoint: database.endpointAddress,
         }),
     ).toThrow(/Missing capacityProvider/);
   });
@@ -553,4 +557,75 @@ describe('application stack settings', () => {
       });
     },
   );
+});
+
+describe.each(['domainless-ec2-ssm', 'domainless-fargate-s3'] as const)(
+  'ECS Exec with ECS_EXEC=1 in mode %s',
+  (mode) => {
+    const built = build(mode, { ecsExec: true });
+    const { application, template } = built;
+    const cluster = built.stacks.cluster;
+    const clusterTemplate = Template.fromStack(cluster);
+    const keyId = logicalId(cluster, cluster.ecsExec!.key.node.defaultChild);
+    const logGroupId = logicalId(cluster, cluster.ecsExec!.logGroup.node.defaultChild);
+
+    test("THEN the service allows ECS Exec and the container has the SSM agent's writable paths", () => {
+      expect(only(template, 'AWS::ECS::Service').Properties.EnableExecuteCommand).toBe(true);
+      const paths = (containerOf(template).MountPoints as Json[]).map((m) => m.ContainerPath).sort();
+      expect(paths).toEqual(['/tmp', '/var/lib/amazon/ssm', '/var/log/amazon/ssm']);
+    });
+
+    test('THEN the cluster logs every session (OVERRIDE) to its own KMS-encrypted log group and encrypts the channel', () => {
+      const configuration = only(clusterTemplate, 'AWS::ECS::Cluster').Properties.Configuration
+        .ExecuteCommandConfiguration;
+      expect(configuration).toEqual({
+        KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Logging: 'OVERRIDE',
+        LogConfiguration: {
+          CloudWatchEncryptionEnabled: true,
+          CloudWatchLogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+        },
+      });
+      clusterTemplate.hasResource('AWS::Logs::LogGroup', {
+        Properties: {
+          LogGroupName: '/aws/ecs/amazon-ecs-gmsa-linux/exec',
+          KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          RetentionInDays: 30,
+        },
+        DeletionPolicy: 'Delete',
+      });
+      clusterTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      // The cluster names the group by its name, so it waits for it explicitly.
+      expect(only(clusterTemplate, 'AWS::ECS::Cluster').DependsOn).toContain(logGroupId);
+      // CloudWatch Logs may use the key for this one log group only.
+      const keyPolicy = clusterTemplate.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as Json[];
+      const logsStatement = keyPolicy.find((st) => st.Sid === 'CloudWatchLogsForTheSessionLog');
+      expect(JSON.stringify(logsStatement?.Condition)).toContain(':log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec');
+    });
+
+    test('THEN the task role gets exactly the channel actions ECS documents, the session log writes and the key', () => {
+      const statements = statementsOf(built, logicalId(application, application.task.taskRole.node.defaultChild));
+      // IAM merges the statements on "*": the channel actions ECS documents and logs:DescribeLogGroups.
+      expect(statements).toEqual([
+        { actions: ['logs:DescribeLogGroups', ...ECS_EXEC_ACTIONS], resources: ['*'] },
+        { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [`\${${keyId}.Arn}`] },
+        {
+          actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          resources: [
+            'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/ecs/amazon-ecs-gmsa-linux/exec:*',
+          ],
+        },
+      ]);
+    });
+  },
+);
+
+describe('verified TLS to SQL Server in every template', () => {
+  test.each(MODE_NAMES)('GIVEN mode %s THEN no template trusts a server certificate blindly', (mode) => {
+    const built = build(mode);
+    for (const template of Object.values(templatesByName(built))) {
+      expect(JSON.stringify(template)).not.toMatch(/TrustServerCertificate\s*=\s*(true|yes)/i);
+    }
+    expect(JSON.stringify(templatesByName(built))).toContain('TrustServerCertificate=false');
+  });
 });

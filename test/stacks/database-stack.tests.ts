@@ -1,11 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { BASTION_SCRIPTS, CHINOOK_SCRIPT_SHA256, CHINOOK_SCRIPT_URL } from '../../lib/constructs/ad-management-bastion';
-import { CHINOOK_DATABASE_NAME, SqlServer } from '../../lib/constructs/sql-server';
+import {
+  CHINOOK_DATABASE_NAME,
+  SQL_SERVER_CA_CERTIFICATE,
+  SQL_SERVER_PARAMETERS,
+  SqlServer,
+} from '../../lib/constructs/sql-server';
+import { RDS_SQL_SERVER_MAJOR_VERSIONS } from '../../bin/sql-server-versions';
 import { DOMAIN_JOIN_USERNAME, GMSA_NAME, GMSA_PRINCIPALS_GROUP } from '../../lib/directory-names';
 import { buildApp, MODE_NAMES, ModeName, settingsFor, sharedApp } from '../helpers/modes';
 import { parsePowerShell } from '../scripts/powershell-parser';
@@ -685,6 +691,40 @@ describe('database stack (domainless, EC2, SSM)', () => {
     expect(() => new SqlServer(stack, 'Short', { ...props, engineVersion: '16' })).toThrow(/is invalid/);
     expect(() => new SqlServer(stack, 'Ok', { ...props, engineVersion: '15.00.4043.16.v1' })).not.toThrow();
   });
+
+  // Every version bin/sql-server-versions.ts accepts, as a major version and as one full version of it.
+  test.each(Object.keys(RDS_SQL_SERVER_MAJOR_VERSIONS).flatMap((major) => [major, `${major}.9999.1.v1`]))(
+    'GIVEN engine version %s THEN the instance uses its own parameter group of the matching family with rds.force_ssl=1 and the pinned CA',
+    (engineVersion) => {
+      // GIVEN
+      const stack = new Stack(new App(), 'Test');
+      const vpc = new ec2.Vpc(stack, 'Vpc');
+      const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+      // WHEN
+      const sql = new SqlServer(stack, 'Sql', {
+        vpc,
+        securityGroup,
+        directoryId: 'd-1',
+        directoryDnsName: 'example.com',
+        instanceType: 't3.small',
+        instanceIdentifier: 'sql',
+        engineVersion,
+      });
+      // THEN
+      const template = Template.fromStack(stack);
+      const groups = template.findResources('AWS::RDS::DBParameterGroup');
+      expect(Object.values(groups).map((g) => g.Properties.Family)).toEqual([
+        `sqlserver-web-${engineVersion.slice(0, 2)}.0`,
+      ]);
+      expect(Object.values(groups)[0].Properties.Parameters).toEqual({ 'rds.force_ssl': '1' });
+      template.hasResourceProperties('AWS::RDS::DBInstance', {
+        DBParameterGroupName: { Ref: stack.getLogicalId(sql.parameterGroup.node.defaultChild as CfnElement) },
+        CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+      });
+      expect(SQL_SERVER_CA_CERTIFICATE.toString()).toBe('rds-ca-rsa2048-g1');
+      expect(SQL_SERVER_PARAMETERS).toEqual({ 'rds.force_ssl': '1' });
+    },
+  );
 
   test('fails on a DB instance identifier RDS rejects', () => {
     const stack = new Stack(new App(), 'Test');

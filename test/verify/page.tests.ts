@@ -52,8 +52,39 @@ describe('page check', () => {
     expect(requestedPath).toBe('/api/status');
     expect(outcome).toMatchObject({
       status: 'pass',
-      detail: 'KERBEROS as DIRECTORY\\SampleWebApp$ on amazon-ecs-gmsa-linux-sql',
+      detail:
+        'KERBEROS as DIRECTORY\\SampleWebApp$ on amazon-ecs-gmsa-linux-sql (the app does not report its TLS channel: an older image)',
     });
+  });
+
+  test('passes with the TLS channel when the app reports it encrypted and verified', async () => {
+    answer = status('KERBEROS', {
+      channel: {
+        encrypted: true,
+        encryptMode: 'Mandatory',
+        certificateVerified: true,
+        certificateHostName: 'sql.x.rds.amazonaws.com',
+      },
+    });
+    expect(await pageCheck.run(context())).toMatchObject({
+      status: 'pass',
+      detail:
+        'KERBEROS as DIRECTORY\\SampleWebApp$ on amazon-ecs-gmsa-linux-sql, TLS verified against sql.x.rds.amazonaws.com',
+    });
+  });
+
+  test.each([
+    [
+      { encrypted: true, encryptMode: 'Mandatory', certificateVerified: false },
+      'encrypted without verifying the certificate (Encrypt=Mandatory)',
+    ],
+    [{ encrypted: false, encryptMode: 'Optional', certificateVerified: false }, 'not encrypted (Encrypt=Optional)'],
+    [{ encrypted: false, encryptMode: 'Mandatory', certificateVerified: true }, 'not encrypted (Encrypt=Mandatory)'],
+  ])('fails on KERBEROS over a channel that is not verified TLS: %j', async (channel, detail) => {
+    answer = status('KERBEROS', { channel });
+    const outcome = await pageCheck.run(context());
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toContain(detail);
   });
 
   test('fails on NTLM, showing the ticket cache state and the cause', async () => {

@@ -11,6 +11,16 @@ interface AppStatus {
   readonly database?: string;
   readonly ticketCache?: { readonly state?: string; readonly location?: string };
   readonly cause?: string;
+  /**
+   * The TLS channel to SQL Server: SQL Server's encrypt_option (null when unreadable) and whether the client verified
+   * the certificate. Absent from apps built before it (an older APP_IMAGE).
+   */
+  readonly channel?: {
+    readonly encrypted?: boolean | null;
+    readonly encryptMode?: string;
+    readonly certificateVerified?: boolean;
+    readonly certificateHostName?: string;
+  } | null;
 }
 
 /** TLS errors of a certificate that does not name the host asked for (Node's `tls.checkServerIdentity`). */
@@ -20,7 +30,7 @@ const TLS_NAME_ERRORS: ReadonlySet<string> = new Set(['ERR_TLS_CERT_ALTNAME_INVA
 export const pageCheck: Check = {
   id: 'page',
   title: 'The page',
-  description: 'ServiceURL/api/status answers 200 with authScheme KERBEROS',
+  description: 'ServiceURL/api/status answers 200 with authScheme KERBEROS over a verified TLS channel',
   async run(ctx: CheckContext): Promise<CheckOutcome> {
     if (!stackOf(ctx, 'application')) return skip(NO_APPLICATION);
     const url = `${outputOf(ctx, 'application', 'ServiceURL').replace(/\/+$/, '')}/api/status`;
@@ -68,6 +78,17 @@ export const pageCheck: Check = {
           'the CredSpec and the gMSA principals group (README Troubleshooting).',
       );
     }
-    return pass(`KERBEROS as ${status.login ?? '?'} on ${status.server ?? '?'}`);
+    const who = `KERBEROS as ${status.login ?? '?'} on ${status.server ?? '?'}`;
+    const channel = status.channel;
+    if (channel == null) return pass(`${who} (the app does not report its TLS channel: an older image)`);
+    if (channel.encrypted === false || channel.certificateVerified !== true) {
+      return fail(
+        `${who}, but the channel is ${channel.encrypted === false ? 'not encrypted' : 'encrypted without verifying the certificate'} ` +
+          `(Encrypt=${channel.encryptMode ?? '?'})`,
+        'the connection string must have Encrypt=Mandatory, TrustServerCertificate=false and HostNameInCertificate=<RDS ' +
+          'endpoint>, and the instance rds.force_ssl=1 (docs/security.md, "TLS to SQL Server").',
+      );
+    }
+    return pass(`${who}, TLS verified against ${channel.certificateHostName ?? '?'}`);
   },
 };

@@ -97,6 +97,15 @@ app.MapGet("/api/status", async (StatusReader reader, HttpContext context, Cance
         login = report.Snapshot?.LoginName,
         server = report.ServerHost,
         database = report.DatabaseName,
+        channel = report.Snapshot?.Channel is { } channel
+            ? new
+            {
+                encrypted = channel.ServerReportsEncrypted,
+                encryptMode = channel.EncryptMode,
+                certificateVerified = channel.CertificateVerified,
+                certificateHostName = channel.CertificateHostName,
+            }
+            : null,
         ticketCache = new { state = report.TicketCache.StateName, location = report.TicketCache.Path ?? report.TicketCache.Setting },
         cause = report.Cause,
     });

@@ -27,7 +27,8 @@ public sealed class DiagnosticsTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Chinook"] =
-                "Server=sqlserver01.directory.example.com;Database=Chinook;Integrated Security=true;TrustServerCertificate=true",
+                "Server=sqlserver01.directory.example.com;Database=Chinook;Integrated Security=true;" +
+                "Encrypt=Mandatory;TrustServerCertificate=false;HostNameInCertificate=sql.abcdefghijkl.us-east-1.rds.amazonaws.com",
         }).Build();
 
         // WHEN the data source is created

@@ -10,7 +10,7 @@ namespace SampleWebApp.Tests;
 /// </summary>
 public sealed class PackagingTests
 {
-    private static readonly string WebAppDirectory = FindWebAppDirectory();
+    private static readonly string WebAppDirectory = WebAppFiles.Root;
 
     private static string Dockerfile => File.ReadAllText(Path.Combine(WebAppDirectory, "Dockerfile"));
 
@@ -99,18 +99,5 @@ public sealed class PackagingTests
             Assert.DoesNotContain("Password", text, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain("Server=", text, StringComparison.OrdinalIgnoreCase);
         }
-    }
-
-    private static string FindWebAppDirectory()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Dockerfile")) && File.Exists(Path.Combine(directory.FullName, "SampleWebApp.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No web-app directory (with Dockerfile and SampleWebApp.slnx) above {AppContext.BaseDirectory}");
     }
 }

@@ -34,7 +34,26 @@ public interface IChinookDataSource
 /// <param name="AuthScheme"><c>auth_scheme</c> from <c>sys.dm_exec_connections</c> (<c>KERBEROS</c>, <c>NTLM</c> or <c>SQL</c>),
 /// or null when the login may not read it (it needs VIEW SERVER STATE).</param>
 /// <param name="Albums">Random albums from Chinook.</param>
-public sealed record ChinookSnapshot(string LoginName, string? AuthScheme, IReadOnlyList<Album> Albums);
+/// <param name="Channel">How the connection was protected, or null when the data source does not say.</param>
+public sealed record ChinookSnapshot(string LoginName, string? AuthScheme, IReadOnlyList<Album> Albums, ChannelSecurity? Channel = null);
+
+/// <summary>How the connection to SQL Server was protected, from both ends.</summary>
+/// <param name="ServerReportsEncrypted">
+/// SQL Server's own view: <c>encrypt_option</c> of <c>sys.dm_exec_connections</c> for this session (<c>TRUE</c> when the
+/// channel is encrypted), or null when the login may not read it (it needs VIEW SERVER STATE).
+/// </param>
+/// <param name="EncryptMode">The client's <c>Encrypt</c> setting: <c>Optional</c>, <c>Mandatory</c> or <c>Strict</c>.</param>
+/// <param name="CertificateVerified">
+/// True when the client required encryption (Mandatory or Strict) and did not trust the certificate blindly
+/// (<c>TrustServerCertificate=false</c>): then SqlClient opens the connection only after it has checked the
+/// certificate's chain against the trust store and its name against <paramref name="CertificateHostName"/>.
+/// </param>
+/// <param name="CertificateHostName">The name the certificate is checked against: <c>HostNameInCertificate</c>, else the server name.</param>
+public sealed record ChannelSecurity(bool? ServerReportsEncrypted, string EncryptMode, bool CertificateVerified, string? CertificateHostName)
+{
+    /// <summary>Encrypted (as far as SQL Server says) and verified by the client.</summary>
+    public bool Verified => CertificateVerified && ServerReportsEncrypted != false;
+}
 
 /// <summary>One album of the Chinook sample database, with its artist.</summary>
 public sealed record Album(int Id, string Title, string Artist);

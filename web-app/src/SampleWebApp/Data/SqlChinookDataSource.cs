@@ -30,8 +30,10 @@ public sealed class SqlChinookDataSource : IChinookDataSource
 
     private const string SessionSql = "SELECT SYSTEM_USER;";
 
-    private const string AuthSchemeSql =
-        "SELECT auth_scheme FROM sys.dm_exec_connections WHERE session_id = @@SPID;";
+    // encrypt_option is TRUE when the session's channel is encrypted (the column AWS's RDS for SQL Server guide reads).
+    // https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-exec-connections-transact-sql
+    private const string SessionSecuritySql =
+        "SELECT auth_scheme, encrypt_option FROM sys.dm_exec_connections WHERE session_id = @@SPID;";
 
     // Same value as sys.dm_exec_connections.auth_scheme, readable without VIEW SERVER STATE.
     // https://learn.microsoft.com/sql/t-sql/functions/connectionproperty-transact-sql
@@ -50,6 +52,9 @@ public sealed class SqlChinookDataSource : IChinookDataSource
     private readonly ILogger<SqlChinookDataSource> _logger;
     private readonly KerberosEnvironment _kerberos;
     private readonly bool _usesKerberos;
+    private readonly string _encryptMode = "";
+    private readonly bool _verifiesCertificate;
+    private readonly string? _certificateHostName;
 
     /// <param name="configuration">Holds the connection string.</param>
     /// <param name="logger">The container log.</param>
@@ -63,7 +68,8 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         {
             _configurationProblem =
                 $"No connection string: set the environment variable ConnectionStrings__{ConnectionStringName} " +
-                "(for example Server=<db-instance-id>.<directory DNS name>;Database=Chinook;Integrated Security=true;TrustServerCertificate=true).";
+                "(for example Server=<db-instance-id>.<directory DNS name>;Database=Chinook;Integrated Security=true;" +
+                "Encrypt=Mandatory;TrustServerCertificate=false;HostNameInCertificate=<RDS endpoint>).";
             return;
         }
 
@@ -79,6 +85,16 @@ public sealed class SqlChinookDataSource : IChinookDataSource
             ServerPort = PortOf(builder.DataSource);
             DatabaseName = string.IsNullOrWhiteSpace(builder.InitialCatalog) ? null : builder.InitialCatalog;
             _usesKerberos = builder.IntegratedSecurity;
+            // SqlConnectionEncryptOption prints Mandatory as "True": name the three modes as the docs do.
+            _encryptMode = builder.Encrypt == SqlConnectionEncryptOption.Strict ? "Strict"
+                : builder.Encrypt == SqlConnectionEncryptOption.Mandatory ? "Mandatory"
+                : "Optional";
+            // HostNameInCertificate counts only with Encrypt=Mandatory or Strict; then, without TrustServerCertificate,
+            // OpenAsync succeeds only once the certificate's chain and name have been checked.
+            // https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnectionstringbuilder.hostnameincertificate
+            var required = builder.Encrypt == SqlConnectionEncryptOption.Mandatory || builder.Encrypt == SqlConnectionEncryptOption.Strict;
+            _verifiesCertificate = required && !builder.TrustServerCertificate;
+            _certificateHostName = string.IsNullOrWhiteSpace(builder.HostNameInCertificate) ? ServerHost : builder.HostNameInCertificate;
             _connectionString = builder.ConnectionString;
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
@@ -107,9 +123,9 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         try
         {
             var login = (string?)await ScalarAsync(connection, SessionSql, cancellationToken) ?? "";
-            var authScheme = await ReadAuthSchemeAsync(connection, cancellationToken);
+            var (authScheme, encrypted) = await ReadSessionSecurityAsync(connection, cancellationToken);
             var albums = await ReadAlbumsAsync(connection, albumCount, cancellationToken);
-            return new ChinookSnapshot(login, authScheme, albums);
+            return new ChinookSnapshot(login, authScheme, albums, Channel(encrypted));
         }
         catch (SqlException ex)
         {
@@ -206,16 +222,30 @@ public sealed class SqlChinookDataSource : IChinookDataSource
         }
     }
 
-    private async Task<string?> ReadAuthSchemeAsync(SqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>What the client's settings and SQL Server's <c>encrypt_option</c> say about the channel.</summary>
+    internal ChannelSecurity Channel(bool? serverReportsEncrypted) =>
+        new(serverReportsEncrypted, _encryptMode, _verifiesCertificate, _certificateHostName);
+
+    private async Task<(string? AuthScheme, bool? Encrypted)> ReadSessionSecurityAsync(SqlConnection connection, CancellationToken cancellationToken)
     {
         try
         {
-            return (string?)await ScalarAsync(connection, AuthSchemeSql, cancellationToken);
+            await using var command = new SqlCommand(SessionSecuritySql, connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return (null, null);
+            }
+
+            var authScheme = reader.IsDBNull(0) ? null : reader.GetString(0);
+            bool? encrypted = reader.IsDBNull(1) ? null : string.Equals(reader.GetString(1), "TRUE", StringComparison.OrdinalIgnoreCase);
+            return (authScheme, encrypted);
         }
         catch (SqlException ex) when (PermissionDeniedErrors.Contains(ex.Number))
         {
+            // CONNECTIONPROPERTY has auth_scheme but no encrypt_option: SQL Server's side of the channel stays unknown.
             _logger.LogInformation("No VIEW SERVER STATE for sys.dm_exec_connections; reading CONNECTIONPROPERTY('auth_scheme') instead");
-            return (string?)await ScalarAsync(connection, AuthSchemeFallbackSql, cancellationToken);
+            return ((string?)await ScalarAsync(connection, AuthSchemeFallbackSql, cancellationToken), null);
         }
     }
 
