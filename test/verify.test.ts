@@ -19,3 +19,4 @@ import './verify/stacks.tests';
 import './verify/targets.tests';
 import './verify/edges.tests';
 import './verify/outcomes.tests';
+import './verify/calls.tests';
