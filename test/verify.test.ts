@@ -20,3 +20,4 @@ import './verify/targets.tests';
 import './verify/edges.tests';
 import './verify/outcomes.tests';
 import './verify/calls.tests';
+import './verify/shapes.tests';
