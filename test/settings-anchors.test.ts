@@ -195,3 +195,23 @@ describe('notices for settings that do nothing in the chosen mode', () => {
     expect(settingsNotices(parseSettings(sources), sources).filter((n) => n.includes('does nothing'))).toEqual([]);
   });
 });
+
+describe('SOLUTION_ID: the reserved prefixes only at the start', () => {
+  test.each(['my-aws-gmsa', 'gmsa-ssm', 'awning', 'ssn'])('GIVEN %s THEN it is used', (id) => {
+    expect(parse({ SOLUTION_ID: id }).solutionId).toBe(id);
+  });
+});
+
+describe('context keys of libraries', () => {
+  // Construct libraries name their feature flags "@scope/...": they belong to CDK's context, not to this app.
+  test.each(['@my-org/constructs-flag', '@aws-solutions-constructs/enable'])(
+    'GIVEN -c %s THEN it is not refused',
+    (key) => {
+      expect(() => parse({}, { [key]: true })).not.toThrow();
+    },
+  );
+
+  test('GIVEN a key with @ only at its end THEN it is refused as unknown', () => {
+    expect(errorOf({}, { 'fargate@': '1' })).toMatch(/^Unknown setting -c fargate@="1": did you mean -c fargate\? /);
+  });
+});
