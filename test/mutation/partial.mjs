@@ -32,8 +32,10 @@ const count = (...statuses) => results.filter((r) => statuses.includes(r.status)
 const detected = count('Killed', 'Timeout');
 const valid = detected + count('Survived', 'NoCoverage');
 const score = valid === 0 ? 'n/a' : `${((100 * detected) / valid).toFixed(1)} %`;
+// Ignored mutants (--ignoreStatic) are reported as tested at once but are not among the planned runs.
+const run = results.filter((r) => r.status !== 'Ignored').length;
 console.log(
-  `${name}: ${results.length} mutants tested${planned === undefined ? '' : ` of ${planned} planned`}; ` +
+  `${name}: ${run} mutants tested${planned === undefined ? '' : ` of ${planned} planned`}; ` +
     `killed ${count('Killed')}, timed out ${count('Timeout')}, survived ${count('Survived')}, ` +
     `no coverage ${count('NoCoverage')}, ignored ${count('Ignored')}; score so far ${score}`,
 );
