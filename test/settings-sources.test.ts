@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseSettings, readContextFiles } from '../bin/settings';
+import { parseSettings, readContextFiles, typoNotices } from '../bin/settings';
 
 /*
  * The context files the CDK CLI merges, read the way bin/app.ts reads them: a file that is missing, is not JSON or holds
@@ -60,5 +60,17 @@ describe('readContextFiles', () => {
     expect(() => parseSettings({ env: {}, context: { natGateways: 5 }, contextFiles })).toThrow(
       'Invalid setting natGateways="5" in ~/.cdk.json: expected a whole number from 1 to 2.',
     );
+  });
+});
+
+describe('environment variables taken for a misspelt setting', () => {
+  test('GIVEN a name two edits from a setting THEN a notice names the setting', () => {
+    expect(typoNotices({ FRAGATE: '1' })).toEqual([
+      'Notice: environment variable FRAGATE is not a setting and is ignored: did you mean FARGATE?',
+    ]);
+  });
+
+  test('GIVEN a name three edits from every setting THEN no notice', () => {
+    expect(typoNotices({ FRAGATEX: '1' })).toEqual([]);
   });
 });
