@@ -74,3 +74,23 @@ describe('environment variables taken for a misspelt setting', () => {
     expect(typoNotices({ FRAGATEX: '1' })).toEqual([]);
   });
 });
+
+describe('environment variables: blank values and case-insensitive environments', () => {
+  test('GIVEN a look-alike set to blanks or to nothing THEN no notice (it would change nothing)', () => {
+    expect(typoNotices({ FARGTE: '  ', DEPLOYAPP: undefined })).toEqual([]);
+  });
+
+  test('GIVEN a misspelt name in lowercase on Windows THEN the notice still comes', () => {
+    // Node's process.env on Windows: lookups ignore case, keys keep the case they were set with.
+    const values: Record<string, string> = { fargte: '1' };
+    const env = new Proxy(values, {
+      get: (target, key) =>
+        typeof key === 'string'
+          ? Object.entries(target).find(([name]) => name.toUpperCase() === key.toUpperCase())?.[1]
+          : undefined,
+    });
+    expect(typoNotices(env)).toEqual([
+      'Notice: environment variable fargte is not a setting and is ignored: did you mean FARGATE?',
+    ]);
+  });
+});
