@@ -49,7 +49,10 @@ export default {
     'coverage',
     'reports',
   ],
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // event-recorder writes each mutant's result as it is known, so a run stopped early can still be read
+  // (node test/mutation/partial.mjs <target>); the other reports are written only at the end.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
+  eventReporter: { baseDir: `reports/mutation/${name}/events` },
   htmlReporter: { fileName: `reports/mutation/${name}/mutation.html` },
   jsonReporter: { fileName: `reports/mutation/${name}/mutation.json` },
   thresholds: { high: target.goal, low: target.goal - 10, break: null },

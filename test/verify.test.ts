@@ -20,3 +20,5 @@ import './verify/stacks.tests';
 import './verify/targets.tests';
 import './verify/edges.tests';
 import './verify/outcomes.tests';
+import './verify/calls.tests';
+import './verify/shapes.tests';
