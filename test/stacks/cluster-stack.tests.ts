@@ -529,9 +529,13 @@ describe.each(SIDECAR_EC2_MODES)('cluster stack with plain EC2 container instanc
           actions: ['ecs:DeregisterContainerInstance', 'ecs:RegisterContainerInstance', 'ecs:Submit*'],
           resources: [`this:${clusterId}.Arn`],
         },
+        // SessionManagerInstancePolicy: the agent's channels only (no parameter, no document).
+        expect.objectContaining({ actions: expect.arrayContaining(['ssm:UpdateInstanceInformation']) }),
+        expect.objectContaining({ actions: expect.arrayContaining(['ec2messages:GetMessages']) }),
       ]),
     );
-    expect(allowed).toHaveLength(3);
+    // The ECS agent's three statements and the Session Manager policy's two.
+    expect(allowed).toHaveLength(5);
   });
 
   test('THEN no host log groups, no lifecycle hook and no domain-join tag: nothing on the host concerns AD', () => {
