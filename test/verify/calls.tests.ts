@@ -189,6 +189,17 @@ describe('load balancer targets check: asks about the target group of the servic
   });
 });
 
+describe('load balancer targets check: a service ECS does not know', () => {
+  test('GIVEN DescribeServices answers MISSING THEN it fails saying there is no target group', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: SERVICE, reason: 'MISSING' }] });
+    expect(await targetsCheck.run(makeContext())).toEqual({
+      status: 'fail',
+      detail: 'the service has no target group',
+      fix: 'redeploy the application stack.',
+    });
+  });
+});
+
 describe('stacks check: what a passing run prints', () => {
   test('names every stack, separated by commas', async () => {
     expect(await stacksCheck.run(makeContext())).toEqual({
