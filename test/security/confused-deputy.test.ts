@@ -78,7 +78,7 @@ describe.each(MODE_NAMES)('%s: confused-deputy conditions', (mode) => {
 
   test("THEN no role may call ds:ResetUserPassword except from the rotation function's own code", () => {
     const resets = roleStatements(resources).filter((s) => allows(s.statement, 'ds:ResetUserPassword'));
-    expect(resets.length).toBe(mode.startsWith('domainless') ? 1 : 0);
+    expect(resets.length).toBe(mode.startsWith('domain-joined') ? 0 : 1);
     for (const { roleId, statement } of resets) {
       expect(roleId).toMatch(/^DomainlessIdentityRotationRole/);
       expect(statement.Condition).toEqual({
