@@ -34,6 +34,22 @@
 .PARAMETER DatabaseName
     Name of the sample database.
 
+.PARAMETER TimeBudgetMinutes
+    The whole script's bound: every AD call, query and login retry shares it; nothing starts after it, and the script
+    then fails naming what it was about to do.
+
+.PARAMETER QueryTimeoutSeconds
+    The longest one query may run, within the budget.
+
+.PARAMETER ConnectTimeoutSeconds
+    The longest a connection attempt may take.
+
+.PARAMETER LoginRetryAttempts
+    Attempts at CREATE LOGIN ... FROM WINDOWS while SQL Server's domain controller does not know the new user yet.
+
+.PARAMETER LoginRetryDelaySeconds
+    Pause between two login attempts.
+
 .EXAMPLE
     $admin = Get-Credential -UserName "admin@directory.amazon-ecs-gmsa-linux.com" -Message 'AD admin'
     $sidecar = Get-Credential -UserName ecs-sidecar-user -Message 'The sidecar identity secret'

@@ -10,6 +10,10 @@
     Call Initialize-SqlSession first; every other function reads the session it sets.
 #>
 
+
+# The callers stop on the first error too; dot-sourcing keeps it so.
+$ErrorActionPreference = 'Stop'
+
 function Initialize-SqlSession {
     # The server, the credential, the time budget and the bounds of every statement and retry. -Caller names the
     # script in the messages ("Configure-Database.ps1 used up its 30-minute budget before ...").
