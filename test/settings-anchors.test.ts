@@ -40,9 +40,7 @@ describe('MY_SG_INGRESS_IP: the whole value is the address', () => {
   });
 
   test('fails GIVEN a /15, one wider than the widest accepted', () => {
-    expect(errorOf({ MY_SG_INGRESS_IP: '198.50.0.0/15' })).toMatch(
-      /\/15 would admit 131,072 addresses to port 80\.$/,
-    );
+    expect(errorOf({ MY_SG_INGRESS_IP: '198.50.0.0/15' })).toMatch(/\/15 would admit 131,072 addresses to port 80\.$/);
   });
 });
 
