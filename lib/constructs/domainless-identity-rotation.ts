@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -76,6 +76,11 @@ export class DomainlessIdentityRotation extends Construct {
   public readonly resetPolicy: iam.Policy;
   /** The alerts on changes to the function and on resets of other users; only with `alertTopic`. */
   public readonly tamperAlerts?: RotationTamperAlerts;
+  /**
+   * The role's permissions boundary: the most the role can ever do, whatever policy is attached to it later
+   * (docs/security.md, "The rotation role").
+   */
+  public readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: DomainlessIdentityRotationProps) {
     super(scope, id);
@@ -133,7 +138,18 @@ export class DomainlessIdentityRotation extends Construct {
         resources: ['*'],
       }),
     );
+    // A fixed name, so that the permissions boundary below can name the function without a reference (the function
+    // depends on its role, the role on its boundary). At most 32 + 9 + 18 characters: within Lambda's 64.
+    const functionName = `${Stack.of(this).stackName}-identity-rotation`;
+    const functionArn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.boundary = this.applyBoundary(props, functionArn);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName,
       description: `Rotates the AD password of ${username} (domainless gMSA identity)`,
       entry: path.join(__dirname, '../../lambda/rotate-domainless-identity/index.ts'),
       handler: 'handler',
@@ -173,7 +189,7 @@ export class DomainlessIdentityRotation extends Construct {
           resources: [
             Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
           ],
-          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': this.function.functionArn } },
+          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': functionArn } },
         }),
       ],
     });
@@ -220,6 +236,70 @@ export class DomainlessIdentityRotation extends Construct {
    * secret of any account. Only this secret's rotation, in this account, may invoke it (the confused-deputy guard of a
    * resource-based policy: https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html).
    */
+  /**
+   * A permissions boundary on the role: the actions the rotation needs, each on the one resource it concerns, and
+   * `ds:ResetUserPassword` only from this function's code. An administrator who attaches a wider policy to the role
+   * (or passes the role to another function) gets no more than this from it; the reset right still reaches every user
+   * of the delegated OU, which only the function's code narrows (checkUser in rotation.ts). Without the boundary the
+   * role would be one attached policy away from anything.
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+   */
+  private applyBoundary(props: DomainlessIdentityRotationProps, functionArn: string): iam.ManagedPolicy {
+    const boundary = new iam.ManagedPolicy(this, 'Boundary', {
+      description: 'Permissions boundary of the identity rotation function: its secret, its log group, its reset',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'LambdaVpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'TheRotatedSecret',
+          actions: [
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
+          resources: [props.secret.secretArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'RandomPassword',
+          actions: ['secretsmanager:GetRandomPassword'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ResetFromThisFunctionOnly',
+          actions: ['ds:ResetUserPassword'],
+          resources: [
+            Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
+          ],
+          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': functionArn } },
+        }),
+      ],
+    });
+    iam.PermissionsBoundary.of(this.role).apply(boundary);
+    Validations.of(boundary).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'A permissions boundary, granting nothing itself: the Lambda VPC network-interface actions and ' +
+        'secretsmanager:GetRandomPassword have no resource-level permissions.',
+    });
+    return boundary;
+  }
+
   private restrictInvokePermission(secret: secretsmanager.ISecret): void {
     const permissions = this.function.node.children.filter(
       (c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission,

@@ -143,11 +143,50 @@ describe('DomainlessIdentityRotation', () => {
     const [[, policy]] = withReset;
     expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
     // Every statement that grants the reset carries the condition: none is left without it.
+    // The function's ARN from its fixed name (the boundary names it the same way).
+    const fn = template.findResources('AWS::Lambda::Function')[functionId];
     for (const statement of policy.Properties.PolicyDocument.Statement) {
-      expect(statement.Condition).toEqual({
-        ArnEquals: { 'lambda:SourceFunctionArn': { 'Fn::GetAtt': [functionId, 'Arn'] } },
-      });
+      expect(Object.keys(statement.Condition)).toEqual(['ArnEquals']);
+      expect(Object.keys(statement.Condition.ArnEquals)).toEqual(['lambda:SourceFunctionArn']);
+      expect(JSON.stringify(statement.Condition.ArnEquals['lambda:SourceFunctionArn'])).toContain(
+        `:function:${fn.Properties.FunctionName}"`,
+      );
     }
+  });
+
+  test('THEN a permissions boundary caps the role: every action its policies allow is in the boundary, on the same resources', () => {
+    const role = template.findResources('AWS::IAM::Role')[roleId];
+    const boundaryId = logicalId(rotation.boundary);
+    expect(role.Properties.PermissionsBoundary).toEqual({ Ref: boundaryId });
+    const boundary: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] =
+      template.findResources('AWS::IAM::ManagedPolicy')[boundaryId].Properties.PolicyDocument.Statement;
+    const pairs = (statements: { Action: string | string[]; Resource: unknown; Condition?: unknown }[]) =>
+      statements.flatMap((st) =>
+        ([] as string[])
+          .concat(st.Action)
+          .flatMap((action) =>
+            ([] as unknown[]).concat(st.Resource).map((r) => JSON.stringify([action, r, st.Condition ?? null])),
+          ),
+      );
+    const capped = new Set(pairs(boundary));
+    const used = pairs(statementsOf(template) as never);
+    expect(used.length).toBeGreaterThan(5);
+    // What the role's policies allow must be in the boundary, or the rotation would fail at run time.
+    expect(used.filter((pair) => !capped.has(pair))).toEqual([]);
+    // And the boundary allows nothing the role does not use.
+    expect([...capped].filter((pair) => !used.includes(pair))).toEqual([]);
+  });
+
+  test("THEN the boundary's reset works only from the function, named without a reference (no cycle)", () => {
+    const fn = template.findResources('AWS::Lambda::Function')[functionId];
+    expect(fn.Properties.FunctionName).toBe(`${stack.stackName}-identity-rotation`);
+    const boundary = template.findResources('AWS::IAM::ManagedPolicy')[logicalId(rotation.boundary)];
+    const reset = boundary.Properties.PolicyDocument.Statement.find(
+      (st: { Action: string }) => st.Action === 'ds:ResetUserPassword',
+    );
+    expect(JSON.stringify(reset.Condition.ArnEquals['lambda:SourceFunctionArn'])).toContain(
+      `:function:${stack.stackName}-identity-rotation`,
+    );
   });
 
   test('THEN the schedule (whose creation rotates at once) waits for the reset policy', () => {
