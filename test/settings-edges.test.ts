@@ -251,3 +251,22 @@ describe('context keys', () => {
     expect(parse({ NAT_GATEWAYS: '2' }, { natGateways: '  ' }).natGateways).toBe(2);
   });
 });
+
+describe('combinations: only FARGATE turned on makes CREDSPEC_FROM_S3=0 a conflict', () => {
+  test.each([
+    ['CREDSPEC_FROM_S3=0 alone', { CREDSPEC_FROM_S3: '0' }],
+    ['FARGATE=0 with CREDSPEC_FROM_S3=0', { FARGATE: '0', CREDSPEC_FROM_S3: '0' }],
+  ])('GIVEN %s THEN the settings parse, with the CredSpec in SSM on EC2', (_name, env) => {
+    const settings = parse(env);
+    expect({ fargate: settings.fargate, credSpecFromS3: settings.credSpecFromS3 }).toEqual({
+      fargate: false,
+      credSpecFromS3: false,
+    });
+  });
+
+  test('GIVEN FARGATE=1 with CREDSPEC_FROM_S3=0 THEN one line names both', () => {
+    expect(errorOf({ FARGATE: '1', CREDSPEC_FROM_S3: '0' })).toMatch(
+      /^Invalid combination FARGATE=.*1.* with CREDSPEC_FROM_S3=.*0.*: Fargate reads the CredSpec only from S3/,
+    );
+  });
+});
