@@ -213,3 +213,24 @@ describe('context keys of libraries', () => {
     expect(errorOf({}, { 'fargate@': '1' })).toMatch(/^Unknown setting -c fargate@="1": did you mean -c fargate\? /);
   });
 });
+
+describe('db. is a prefix, not a piece found anywhere', () => {
+  test('GIVEN DB_INSTANCE_TYPE=xdb.t3.small THEN it is refused (only a leading db. is dropped)', () => {
+    expect(errorOf({ DB_INSTANCE_TYPE: 'xdb.t3.small' })).toMatch(/^Invalid setting DB_INSTANCE_TYPE="xdb\.t3\.small"/);
+  });
+
+  test('GIVEN ECS_INSTANCE_TYPE=t3db.medium THEN it is not mistaken for an RDS class', () => {
+    const message = errorOf({ ECS_INSTANCE_TYPE: 't3db.medium' });
+    // Refused for what it is (no interface count for it), not as an RDS class.
+    expect(message).toContain('ECS_INSTANCE_TYPE "t3db.medium" has no network-interface count');
+    expect(message).not.toContain('RDS DB instance class');
+  });
+});
+
+describe('an unknown context key of exactly 100 characters is shown whole', () => {
+  test('GIVEN a 100-character key THEN the message names it without cutting it', () => {
+    const key = `x${'k'.repeat(99)}`;
+    const message = errorOf({}, { [key]: 'v' });
+    expect(message.startsWith(`Unknown setting -c ${key}="v"`)).toBe(true);
+  });
+});
