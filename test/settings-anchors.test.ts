@@ -234,3 +234,29 @@ describe('an unknown context key of exactly 100 characters is shown whole', () =
     expect(message.startsWith(`Unknown setting -c ${key}="v"`)).toBe(true);
   });
 });
+
+describe('the open-load-balancer notice only when it is true', () => {
+  const open = (env: Record<string, string>) =>
+    settingsNotices(parse(env), { env }).filter((n) => n.includes('open to the internet on port 80'));
+
+  test('GIVEN DEPLOY_APP=1 without MY_SG_INGRESS_IP THEN the notice says the load balancer is open', () => {
+    expect(open({ DEPLOY_APP: '1' })).toHaveLength(1);
+  });
+
+  test.each([
+    ['MY_SG_INGRESS_IP set', { DEPLOY_APP: '1', MY_SG_INGRESS_IP: '203.0.113.10' }],
+    ['no application stack', {}],
+  ])('GIVEN %s THEN no such notice', (_name, env) => {
+    expect(open(env)).toEqual([]);
+  });
+});
+
+describe('TICKET_SOURCE=credentials-fetcher goes with DOMAIN_JOIN_ECS', () => {
+  test('GIVEN TICKET_SOURCE=credentials-fetcher and DOMAIN_JOIN_ECS=1 THEN the settings parse (only the sidecar is refused)', () => {
+    const settings = parse({ TICKET_SOURCE: 'credentials-fetcher', DOMAIN_JOIN_ECS: '1' });
+    expect({ ticketSource: settings.ticketSource, domainJoinEcs: settings.domainJoinEcs }).toEqual({
+      ticketSource: 'credentials-fetcher',
+      domainJoinEcs: true,
+    });
+  });
+});
