@@ -120,24 +120,8 @@ export class DomainlessIdentityRotation extends Construct {
       description: 'Rotates the domainless identity: that secret, ResetUserPassword on that directory',
     });
     this.logGroup.grantWrite(this.role);
-    // Lambda creates and deletes the function's network interfaces with the execution role. DescribeNetworkInterfaces
-    // only works when allowed on `*`, DescribeSubnets has no resource, and the interfaces' ids are not known in
-    // advance, so `*` (the EC2 part of AWSLambdaVPCAccessExecutionRole, without its logs actions on `*`).
-    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'LambdaVpcNetworkInterfaces',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
+    // Lambda creates and deletes the function's network interfaces with the execution role.
+    this.role.addToPolicy(lambdaVpcNetworkInterfaces());
     // A fixed name, so that the permissions boundary below can name the function without a reference (the function
     // depends on its role, the role on its boundary). At most 32 + 9 + 18 characters: within Lambda's 64.
     const functionName = `${Stack.of(this).stackName}-identity-rotation`;
@@ -183,14 +167,7 @@ export class DomainlessIdentityRotation extends Construct {
     this.resetPolicy = new iam.Policy(this, 'ResetPolicy', {
       roles: [this.role],
       statements: [
-        new iam.PolicyStatement({
-          sid: 'ResetTheIdentityPasswordFromThisFunctionOnly',
-          actions: ['ds:ResetUserPassword'],
-          resources: [
-            Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
-          ],
-          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': functionArn } },
-        }),
+        this.resetFromFunctionOnly('ResetTheIdentityPasswordFromThisFunctionOnly', props.directoryId, functionArn),
       ],
     });
 
@@ -236,6 +213,16 @@ export class DomainlessIdentityRotation extends Construct {
    * secret of any account. Only this secret's rotation, in this account, may invoke it (the confused-deputy guard of a
    * resource-based policy: https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html).
    */
+  /** ds:ResetUserPassword on the directory, only from the function's code: the role's policy and its boundary alike. */
+  private resetFromFunctionOnly(sid: string, directoryId: string, functionArn: string): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      actions: ['ds:ResetUserPassword'],
+      resources: [Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: directoryId })],
+      conditions: { ArnEquals: { 'lambda:SourceFunctionArn': functionArn } },
+    });
+  }
+
   /**
    * A permissions boundary on the role: the actions the rotation needs, each on the one resource it concerns, and
    * `ds:ResetUserPassword` only from this function's code. An administrator who attaches a wider policy to the role
@@ -253,18 +240,7 @@ export class DomainlessIdentityRotation extends Construct {
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           resources: [this.logGroup.logGroupArn],
         }),
-        new iam.PolicyStatement({
-          sid: 'LambdaVpcNetworkInterfaces',
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
+        lambdaVpcNetworkInterfaces(),
         new iam.PolicyStatement({
           sid: 'TheRotatedSecret',
           actions: [
@@ -280,14 +256,7 @@ export class DomainlessIdentityRotation extends Construct {
           actions: ['secretsmanager:GetRandomPassword'],
           resources: ['*'],
         }),
-        new iam.PolicyStatement({
-          sid: 'ResetFromThisFunctionOnly',
-          actions: ['ds:ResetUserPassword'],
-          resources: [
-            Stack.of(this).formatArn({ service: 'ds', resource: 'directory', resourceName: props.directoryId }),
-          ],
-          conditions: { ArnEquals: { 'lambda:SourceFunctionArn': functionArn } },
-        }),
+        this.resetFromFunctionOnly('ResetFromThisFunctionOnly', props.directoryId, functionArn),
       ],
     });
     iam.PermissionsBoundary.of(this.role).apply(boundary);
@@ -319,4 +288,25 @@ export class DomainlessIdentityRotation extends Construct {
         'only literal strings or references inside the template, and these stacks name no account or region.',
     );
   }
+}
+
+/**
+ * The network-interface actions Lambda performs with the execution role of a function in a VPC: the role's policy and
+ * its boundary alike. DescribeNetworkInterfaces only works when allowed on `*`, DescribeSubnets has no resource, and
+ * the interfaces' ids are not known in advance, so `*` (the EC2 part of AWSLambdaVPCAccessExecutionRole).
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+ */
+function lambdaVpcNetworkInterfaces(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'LambdaVpcNetworkInterfaces',
+    actions: [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ],
+    resources: ['*'],
+  });
 }
