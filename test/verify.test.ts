@@ -22,3 +22,4 @@ import './verify/edges.tests';
 import './verify/outcomes.tests';
 import './verify/calls.tests';
 import './verify/shapes.tests';
+import './verify/sparse-answers.tests';

@@ -424,6 +424,15 @@ describe('rotate-domainless-identity: setSecret', () => {
     );
   });
 
+  test('names a failure that is not an Error (a thrown string) as UnknownError, with its text', async () => {
+    given(new FakeSecret().withVersion(TOKEN, ['AWSPENDING'], pendingValue));
+    ds.on(ResetUserPasswordCommand).callsFake(() => Promise.reject('socket hang up'));
+
+    await expect(handler(rotationEvent('setSecret'))).rejects.toThrow(
+      `ResetUserPassword for "${DOMAINLESS_USERNAME}" in directory ${DIRECTORY_ID} failed (UnknownError: socket hang up).`,
+    );
+  });
+
   test('fails with an error naming the key when the AWSPENDING version has no "password", and resets nothing', async () => {
     const { password: _password, ...withoutPassword } = pendingValue;
     given(new FakeSecret().withVersion(TOKEN, ['AWSPENDING'], withoutPassword));

@@ -324,4 +324,18 @@ describe('every AWS call takes the run abort signal', () => {
       expect([args[0].constructor.name, args[1]]).toEqual([args[0].constructor.name, { abortSignal: signal }]);
     }
   });
+
+  test('GIVEN TICKET_SOURCE=sidecar THEN the Kerberos sidecar check passes and its calls carry the signal too', async () => {
+    mocks.ecs.on(DescribeTasksCommand).resolves({
+      tasks: [{ taskArn: 'arn:task/1', containers: [{ name: 'kerberos-sidecar', healthStatus: 'HEALTHY' }] }],
+    });
+    const signal = new AbortController().signal;
+    const sidecar = CHECKS.find((c) => c.id === 'sidecar');
+
+    const ctx = makeContext({ ticketSource: 'sidecar' }, (stacks) => stacks, { signal });
+    expect((await sidecar?.run(ctx))?.status).toBe('pass');
+    const calls = mocks.ecs.calls() as unknown as { args: [object, unknown] }[];
+    expect(calls.map(({ args }) => args[0].constructor.name)).toEqual(['ListTasksCommand', 'DescribeTasksCommand']);
+    for (const { args } of calls) expect(args[1]).toEqual({ abortSignal: signal });
+  });
 });

@@ -41,6 +41,7 @@ describe('domainless identity check', () => {
     const outcome = await identityCheck.run(makeContext());
     expect(outcome.status).toBe('fail');
     expect(outcome.detail).toContain('has no "domainName" key');
+    expect(outcome.detail).toMatch(new RegExp(`^The AWSCURRENT version of ${IDENTITY_SECRET} `));
     expect(JSON.stringify(outcome)).not.toContain(PASSWORD);
   });
 
@@ -70,6 +71,15 @@ describe('domainless identity check', () => {
     sm.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException', 'User is not authorized'));
     const outcome = await identityCheck.run(makeContext());
     expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toBe(`not allowed to read ${IDENTITY_SECRET} (AccessDeniedException)`);
     expect(outcome.fix).toContain(`secretsmanager:GetSecretValue on ${IDENTITY_SECRET}`);
+  });
+
+  test('a stalled rotation found before the database stack exists names where the log group name goes', async () => {
+    given(VALUE, { ...ROTATED, VersionIdsToStages: { v1: ['AWSCURRENT'], v2: ['AWSPENDING'] } });
+    const ctx = makeContext({}, (stacks) => stacks.filter((s) => s.role === 'directory'));
+    expect((await identityCheck.run(ctx)).fix).toMatch(
+      /^read the rotation log \(aws logs tail <IdentityRotationLogGroupName>\)/,
+    );
   });
 });

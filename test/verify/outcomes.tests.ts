@@ -310,7 +310,7 @@ describe('container instances check: outcomes', () => {
       status: 'fail',
       detail: 'no container instance registered in amazon-ecs-gmsa-linux-cluster',
       fix:
-        'check the Auto Scaling group asg-1 has running instances; on one, read /var/log/ecs/ecs-init.log and the ' +
+        'check that the Auto Scaling group asg-1 has running instances; on one, read /var/log/ecs/ecs-init.log and the ' +
         'user data log (/var/log/cloud-init-output.log).',
     });
   });

@@ -1,17 +1,19 @@
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { pageCheck } from '../../verify/checks/page';
 import { makeContext } from './helpers';
 
 /** What the fake web app answers next: status and body, or nothing at all (hang). */
 let answer: { status: number; body: string } | 'hang' = { status: 200, body: '{}' };
 let requestedPath = '';
+let requestedAccept = '';
 let server: Server;
 let baseUrl = '';
 
 beforeAll(async () => {
   server = createServer((request, response) => {
     requestedPath = request.url ?? '';
+    requestedAccept = request.headers.accept ?? '';
     if (answer === 'hang') return;
     response.writeHead(answer.status, { 'content-type': 'application/json' });
     response.end(answer.body);
@@ -139,6 +141,71 @@ describe('page check', () => {
       expect(outcome.fix).toContain('point a DNS name of the certificate at it');
     } finally {
       fetchSpy.mockRestore();
+    }
+  });
+
+  test('asks for JSON at <ServiceURL>/api/status, however many slashes end the ServiceURL', async () => {
+    answer = status('KERBEROS');
+    const ctx = makeContext({}, (stacks) =>
+      stacks.map((s) =>
+        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `${baseUrl}//` } } : s,
+      ),
+    );
+    expect((await pageCheck.run(ctx)).status).toBe('pass');
+    expect([requestedPath, requestedAccept]).toEqual(['/api/status', 'application/json']);
+  });
+
+  test('an HTTP error points at the targets and the app log', async () => {
+    answer = { status: 503, body: '' };
+    expect((await pageCheck.run(context())).fix).toBe('see "Load balancer targets" and the app log.');
+  });
+
+  test('a channel without TLS names the connection string settings and rds.force_ssl, with "?" for what the app omits', async () => {
+    answer = status('KERBEROS', { channel: { encrypted: false } });
+    const outcome = await pageCheck.run(context());
+    expect(outcome.detail).toMatch(/, but the channel is not encrypted \(Encrypt=\?\)$/);
+    expect(outcome.fix).toBe(
+      'the connection string must have Encrypt=Mandatory, TrustServerCertificate=false and HostNameInCertificate=<RDS ' +
+        'endpoint>, and the instance rds.force_ssl=1 (docs/security.md, "TLS to SQL Server").',
+    );
+    answer = status('KERBEROS', { channel: { encrypted: true, certificateVerified: true } });
+    expect((await pageCheck.run(context())).detail).toMatch(/, TLS verified against \?$/);
+  });
+
+  test('over HTTPS, a refused connection gets the network fix, not the certificate one', async () => {
+    const closed = createTcpServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const ctx = makeContext({}, (stacks) =>
+      stacks.map((s) =>
+        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `https://127.0.0.1:${port}` } } : s,
+      ),
+    );
+    const outcome = await pageCheck.run(ctx);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.fix).toContain('MY_SG_INGRESS_IP');
+    expect(outcome.fix).not.toContain('CERTIFICATE_ARN');
+  });
+
+  test('over HTTPS, a load balancer that never completes the handshake fails as timed out (an abort has no cause)', async () => {
+    // Accepts the TCP connection and never answers the TLS ClientHello.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const ctx = makeContext({}, (stacks) =>
+        stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: url } } : s)),
+      );
+      expect(await pageCheck.run({ ...ctx, pageTimeoutMs: 300 })).toMatchObject({
+        status: 'fail',
+        detail: `GET ${url}/api/status: timed out after 300 ms`,
+      });
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

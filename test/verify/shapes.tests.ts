@@ -43,3 +43,20 @@ describe('CredSpec check: GroupManagedServiceAccounts of another shape', () => {
     expect(problemOf(withAccounts([null, { Name: 'SampleWebApp', Scope: DOMAIN }]), DOMAIN, true)).toBeUndefined();
   });
 });
+
+describe('CredSpec check: DomainJoinConfig values of another type', () => {
+  const withJoin = (join: unknown) => JSON.stringify({ ...CREDSPEC, DomainJoinConfig: join });
+
+  test('fails on a null DomainJoinConfig', () => {
+    expect(problemOf(withJoin(null), DOMAIN, true)).toBe('has no DomainJoinConfig');
+  });
+
+  // A one-element list reads like its element where it is turned into text (a regular expression's test does that).
+  test.each([
+    ['Sid', 'has no domain SID'],
+    ['Guid', 'has no domain GUID'],
+  ])('fails on a %s given as a list holding a valid value', (key, problem) => {
+    const join = CREDSPEC.DomainJoinConfig;
+    expect(problemOf(withJoin({ ...join, [key]: [join[key]] }), DOMAIN, true)).toBe(problem);
+  });
+});

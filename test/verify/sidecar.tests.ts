@@ -7,15 +7,18 @@ import { DescribeContainerInstancesCommand, ListContainerInstancesCommand } from
 
 const ecs = clientMock(ECSClient);
 const SIDECAR = { ticketSource: 'sidecar' } as const;
+const CLUSTER = 'amazon-ecs-gmsa-linux-cluster';
 
 /** Running tasks of the service, each with the sidecar's health as ECS reports it (undefined: no sidecar container). */
 function givenTasks(health: Array<HealthStatus | undefined>): void {
+  const arns = health.map((_, i) => `arn:aws:ecs:us-east-1:111122223333:task/c/task${i}`);
   ecs
-    .on(ListTasksCommand, { serviceName: 'web-app', desiredStatus: 'RUNNING' })
-    .resolves({ taskArns: health.map((_, i) => `arn:aws:ecs:us-east-1:111122223333:task/c/${i}`) });
-  ecs.on(DescribeTasksCommand).resolves({
+    .on(ListTasksCommand, { cluster: CLUSTER, serviceName: 'web-app', desiredStatus: 'RUNNING' })
+    .resolves({ taskArns: arns });
+  // ECS answers for the tasks of the cluster it is asked about, and only those.
+  ecs.on(DescribeTasksCommand, { cluster: CLUSTER, tasks: arns }).resolves({
     tasks: health.map((healthStatus, i) => ({
-      taskArn: `arn:aws:ecs:us-east-1:111122223333:task/c/${i}`,
+      taskArn: arns[i],
       containers: [
         { name: 'web', healthStatus: 'HEALTHY' },
         ...(healthStatus === undefined ? [] : [{ name: 'kerberos-sidecar', healthStatus }]),
@@ -39,24 +42,32 @@ describe('Kerberos sidecar check (TICKET_SOURCE=sidecar)', () => {
     givenTasks(['HEALTHY', 'UNHEALTHY', 'UNKNOWN']);
     const outcome = await sidecarCheck.run(makeContext(SIDECAR));
     expect(outcome.status).toBe('fail');
-    expect(outcome.detail).toBe('kerberos-sidecar 1: UNHEALTHY; 2: UNKNOWN');
+    expect(outcome.detail).toBe('kerberos-sidecar task1: UNHEALTHY; task2: UNKNOWN');
     expect(outcome.fix).toContain('aws logs tail /app-log --log-stream-name-prefix kerberos-sidecar');
+    expect(outcome.fix).toContain('kinit errors name the cause (wrong password: the secret and AD disagree');
   });
 
   test('fails when a task has no sidecar container (a task definition of another mode)', async () => {
     givenTasks([undefined]);
     expect((await sidecarCheck.run(makeContext(SIDECAR))).detail).toBe(
-      'kerberos-sidecar 0: no kerberos-sidecar container',
+      'kerberos-sidecar task0: no kerberos-sidecar container',
     );
   });
 
   test('fails when no task runs', async () => {
     givenTasks([]);
-    expect((await sidecarCheck.run(makeContext(SIDECAR))).status).toBe('fail');
+    expect(await sidecarCheck.run(makeContext(SIDECAR))).toEqual({
+      status: 'fail',
+      detail: 'no running task of web-app',
+      fix: 'see "ECS service" above for the stopped reasons.',
+    });
   });
 
   test('is skipped in the gMSA modes, and without an application stack', async () => {
-    expect((await sidecarCheck.run(makeContext())).status).toBe('skip');
+    expect(await sidecarCheck.run(makeContext())).toMatchObject({
+      status: 'skip',
+      detail: 'gMSA mode: credentials-fetcher gets the ticket',
+    });
     const noApp = makeContext({ ...SIDECAR, deployApp: false }, (s) => s.filter((x) => x.role !== 'application'));
     expect(await sidecarCheck.run(noApp)).toMatchObject({
       status: 'skip',

@@ -33,7 +33,13 @@ export const directoryCheck: Check = {
     const { Vpcs: vpcs } = await ctx.clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }), {
       abortSignal: ctx.signal,
     });
-    const dhcpOptionsId = vpcs?.[0]?.DhcpOptionsId;
+    if (!vpcs || vpcs.length === 0) {
+      return fail(
+        `the directory's VPC ${vpcId} was not found`,
+        'see the Directory Service console: the directory needs its VPC.',
+      );
+    }
+    const dhcpOptionsId = vpcs[0].DhcpOptionsId;
     const fix =
       `associate the stack's DHCP options set (domain-name-servers ${dnsIps.join(', ')}) with ${vpcId}: ` +
       'deploy the directory stack again; hosts pick up DNS changes after a restart.';

@@ -27,7 +27,7 @@ export const instancesCheck: Check = {
       const group = ctx.deployment.stacks.find((s) => s.role === 'cluster')?.outputs.ECSAutoScalingGroupName;
       return fail(
         `no container instance registered in ${cluster}`,
-        `check the Auto Scaling group ${group ?? ''} has running instances; on one, read ` +
+        `check that the Auto Scaling group${group ? ` ${group}` : ''} has running instances; on one, read ` +
           '/var/log/ecs/ecs-init.log and the user data log (/var/log/cloud-init-output.log).',
       );
     }
@@ -35,8 +35,15 @@ export const instancesCheck: Check = {
       new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }),
       { abortSignal: ctx.signal },
     );
+    // An instance deregistered between the two calls is reported under failures: none described is no evidence.
+    if (!instances || instances.length === 0) {
+      return fail(
+        `ECS described none of the ${arns.length} container instance(s) of ${cluster}`,
+        "run verify again in a minute; if it repeats, see the Auto Scaling group's activity history.",
+      );
+    }
     const problems: string[] = [];
-    for (const instance of instances ?? []) {
+    for (const instance of instances) {
       const name = instance.ec2InstanceId ?? instance.containerInstanceArn ?? 'an instance';
       if (instance.agentConnected === false) problems.push(`${name}: agent disconnected`);
       else if (!sidecar && !(instance.attributes ?? []).some((attribute) => attribute.name === capability)) {
@@ -50,7 +57,7 @@ export const instancesCheck: Check = {
           '/var/credentials-fetcher/socket/credentials_fetcher.sock exists, sudo systemctl restart ecs.',
       );
     }
-    if (sidecar) return pass(`${(instances ?? []).length} instance(s) in ${cluster}, agents connected`);
-    return pass(`${(instances ?? []).length} instance(s) in ${cluster}, each with ${capability}`);
+    if (sidecar) return pass(`${instances.length} instance(s) in ${cluster}, agents connected`);
+    return pass(`${instances.length} instance(s) in ${cluster}, each with ${capability}`);
   },
 };

@@ -32,9 +32,16 @@ export const sidecarCheck: Check = {
     const { tasks } = await ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns }), {
       abortSignal: ctx.signal,
     });
+    // A task that stops between the two calls is reported under failures, not tasks: none described is no evidence.
+    if (!tasks || tasks.length === 0) {
+      return fail(
+        `ECS described none of the ${taskArns.length} running task(s) of ${serviceName}`,
+        'run verify again in a minute; if it repeats, see "ECS service" above for the stopped reasons.',
+      );
+    }
     const problems: string[] = [];
-    for (const task of tasks ?? []) {
-      const id = (task.taskArn ?? '').split('/').pop() ?? 'a task';
+    for (const task of tasks) {
+      const id = task.taskArn?.split('/').pop() ?? 'a task';
       const sidecar = (task.containers ?? []).find((c) => c.name === SIDECAR_CONTAINER);
       if (!sidecar) problems.push(`${id}: no ${SIDECAR_CONTAINER} container`);
       else if (sidecar.healthStatus !== 'HEALTHY') problems.push(`${id}: ${sidecar.healthStatus ?? 'UNKNOWN'}`);
@@ -46,6 +53,6 @@ export const sidecarCheck: Check = {
           'kinit errors name the cause (wrong password: the secret and AD disagree; KDC unreachable: DNS or security groups).',
       );
     }
-    return pass(`${(tasks ?? []).length} task(s), ${SIDECAR_CONTAINER} HEALTHY in each`);
+    return pass(`${tasks.length} task(s), ${SIDECAR_CONTAINER} HEALTHY in each`);
   },
 };
