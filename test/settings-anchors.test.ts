@@ -173,6 +173,10 @@ describe('ALARM_EMAIL: one whole address, at most 254 characters', () => {
     const address = `ops@${'a'.repeat(63)}.com`;
     expect(parse({ ALARM_EMAIL: address }).alarmEmail).toBe(address);
   });
+
+  test('GIVEN one-character domain labels THEN it is kept', () => {
+    expect(parse({ ALARM_EMAIL: 'ops@a.b.co' }).alarmEmail).toBe('ops@a.b.co');
+  });
 });
 
 describe('notices for settings that do nothing in the chosen mode', () => {

@@ -145,6 +145,9 @@ describe('APP_IMAGE: image references', () => {
     ['a digest', `123456789012.dkr.ecr.us-east-1.amazonaws.com/web-site@${DIGEST}`],
     ['a tag and a digest', `web-site:1.0@${DIGEST}`],
     ['separators inside a path component', 'my.registry/web__site-1/app.v2'],
+    ['a double separator in the first component, without a registry', 'web__site'],
+    ['a double separator in a third component', 'team/apps/web--site'],
+    ['a registry host in capitals (DNS names are not case-sensitive)', 'Registry.Example.com/web-site:1.0'],
     ['a 128-character tag', `web-site:${'t'.repeat(128)}`],
     ['512 characters', `r/${'a'.repeat(506)}:1.0`],
   ])('GIVEN %s THEN it is used', (_case, image) => {
