@@ -21,7 +21,15 @@ import { problemOf } from '../../verify/checks/credspec';
 import { databaseCheck } from '../../verify/checks/database';
 import { pageCheck } from '../../verify/checks/page';
 import { CheckContext } from '../../verify/types';
-import { clientMock, DIRECTORY_ID, DOMAIN, IDENTITY_SECRET_ARN, makeContext } from './helpers';
+import {
+  clientMock,
+  closedPort,
+  contextWithServiceUrl,
+  DIRECTORY_ID,
+  DOMAIN,
+  IDENTITY_SECRET_ARN,
+  makeContext,
+} from './helpers';
 
 /*
  * The failing branches of the checks a user would meet after a deployment that went wrong in a quiet way, and the
@@ -178,13 +186,7 @@ describe('page check: what the app reports', () => {
   });
 
   function context(extra: Partial<CheckContext> = {}): CheckContext {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}//`;
-    return makeContext(
-      {},
-      (stacks) =>
-        stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: url } } : s)),
-      extra,
-    );
+    return contextWithServiceUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}//`, extra);
   }
 
   test('fails when the session is KERBEROS but the app says ok: false (the query failed)', async () => {
@@ -228,17 +230,9 @@ describe('page check: what the app reports', () => {
   });
 
   test('fails naming the network error, not a timeout, when nothing listens, with the fix', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const ctx = makeContext({}, (stacks) =>
-      stacks.map((s) =>
-        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `http://127.0.0.1:${port}` } } : s,
-      ),
-    );
+    const port = await closedPort();
 
-    const outcome = await pageCheck.run(ctx);
+    const outcome = await pageCheck.run(contextWithServiceUrl(`http://127.0.0.1:${port}`));
 
     expect(outcome.detail).toBe(`GET http://127.0.0.1:${port}/api/status: fetch failed`);
     expect(outcome.fix).toBe(

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../verify/cli';
 import { createClients } from '../../verify/clients';
@@ -86,6 +87,25 @@ export function makeContext(
     pageTimeoutMs: 2000,
     ...extra,
   };
+}
+
+/** A complete deployment whose application stack outputs `serviceUrl` as its ServiceURL (the page check's target). */
+export function contextWithServiceUrl(serviceUrl: string, extra: Partial<CheckContext> = {}): CheckContext {
+  return makeContext(
+    {},
+    (stacks) =>
+      stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: serviceUrl } } : s)),
+    extra,
+  );
+}
+
+/** A port on 127.0.0.1 that nothing listens on: bound once to get a free one, then released. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** An SDK-style error with a name, as services throw them. */

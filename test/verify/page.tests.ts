@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { pageCheck } from '../../verify/checks/page';
-import { makeContext } from './helpers';
+import { closedPort, contextWithServiceUrl, makeContext } from './helpers';
 
 /** What the fake web app answers next: status and body, or nothing at all (hang). */
 let answer: { status: number; body: string } | 'hang' = { status: 200, body: '{}' };
@@ -28,9 +28,7 @@ afterAll(async () => {
 });
 
 function context() {
-  return makeContext({}, (stacks) =>
-    stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: baseUrl } } : s)),
-  );
+  return contextWithServiceUrl(baseUrl);
 }
 
 const status = (authScheme: string, extra: Record<string, unknown> = {}) => ({
@@ -127,12 +125,7 @@ describe('page check', () => {
       .spyOn(globalThis, 'fetch')
       .mockRejectedValue(new TypeError('fetch failed', { cause: tlsError }));
     try {
-      const ctx = makeContext({}, (stacks) =>
-        stacks.map((s) =>
-          s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: 'https://alb.example.com' } } : s,
-        ),
-      );
-      const outcome = await pageCheck.run(ctx);
+      const outcome = await pageCheck.run(contextWithServiceUrl('https://alb.example.com'));
       expect(fetchSpy).toHaveBeenCalledWith('https://alb.example.com/api/status', expect.anything());
       expect(outcome).toMatchObject({
         status: 'fail',
@@ -146,12 +139,7 @@ describe('page check', () => {
 
   test('asks for JSON at <ServiceURL>/api/status, however many slashes end the ServiceURL', async () => {
     answer = status('KERBEROS');
-    const ctx = makeContext({}, (stacks) =>
-      stacks.map((s) =>
-        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `${baseUrl}//` } } : s,
-      ),
-    );
-    expect((await pageCheck.run(ctx)).status).toBe('pass');
+    expect((await pageCheck.run(contextWithServiceUrl(`${baseUrl}//`))).status).toBe('pass');
     expect([requestedPath, requestedAccept]).toEqual(['/api/status', 'application/json']);
   });
 
@@ -173,16 +161,7 @@ describe('page check', () => {
   });
 
   test('over HTTPS, a refused connection gets the network fix, not the certificate one', async () => {
-    const closed = createTcpServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const ctx = makeContext({}, (stacks) =>
-      stacks.map((s) =>
-        s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: `https://127.0.0.1:${port}` } } : s,
-      ),
-    );
-    const outcome = await pageCheck.run(ctx);
+    const outcome = await pageCheck.run(contextWithServiceUrl(`https://127.0.0.1:${await closedPort()}`));
     expect(outcome.status).toBe('fail');
     expect(outcome.fix).toContain('MY_SG_INGRESS_IP');
     expect(outcome.fix).not.toContain('CERTIFICATE_ARN');
@@ -195,10 +174,7 @@ describe('page check', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const ctx = makeContext({}, (stacks) =>
-        stacks.map((s) => (s.role === 'application' ? { ...s, outputs: { ...s.outputs, ServiceURL: url } } : s)),
-      );
-      expect(await pageCheck.run({ ...ctx, pageTimeoutMs: 300 })).toMatchObject({
+      expect(await pageCheck.run(contextWithServiceUrl(url, { pageTimeoutMs: 300 }))).toMatchObject({
         status: 'fail',
         detail: `GET ${url}/api/status: timed out after 300 ms`,
       });
